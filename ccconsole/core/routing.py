@@ -1,0 +1,324 @@
+"""THE shared resolver: which connection and channel a message to a contact uses (domain.md section 4).
+
+``route(contact, channels)`` returns a :class:`Route`: the chosen connection and channel, or no route
+with its reason, and a structured explanation (one :class:`Attempt` per connection tried, each with
+:class:`Note` findings) that the routing preview, the command line and the broadcast breakdown show.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Iterable, Sequence
+
+from ccconsole.core.model import Channel, Connection, Contact
+from ccconsole.core.urns import phone_country
+
+NOT_ACTIVE = "Contact is no longer active"
+NO_CHANNEL = "No suitable channel found"
+NO_CONNECTIONS = "Contact has no connections"
+
+
+class Rule(StrEnum):
+    """Which rule of channel_for decided."""
+
+    AFFINITY = "affinity"  # rule 1: lock-in to the connection's affinity channel
+    ONLY_CANDIDATE = "only-candidate"  # rule 2: one tel channel left after the country filter
+    PREFIX = "prefix"  # rule 2: longest prefix among several tel channels
+    SCHEME = "scheme"  # rule 3: the oldest channel serving the scheme
+
+
+class NoteKind(StrEnum):
+    AFFINITY_USED = "affinity-used"
+    AFFINITY_IGNORED = "affinity-ignored"
+    COUNTRY_FILTERED = "country-filtered"
+    NO_TEL_CHANNEL = "no-tel-channel"
+    ONLY_CANDIDATE = "only-candidate"
+    PREFIX_SCORE = "prefix-score"
+    PREFIX_TIE = "prefix-tie"
+    PREFIX_WINNER = "prefix-winner"
+    WOULD_HAVE = "would-have"
+    SCHEME_CHANNEL = "scheme-channel"
+    NO_CHANNEL_FOR_SCHEME = "no-channel-for-scheme"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One finding of the resolver, with the channel it concerns and, for prefixes, the score."""
+
+    kind: NoteKind
+    text: str
+    channel: str | None = None
+    score: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What channel_for found for one connection: the channel (or None), the deciding rule, the notes."""
+
+    connection: Connection
+    channel: Channel | None
+    rule: Rule | None
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The resolver's decision for one contact."""
+
+    connection: Connection | None
+    channel: Channel | None
+    reason: str | None = None  # why there is no route
+    attempts: tuple[Attempt, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.channel is not None
+
+    @property
+    def rule(self) -> Rule | None:
+        return self.attempts[-1].rule if self.ok and self.attempts else None
+
+    def explain(self) -> list[str]:
+        """The explanation as lines a person can read."""
+        lines: list[str] = []
+        if self.ok:
+            lines.append(f"→ {self.connection.identity} via {self.channel.name} ({RULE_TEXT[self.rule]})")
+        else:
+            lines.append(f"✗ no route: {self.reason}")
+        for attempt in self.attempts:
+            verdict = f"via {attempt.channel.name}" if attempt.channel else "skipped"
+            lines.append(f"{attempt.connection.identity}: {verdict}")
+            lines.extend(f"  · {note.text}" for note in attempt.notes)
+        return lines
+
+    def as_dict(self) -> dict:
+        return {
+            "connection": self.connection.identity if self.connection else None,
+            "channel": self.channel.name if self.channel else None,
+            "channel_uuid": self.channel.uuid if self.channel else None,
+            "rule": self.rule.value if self.rule else None,
+            "reason": self.reason,
+            "attempts": [
+                {
+                    "connection": a.connection.identity,
+                    "channel": a.channel.name if a.channel else None,
+                    "rule": a.rule.value if a.rule else None,
+                    "notes": [
+                        {"kind": n.kind.value, "text": n.text, "channel": n.channel, "score": n.score}
+                        for n in a.notes
+                    ],
+                }
+                for a in self.attempts
+            ],
+            "explanation": self.explain(),
+        }
+
+
+RULE_TEXT = {
+    Rule.AFFINITY: "locked in: affinity",
+    Rule.ONLY_CANDIDATE: "the only phone channel for this number",
+    Rule.PREFIX: "longest prefix match",
+    Rule.SCHEME: "oldest channel for this type",
+}
+
+
+class Channels:
+    """The workspace's channels, oldest first, indexed once for many routing calls."""
+
+    def __init__(self, channels: Iterable[Channel]):
+        self.all: tuple[Channel, ...] = tuple(channels)
+        self.by_id: dict[int, Channel] = {c.id: c for c in self.all}
+        self._senders: dict[str, tuple[Channel, ...]] = {}
+
+    def senders(self, scheme: str) -> tuple[Channel, ...]:
+        """Active channels that can send and serve ``scheme``, oldest first."""
+        found = self._senders.get(scheme)
+        if found is None:
+            found = self._senders[scheme] = tuple(c for c in self.all if c.sends(scheme))
+        return found
+
+
+def as_channels(channels: Channels | Sequence[Channel]) -> Channels:
+    return channels if isinstance(channels, Channels) else Channels(channels)
+
+
+def affinity_problem(channel: Channel | None, scheme: str) -> str | None:
+    if channel is None:
+        return "the channel no longer exists"
+    if not channel.active:
+        return f"{channel.name} is inactive"
+    if not channel.can_send:
+        return f"{channel.name} cannot send"
+    if not channel.serves(scheme):
+        return f"{channel.name} does not serve {scheme}"
+    return None
+
+
+def channel_for(conn: Connection, channels: Channels | Sequence[Channel], explain: bool = True) -> Attempt:
+    """Pick the channel for one connection (rules 1 to 3 of domain.md section 4)."""
+    chans = as_channels(channels)
+    scheme = conn.scheme
+    notes: list[Note] = []
+    if conn.affinity is not None:
+        affinity = chans.by_id.get(conn.affinity)
+        problem = affinity_problem(affinity, scheme)
+        if problem is None:
+            if explain:
+                notes.append(Note(NoteKind.AFFINITY_USED,
+                                  f"affinity {affinity.name} is active, sends and serves {scheme}: used",
+                                  affinity.name))
+                if scheme == "tel":
+                    other = _tel_channel(conn, chans, False)
+                    if other.channel is not None and other.channel.id != affinity.id:
+                        notes.append(Note(NoteKind.WOULD_HAVE,
+                                          f"without it, {other.channel.name} would be chosen "
+                                          f"({RULE_TEXT[other.rule]})", other.channel.name))
+            return Attempt(conn, affinity, Rule.AFFINITY, tuple(notes))
+        if explain:
+            name = affinity.name if affinity else str(conn.affinity)
+            notes.append(Note(NoteKind.AFFINITY_IGNORED, f"affinity ignored: {problem}", name))
+    if scheme == "tel":
+        found = _tel_channel(conn, chans, explain)
+        return Attempt(conn, found.channel, found.rule, tuple(notes) + found.notes)
+    senders = chans.senders(scheme)
+    if senders:
+        if explain:
+            notes.append(Note(NoteKind.SCHEME_CHANNEL,
+                              f"{senders[0].name} is the oldest active channel sending {scheme}",
+                              senders[0].name))
+        return Attempt(conn, senders[0], Rule.SCHEME, tuple(notes))
+    if explain:
+        notes.append(Note(NoteKind.NO_CHANNEL_FOR_SCHEME, f"no active channel sends {scheme}"))
+    return Attempt(conn, None, None, tuple(notes))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _tel_channel(conn: Connection, chans: Channels, explain: bool) -> Attempt:
+    """Rule 2: country filter, then the longest prefix (a tie, 0 included, goes to the newer channel)."""
+    number = conn.path
+    country = phone_country(number)
+    notes: list[Note] = []
+    candidates = []
+    for channel in chans.senders("tel"):
+        if (country and channel.country and channel.country.upper() != country
+                and not channel.allow_international):
+            if explain:
+                notes.append(Note(NoteKind.COUNTRY_FILTERED,
+                                  f"{channel.name} removed by the country filter: it is {channel.country}, "
+                                  f"the number is {country}, and it does not allow international",
+                                  channel.name))
+            continue
+        candidates.append(channel)
+    if not candidates:
+        if explain:
+            notes.append(Note(NoteKind.NO_TEL_CHANNEL,
+                              "no active phone channel can send to this number" if notes
+                              else "no active channel sends tel"))
+        return Attempt(conn, None, None, tuple(notes))
+    if len(candidates) == 1:
+        if explain:
+            notes.append(Note(NoteKind.ONLY_CANDIDATE,
+                              f"{candidates[0].name} is the only phone channel left", candidates[0].name))
+        return Attempt(conn, candidates[0], Rule.ONLY_CANDIDATE, tuple(notes))
+    digits = number[1:] if number.startswith("+") else number
+    best: Channel | None = None
+    best_score = -1
+    tie = False
+    for channel in candidates:
+        prefixes = channel.match_prefixes or (channel.address.removeprefix("+"),)
+        score = max(_common_prefix(p.removeprefix("+"), digits) for p in prefixes)
+        if explain:
+            notes.append(Note(NoteKind.PREFIX_SCORE, f"{channel.name}: prefix overlap {score}",
+                              channel.name, score))
+        if score >= best_score:
+            tie = score == best_score
+            best, best_score = channel, score
+    if explain:
+        if tie:
+            notes.append(Note(NoteKind.PREFIX_TIE,
+                              f"tie at overlap {best_score}: the newer channel {best.name} wins", best.name,
+                              best_score))
+        notes.append(Note(NoteKind.PREFIX_WINNER, f"{best.name} has the longest prefix overlap ({best_score})",
+                          best.name, best_score))
+    return Attempt(conn, best, Rule.PREFIX, tuple(notes))
+
+
+def route(contact: Contact, channels: Channels | Sequence[Channel], explain: bool = True) -> Route:
+    """The connection and channel a message to ``contact`` uses: the first connection with a channel."""
+    if not contact.is_active:
+        return Route(None, None, f"{NOT_ACTIVE} ({contact.status})")
+    if not contact.connections:
+        return Route(None, None, NO_CONNECTIONS)
+    chans = as_channels(channels)
+    attempts = []
+    for conn in contact.connections:
+        attempt = channel_for(conn, chans, explain)
+        attempts.append(attempt)
+        if attempt.channel is not None:
+            return Route(conn, attempt.channel, None, tuple(attempts))
+    return Route(None, None, NO_CHANNEL, tuple(attempts))
+
+
+@dataclass
+class Breakdown:
+    """How a send request to many contacts splits across channels (counts only, nothing is sent)."""
+
+    total: int = 0
+    per_channel: Counter = field(default_factory=Counter)  # channel name -> contacts
+    locked_in: Counter = field(default_factory=Counter)  # channel name -> of which via affinity
+    unreachable: Counter = field(default_factory=Counter)  # reason -> contacts
+    not_active: Counter = field(default_factory=Counter)  # status -> contacts
+
+    def add(self, contact: Contact, decision: Route) -> None:
+        self.total += 1
+        if not contact.is_active:
+            self.not_active[str(contact.status)] += 1
+        elif decision.ok:
+            self.per_channel[decision.channel.name] += 1
+            if decision.rule == Rule.AFFINITY:
+                self.locked_in[decision.channel.name] += 1
+        else:
+            self.unreachable[unreachable_reason(contact)] += 1
+
+    @property
+    def headline(self) -> str:
+        n = len(self.per_channel)
+        return (f"Send to {self.total:,} contact{'s' if self.total != 1 else ''} → "
+                f"{n} channel{'s' if n != 1 else ''} process{'es' if n == 1 else ''} 1 send request")
+
+    def as_dict(self) -> dict:
+        return {
+            "total": self.total,
+            "headline": self.headline,
+            "channels": dict(self.per_channel.most_common()),
+            "locked_in": dict(self.locked_in),
+            "unreachable": dict(self.unreachable.most_common()),
+            "not_active": dict(self.not_active),
+        }
+
+
+def unreachable_reason(contact: Contact) -> str:
+    """A short reason for a contact that has no route: the types it has that nothing serves."""
+    if not contact.connections:
+        return NO_CONNECTIONS.lower()
+    schemes = sorted({c.scheme for c in contact.connections})
+    return f"no channel for {', '.join(schemes)}"
+
+
+def broadcast(contacts: Iterable[Contact], channels: Channels | Sequence[Channel]) -> Breakdown:
+    """Split a send request to ``contacts`` across channels with the same resolver as :func:`route`."""
+    chans = as_channels(channels)
+    result = Breakdown()
+    for contact in contacts:
+        result.add(contact, route(contact, chans, explain=False))
+    return result

@@ -1,0 +1,259 @@
+"""Connections (RapidPro: URNs): parse, normalize, validate and display (domain.md section 1).
+
+A connection is ``scheme:path`` with an optional ``#display``; its identity is ``scheme:path``.
+Phone numbers are normalized with the workspace's default country.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+MAX_PATH_LENGTH = 200
+MAX_DISPLAY_LENGTH = 255
+
+INVALID_NEW_PHONE = "Invalid phone number. Ensure number includes country code."
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A connection type: its URN scheme, the label staff see and the channel types that serve it."""
+
+    key: str
+    label: str
+    expression: str
+    channel_types: tuple[str, ...]
+
+
+SCHEMES: dict[str, Scheme] = {
+    s.key: s
+    for s in (
+        Scheme("tel", "Phone Number", "@urns.tel",
+               ("Twilio", "Plivo", "Vonage", "Clickatell", "Africa's Talking", "Android")),
+        Scheme("mailto", "Email Address", "@urns.mailto", ("Surveyor", "Email")),
+        Scheme("twitter", "Twitter Handle", "@urns.twitter", ("Twitter",)),
+        Scheme("telegram", "Telegram Identifier", "@urns.telegram", ("Telegram",)),
+        Scheme("ext", "External Identifier", "@urns.ext", ("External API",)),
+        Scheme("twitterid", "Twitter ID", "@urns.twitterid", ("Twitter",)),
+        Scheme("whatsapp", "WhatsApp Number", "@urns.whatsapp", ("WhatsApp",)),
+        Scheme("facebook", "Facebook Identifier", "@urns.facebook", ("Facebook",)),
+        Scheme("instagram", "Instagram Identifier", "@urns.instagram", ("Instagram",)),
+        Scheme("viber", "Viber Identifier", "@urns.viber", ("Viber",)),
+        Scheme("line", "LINE Identifier", "@urns.line", ("LINE",)),
+    )
+}
+
+
+class URNError(ValueError):
+    """A connection that cannot be accepted; ``str(err)`` is the message staff see."""
+
+
+@dataclass(frozen=True, slots=True)
+class URN:
+    """A parsed connection. ``identity`` (``scheme:path``) is what must be unique per workspace."""
+
+    scheme: str
+    path: str
+    display: str | None = None
+
+    @property
+    def identity(self) -> str:
+        return f"{self.scheme}:{self.path}"
+
+    def __str__(self) -> str:
+        return self.identity if self.display is None else f"{self.identity}#{self.display}"
+
+
+def parse(text: str) -> URN:
+    """Split ``scheme:path#display`` without normalizing; raises URNError on the generic checks."""
+    if text is None:
+        raise URNError("Connection is empty.")
+    raw = str(text).strip()
+    scheme, sep, rest = raw.partition(":")
+    if not sep:
+        raise URNError(f"'{raw}' is not a connection: expected scheme:path, e.g. tel:+250788383383.")
+    path, hashmark, display = rest.partition("#")
+    return check_generic(URN(scheme.strip().lower(), path.strip(), display.strip() if hashmark else None))
+
+
+def check_generic(urn: URN) -> URN:
+    """The checks every scheme shares: non-empty scheme and path, known scheme, length limits."""
+    if not urn.scheme:
+        raise URNError("Connection type is missing.")
+    if urn.scheme not in SCHEMES:
+        raise URNError(f"Unknown connection type '{urn.scheme}'.")
+    if not urn.path:
+        raise URNError("Connection is empty.")
+    if len(urn.path) > MAX_PATH_LENGTH:
+        raise URNError(f"Connection is longer than {MAX_PATH_LENGTH} characters.")
+    if urn.display is not None and len(urn.display) > MAX_DISPLAY_LENGTH:
+        raise URNError(f"Display name is longer than {MAX_DISPLAY_LENGTH} characters.")
+    return urn
+
+
+# --- phone numbers -------------------------------------------------------------------------------
+
+_MANGLED_EXPONENT = re.compile(r"e\+1[12]$")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]")
+
+
+def normalize_phone(text: str, country: str | None = None) -> str:
+    """Normalize a phone number with the workspace's default country (domain.md section 1)."""
+    raw = text.strip().lower()
+    if _MANGLED_EXPONENT.search(raw):
+        raw = raw[:-4].replace(".", "", 1)
+    cleaned = _NOT_ALNUM.sub("", raw)
+    if not cleaned:
+        return cleaned
+    try:
+        if raw.startswith("+") or (len(cleaned) >= 11 and not cleaned.startswith("0")):
+            number = phonenumbers.parse("+" + cleaned, None)
+        else:
+            number = phonenumbers.parse(cleaned, country.upper() if country else None)
+    except phonenumbers.NumberParseException:
+        return cleaned
+    if phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return cleaned
+
+
+_E164 = re.compile(r"^\+\d{7,15}$")
+_SHORT_CODE = re.compile(r"^[a-z0-9]{1,64}$")
+
+
+def is_e164(path: str) -> bool:
+    return bool(_E164.match(path))
+
+
+def phone_country(path: str) -> str | None:
+    """The ISO country phonenumbers assigns to an E.164 number; None when unknown or non-geographic."""
+    if not path.startswith("+"):
+        return None
+    try:
+        number = phonenumbers.parse(path, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    if not region or region in ("ZZ", "001"):
+        return None
+    return region
+
+
+# --- normalize and validate ----------------------------------------------------------------------
+
+_TWITTER = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+_DIGITS = re.compile(r"^\d+$")
+_VIBER = re.compile(r"^[A-Za-z0-9_=/+]{1,24}$")
+_LINE = re.compile(r"^[A-Za-z0-9_]{1,36}$")
+
+
+def normalize(urn: URN, country: str | None = None) -> URN:
+    """The canonical form of a connection; idempotent."""
+    path = urn.path.strip()
+    display = urn.display
+    if urn.scheme == "tel":
+        path = normalize_phone(path, country)
+    elif urn.scheme == "mailto":
+        path = path.lower()
+    elif urn.scheme == "twitter":
+        path = path.lower()
+        if path.startswith("@"):
+            path = path[1:]
+    elif urn.scheme == "twitterid" and display is not None:
+        display = display.strip().lower()
+        if display.startswith("@"):
+            display = display[1:]
+    return URN(urn.scheme, path, display)
+
+
+def validation_error(urn: URN) -> str | None:
+    """The message for an invalid (normalized) connection, or None when it is valid."""
+    try:
+        check_generic(urn)
+    except URNError as err:
+        return str(err)
+    path = urn.path
+    match urn.scheme:
+        case "tel":
+            if not (_E164.match(path) or _SHORT_CODE.match(path)):
+                return "Invalid phone number."
+        case "mailto":
+            local, at, domain = path.partition("@")
+            if not at or "@" in domain or not local.strip() or not domain.strip() or " " in path:
+                return "Invalid email address."
+        case "twitter":
+            if not _TWITTER.match(path):
+                return "Invalid Twitter handle: 1 to 15 letters, digits or underscores."
+        case "twitterid":
+            if not _DIGITS.match(path):
+                return "Invalid Twitter ID: digits only."
+            if urn.display and not _TWITTER.match(urn.display):
+                return "Invalid Twitter handle: 1 to 15 letters, digits or underscores."
+        case "telegram" | "instagram" | "whatsapp":
+            if not _DIGITS.match(path):
+                return f"Invalid {SCHEMES[urn.scheme].label}: digits only."
+        case "facebook":
+            if not (_DIGITS.match(path) or path.startswith("ref:")):
+                return "Invalid Facebook identifier: digits, or a ref: prefix."
+        case "viber":
+            if not _VIBER.match(path):
+                return "Invalid Viber identifier."
+        case "line":
+            if not _LINE.match(path):
+                return "Invalid LINE identifier."
+        case "ext":
+            pass
+    return None
+
+
+def clean(scheme: str, path: str, country: str | None = None, *, require_e164: bool = False) -> URN:
+    """Build, normalize and validate a connection from a type and a typed value.
+
+    ``require_e164`` is the Update Contact form's rule for a *new* phone number.
+    Raises URNError with the message to show next to the field.
+    """
+    path = (path or "").strip()
+    display = None
+    if scheme in SCHEMES and scheme != "tel" and "#" in path:
+        path, _, display = path.partition("#")
+    urn = check_generic(URN((scheme or "").strip().lower(), path.strip(), display))
+    urn = normalize(urn, country)
+    if require_e164 and urn.scheme == "tel" and not is_e164(urn.path):
+        raise URNError(INVALID_NEW_PHONE)
+    error = validation_error(urn)
+    if error:
+        raise URNError(error)
+    return urn
+
+
+def clean_text(text: str, country: str | None = None, *, require_e164: bool = False) -> URN:
+    """Parse ``scheme:path#display`` and clean it as :func:`clean` does."""
+    urn = parse(text)
+    path = urn.path if urn.display is None else f"{urn.path}#{urn.display}"
+    return clean(urn.scheme, path, country, require_e164=require_e164)
+
+
+def display(urn: URN, country: str | None = None) -> str:
+    """How staff see a connection: national format for the workspace's own numbers, else international."""
+    if urn.scheme == "tel" and urn.path.startswith("+"):
+        try:
+            number = phonenumbers.parse(urn.path, None)
+        except phonenumbers.NumberParseException:
+            return urn.path
+        region = phonenumbers.region_code_for_number(number)
+        if country and region == country.upper():
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    if urn.scheme == "twitter":
+        return "@" + urn.path
+    if urn.display:
+        return f"{urn.path} ({urn.display})"
+    return urn.path
+
+
+def display_identity(identity: str, country: str | None = None) -> str:
+    """:func:`display` for a stored identity string."""
+    scheme, _, path = identity.partition(":")
+    return display(URN(scheme, path), country)
