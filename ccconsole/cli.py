@@ -1,0 +1,388 @@
+"""The command line: the console by default, plus scriptable subcommands over the same store.
+
+Every command takes ``--db URL`` (default: ``$CCCONSOLE_DB``, else a SQLite file in the XDG data
+directory); commands that print data take ``--json``. Mistakes exit non-zero with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ccconsole.core import urns as urnlib
+from ccconsole.core.model import RECEIVE, SEND
+from ccconsole.store import db
+from ccconsole.store.errors import StoreError, ValidationFailed
+from ccconsole.store.services import Store
+
+
+class Fail(click.ClickException):
+    """A user mistake: printed as one line, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"ccconsole: {self.format_message()}", err=True)
+
+
+def _db_option(f):
+    return click.option("--db", "db_url", envvar="CCCONSOLE_DB", default=None,
+                        help="Database URL or SQLite path (env CCCONSOLE_DB).")(f)
+
+
+def _json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def _open(ctx: click.Context, db_url: str | None, **kw) -> Store:
+    url = db_url or ctx.find_root().params.get("db_url") or db.default_url()
+    actor = ctx.find_root().params.get("actor")
+    try:
+        return Store.open(url, actor=actor, **kw)
+    except StoreError as err:
+        raise Fail(str(err)) from err
+
+
+def handles_errors(f):
+    """Turn store and validation errors into one clear line, never a traceback."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except ValidationFailed as err:
+            raise Fail("; ".join(f"{k}: {v}" if k else v for k, v in err.errors.items())) from err
+        except (StoreError, urnlib.URNError) as err:
+            raise Fail(str(err)) from err
+        except Exception as err:  # database drivers raise many kinds; show one line
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(err, SQLAlchemyError):
+                raise Fail(f"Database error: {db.describe(err)}") from err
+            raise
+
+    return wrapper
+
+
+def _emit(data, as_json: bool, lines) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+@click.group(invoke_without_command=True)
+@_db_option
+@click.option("--demo", is_flag=True, help="Open the demo workspace (created on first use).")
+@click.option("--actor", default=None, help="Name recorded in the audit log (default: $SUDO_USER or $USER).")
+@click.option("--read-only", is_flag=True, help="Open the console without any way to change data.")
+@click.option("--no-mouse", is_flag=True, help="Do not capture the mouse.")
+@click.version_option(package_name="ccconsole")
+@click.pass_context
+def main(ctx: click.Context, db_url, demo, actor, read_only, no_mouse) -> None:
+    """ccconsole: the contacts of a CommunityConnect workspace, from the keyboard.
+
+    With no command, opens the console.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ccconsole.tui.app import run_console
+
+    url = db_url or (db.demo_url() if demo else db.default_url())
+    try:
+        if demo:
+            ensure_demo(url)
+        run_console(url, actor=actor, read_only=read_only, mouse=not no_mouse)
+    except StoreError as err:
+        raise Fail(str(err)) from err
+
+
+def ensure_demo(url: str, contacts: int = 3000) -> None:
+    """Create the demo workspace at ``url`` unless it already has contacts."""
+    store = Store.open(url, workspace_name="Kigali Health", country="RW")
+    try:
+        if store.count() == 0 and not store.channels():
+            from ccconsole.store.demo import build_demo
+
+            click.echo(f"Creating the demo workspace ({contacts:,} contacts)…", err=True)
+            build_demo(store, contacts)
+    finally:
+        store.close()
+
+
+# --- urns ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def urns() -> None:
+    """Check and normalize connections."""
+
+
+@urns.command("check")
+@click.argument("values", nargs=-1)
+@click.option("--country", default=None, help="Default country for phone numbers, e.g. RW.")
+@click.option("--new", "new", is_flag=True, help="Apply the Update Contact rule: new numbers need E.164.")
+@_db_option
+@_json_option
+def urns_check(values, country, new, db_url, as_json) -> None:
+    """Normalize each connection (arguments, or one per line on stdin); exit 1 if any is invalid."""
+    if not values:
+        values = [line for line in (raw.strip() for raw in sys.stdin) if line]
+    results, bad = [], 0
+    for value in values:
+        try:
+            urn = urnlib.clean_text(value, country, require_e164=new)
+            results.append({"input": value, "identity": urn.identity, "valid": True,
+                            "display": urnlib.display(urn, country)})
+        except urnlib.URNError as err:
+            bad += 1
+            results.append({"input": value, "identity": None, "valid": False, "error": str(err)})
+    _emit(results, as_json, [f"{r['input']}\t{r['identity']}" if r["valid"] else f"{r['input']}\tERROR: {r['error']}"
+                             for r in results])
+    if bad:
+        sys.exit(1)
+
+
+# --- channels ------------------------------------------------------------------------------------
+
+
+def _channel_dict(ch, locked: int | None = None) -> dict:
+    return {"uuid": ch.uuid, "name": ch.name, "type": ch.type, "address": ch.address, "schemes": list(ch.schemes),
+            "roles": sorted(ch.roles), "country": ch.country, "match_prefixes": list(ch.match_prefixes),
+            "allow_international": ch.allow_international, "active": ch.active,
+            "created_on": ch.created_on.isoformat() if ch.created_on else None}
+
+
+@main.group()
+def channels() -> None:
+    """List, add and disable channels."""
+
+
+@channels.command("list")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def channels_list(ctx, db_url, as_json) -> None:
+    """The workspace's channels, oldest first."""
+    store = _open(ctx, db_url)
+    chans = store.channels()
+    _emit([_channel_dict(c) for c in chans], as_json,
+          [f"{c.name}\t{c.type}\t{','.join(c.schemes)}\t{c.address}\t{c.country or '-'}\t"
+           f"{'active' if c.active else 'disabled'}" for c in chans])
+
+
+@channels.command("add")
+@click.argument("name")
+@click.option("--type", "ctype", required=True, help="Channel type, e.g. Twilio, Telegram.")
+@click.option("--scheme", "schemes", multiple=True, required=True, help="Connection type it serves (repeat).")
+@click.option("--address", default="", help="Its number, handle or address.")
+@click.option("--country", default=None, help="Country of a phone channel, e.g. RW.")
+@click.option("--prefix", "prefixes", multiple=True, help="Match prefix for phone numbers (repeat).")
+@click.option("--role", "roles", multiple=True, type=click.Choice([SEND, RECEIVE]),
+              help="send and/or receive (default both).")
+@click.option("--allow-international", is_flag=True)
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def channels_add(ctx, name, ctype, schemes, address, country, prefixes, roles, allow_international, db_url,
+                 as_json) -> None:
+    """Add a channel."""
+    store = _open(ctx, db_url)
+    ch = store.add_channel(name, ctype, schemes, address=address, country=country, match_prefixes=prefixes,
+                           roles=roles or (SEND, RECEIVE), allow_international=allow_international)
+    _emit(_channel_dict(ch), as_json, [f"Added channel {ch.name} ({ch.uuid})"])
+
+
+@channels.command("disable")
+@click.argument("channel")
+@_db_option
+@click.pass_context
+@handles_errors
+def channels_disable(ctx, channel, db_url) -> None:
+    """Disable a channel: routing ignores it and affinities to it become stale."""
+    ch = _open(ctx, db_url).set_channel_active(channel, False)
+    click.echo(f"Disabled channel {ch.name}")
+
+
+@channels.command("enable")
+@click.argument("channel")
+@_db_option
+@click.pass_context
+@handles_errors
+def channels_enable(ctx, channel, db_url) -> None:
+    """Enable a disabled channel again."""
+    ch = _open(ctx, db_url).set_channel_active(channel, True)
+    click.echo(f"Enabled channel {ch.name}")
+
+
+# --- contacts ------------------------------------------------------------------------------------
+
+
+@main.group()
+def contacts() -> None:
+    """Add, show, change and delete contacts."""
+
+
+def _contact_lines(view, country) -> list[str]:
+    lines = [f"{view.name or '(no name)'}  {view.uuid}  {view.status}  v{view.version}"]
+    for i, c in enumerate(view.connections, 1):
+        aff = f"  affinity #{c.affinity_channel_id}" if c.affinity_channel_id else ""
+        lines.append(f"  {i} {c.identity}  ({urnlib.display_identity(c.identity, country)}){aff}")
+    if view.groups:
+        lines.append("  groups: " + ", ".join(view.groups))
+    for k, v in view.fields:
+        lines.append(f"  {k}: {v}")
+    return lines
+
+
+def _parse_fields(pairs) -> dict[str, str]:
+    fields = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise Fail(f"--field takes name=value, not '{pair}'.")
+        fields[key.strip()] = value
+    return fields
+
+
+@contacts.command("add")
+@click.option("--name", default="")
+@click.option("--urn", "urns_", multiple=True, help="A connection, e.g. tel:+250788383383 (repeat; first = priority).")
+@click.option("--group", "groups", multiple=True)
+@click.option("--field", "fields", multiple=True, help="name=value (repeat).")
+@click.option("--language", default=None)
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def contacts_add(ctx, name, urns_, groups, fields, language, db_url, as_json) -> None:
+    """Create a contact."""
+    store = _open(ctx, db_url)
+    view = store.create_contact(name, urns_, groups=groups, fields=_parse_fields(fields), language=language)
+    _emit(view.as_dict(store.workspace.country), as_json, _contact_lines(view, store.workspace.country))
+
+
+@contacts.command("show")
+@click.argument("contact")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def contacts_show(ctx, contact, db_url, as_json) -> None:
+    """Show a contact (CONTACT = uuid or a connection such as tel:0788383383)."""
+    store = _open(ctx, db_url)
+    view = store.get_contact(contact)
+    _emit(view.as_dict(store.workspace.country), as_json, _contact_lines(view, store.workspace.country))
+
+
+@contacts.command("set-urns")
+@click.argument("contact")
+@click.argument("urns_", metavar="URN...", nargs=-1, required=True)
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def contacts_set_urns(ctx, contact, urns_, db_url, as_json) -> None:
+    """Replace the contact's connections with exactly these, in this order (the Contacts API update)."""
+    store = _open(ctx, db_url)
+    view = store.set_urns(contact, list(urns_))
+    _emit(view.as_dict(store.workspace.country), as_json, _contact_lines(view, store.workspace.country))
+
+
+@contacts.command("delete")
+@click.argument("contact")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_db_option
+@click.pass_context
+@handles_errors
+def contacts_delete(ctx, contact, yes, db_url) -> None:
+    """Delete a contact; its connections are detached and free for other contacts."""
+    store = _open(ctx, db_url)
+    view = store.get_contact(contact)
+    if not yes and not click.confirm(f"Delete {view.name or view.uuid}?", default=False):
+        raise Fail("Not deleted.")
+    store.delete_contact(view.uuid)
+    click.echo(f"Deleted {view.name or view.uuid}; {len(view.connections)} connection(s) detached.")
+
+
+# --- messages and routing ------------------------------------------------------------------------
+
+
+@main.command("inbound")
+@click.option("--channel", required=True, help="Channel name, uuid or id.")
+@click.option("--urn", "urn", required=True, help="The sender's connection, e.g. tel:+250788383383.")
+@click.option("--text", default="", help="The message text.")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def inbound(ctx, channel, urn, text, db_url, as_json) -> None:
+    """Record an incoming message: its connection moves to the top and the contact locks in."""
+    store = _open(ctx, db_url)
+    result = store.inbound(channel, urn, text)
+    data = {"contact": result.contact.as_dict(store.workspace.country), "created": result.created,
+            "changed": result.changed, "message_id": result.message_id}
+    verb = "created" if result.created else ("updated" if result.changed else "unchanged")
+    _emit(data, as_json, [f"Message {result.message_id} recorded; contact {result.contact.uuid} {verb}."])
+
+
+@main.command("route")
+@click.argument("contact")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def route_cmd(ctx, contact, db_url, as_json) -> None:
+    """Where the next message to CONTACT (uuid or connection) goes, and why."""
+    store = _open(ctx, db_url)
+    rv = store.route_contact(contact)
+    lines = [f"{rv.contact.name or '(no name)'} ({rv.contact.uuid})", *rv.route.explain(),
+             f"lock-in: {rv.lock_in.kind.value}"
+             + (f" to {rv.lock_in.channel.name}" if rv.lock_in.channel else ""),
+             *(f"  {'✓' if c.met else '✗'} {c.text}" for c in rv.lock_in.conditions),
+             f"@contact.urn = {rv.contact_urn or ''}",
+             *(f"@urns.{k} = {v}" for k, v in rv.urns.items())]
+    _emit(rv.as_dict(store.workspace.country), as_json, lines)
+
+
+@main.command("demo")
+@click.option("--contacts", "n", default=3000, show_default=True, help="How many contacts.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--reset", is_flag=True, help="Delete an existing SQLite demo database first.")
+@_db_option
+@click.pass_context
+@handles_errors
+def demo(ctx, n, seed, reset, db_url) -> None:
+    """Create a realistic demo workspace (in an empty database)."""
+    from ccconsole.store.demo import build_demo
+
+    url = db.normalize_url(db_url or ctx.find_root().params.get("db_url") or db.demo_url())
+    if reset and url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    store = _open(ctx, url, workspace_name="Kigali Health", country="RW")
+    if store.count() or store.channels():
+        raise Fail("That database already has a workspace with data; use --reset (SQLite) or another --db.")
+    started = time.perf_counter()
+    with click.progressbar(length=n, label="Creating contacts", file=sys.stderr) as bar:
+        last = [0]
+
+        def progress(done, total):
+            bar.update(done - last[0])
+            last[0] = done
+
+        summary = build_demo(store, n, seed=seed, progress=progress)
+    click.echo(f"Demo workspace ready at {url}: {summary.contacts:,} contacts, {summary.channels} channels, "
+               f"{summary.locked_in:,} locked in, {summary.stale:,} stale affinities "
+               f"({time.perf_counter() - started:.1f} s).")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

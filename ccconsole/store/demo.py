@@ -1,0 +1,226 @@
+"""A realistic demo workspace, written with bulk Core inserts so that large ones are fast.
+
+Every channel type of domain.md, two phone channels in Rwanda with distinct prefixes and one each in
+Kenya and the US, a disabled phone channel (stale affinities), contacts with mixed connection types
+(several of one type too), locked-in contacts with the inbound message that set their affinity,
+unreachable and inactive contacts, and a few hostile names that a naive console would mangle.
+Deterministic for a given seed and clock.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from sqlalchemy import insert, update
+
+from ccconsole.store.models import (
+    Channel,
+    Connection,
+    Contact,
+    ContactGroup,
+    FieldDef,
+    FieldValue,
+    GroupMembership,
+    Message,
+    Workspace,
+)
+from ccconsole.store.services import Store
+
+DEMO_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+HOSTILE_NAMES = [
+    "[/]",
+    "[@click=app.quit]x",
+    "Evil \x1b[31mRed\x1b[0m Escape",
+    "\u202eRight-to-left override\u202c",
+    "مريم الحسن",
+    "[bold]Not bold[/bold]",
+]
+
+FIRST = ["Jane", "Amina", "Bob", "Claudine", "Eric", "Aline", "Jean", "Divine", "Patrick", "Grace", "Olivier",
+         "Esperance", "Innocent", "Solange", "Emmanuel", "Yvonne", "Samuel", "Chantal", "David", "Beatrice",
+         "Joseph", "Wanjiru", "Otieno", "Akinyi", "Kamau", "Maria", "José", "Li", "Fatima", "Noah"]
+LAST = ["Doe", "Uwase", "Smith", "Mukamana", "Habimana", "Niyonzima", "Uwimana", "Mugisha", "Ingabire",
+        "Nshuti", "Kariuki", "Ochieng", "Mwangi", "Garcia", "Chen", "Ndayisaba", "Iradukunda", "Keza"]
+GROUPS = ["Nurses", "Kigali", "Community Health Workers", "Pilot 2026", "Opted out of SMS"]
+
+# name, type, schemes, address, country, prefixes, roles, allow international, active
+CHANNELS = [
+    ("MTN Rwanda", "Twilio", "tel", "+250788000100", "RW", "25078,25079", "send,receive", False, True),
+    ("Airtel Rwanda", "Africa's Talking", "tel", "+250730000200", "RW", "25072,25073", "send,receive", False, True),
+    ("Safaricom Kenya", "Plivo", "tel", "+254700000300", "KE", "2547", "send,receive", False, True),
+    ("US Shortcode", "Vonage", "tel", "+13235550100", "US", "1", "send,receive", False, True),
+    ("Clickatell ZA", "Clickatell", "tel", "+27820000400", "ZA", "27", "send,receive", False, True),
+    ("Old Android", "Android", "tel", "+250722000500", "RW", "", "send,receive", False, False),
+    ("Twitter @kigalihealth", "Twitter", "twitter,twitterid", "kigalihealth", None, "", "send,receive", False, True),
+    ("Telegram bot", "Telegram", "telegram", "KigaliHealthBot", None, "", "send,receive", False, True),
+    ("Email", "Email", "mailto", "hello@kigalihealth.org", None, "", "send,receive", False, True),
+    ("Surveyor", "Surveyor", "mailto", "surveyor", None, "", "receive", False, True),
+    ("External API", "External API", "ext", "https://api.example.org/hook", None, "", "send,receive", False, True),
+]
+
+
+@dataclass
+class DemoSummary:
+    contacts: int
+    channels: int
+    locked_in: int
+    stale: int
+    seconds: float = 0.0
+
+
+def _phone(rng: random.Random, kind: str) -> str:
+    if kind == "rw":
+        return "+25078" + "".join(rng.choice("0123456789") for _ in range(7)) if rng.random() < 0.6 else \
+            "+25073" + "".join(rng.choice("0123456789") for _ in range(7))
+    if kind == "ke":
+        return "+2547" + "".join(rng.choice("0123456789") for _ in range(8))
+    if kind == "us":
+        return "+1323" + rng.choice(["375", "555", "641"]) + "".join(rng.choice("0123456789") for _ in range(4))
+    if kind == "de":
+        return "+49171" + "".join(rng.choice("0123456789") for _ in range(7))
+    return "+59399" + "".join(rng.choice("0123456789") for _ in range(7))  # Ecuador: no channel
+
+
+def build_demo(store: Store, contacts: int = 3000, seed: int = 7, now: datetime = DEMO_NOW,
+               progress: Callable[[int, int], None] | None = None, chunk: int = 20000) -> DemoSummary:
+    """Fill an empty workspace with the demo (bulk inserts; ids assigned here, so the tables must be empty)."""
+    rng = random.Random(seed)
+    ws = store.workspace.id
+    engine = store.engine
+    with engine.begin() as conn:
+        conn.execute(update(Workspace).where(Workspace.id == ws).values(name="Kigali Health", country="RW",
+                                                                         timezone="Africa/Kigali"))
+        chan_rows = []
+        for i, (name, ctype, schemes, address, country, prefixes, roles, intl, active) in enumerate(CHANNELS):
+            chan_rows.append(dict(id=i + 1, uuid=str(uuidlib.UUID(int=rng.getrandbits(128), version=4)),
+                                  workspace_id=ws, name=name, type=ctype, address=address, schemes=schemes,
+                                  roles=roles, country=country, match_prefixes=prefixes,
+                                  allow_international=intl, active=active,
+                                  created_on=now - timedelta(days=400 - i * 10)))
+        conn.execute(insert(Channel), chan_rows)
+        conn.execute(insert(ContactGroup), [dict(id=i + 1, workspace_id=ws, name=g) for i, g in enumerate(GROUPS)])
+        conn.execute(insert(FieldDef), [dict(id=1, workspace_id=ws, key="age", name="Age", value_type="number"),
+                                        dict(id=2, workspace_id=ws, key="district", name="District", value_type="text")])
+    store.workspace = type(store.workspace)(ws, "Kigali Health", "RW", "Africa/Kigali")
+    by_name = {r["name"]: r["id"] for r in chan_rows}
+    rw_channels = [by_name["MTN Rwanda"], by_name["Airtel Rwanda"]]
+    statuses = ["active"] * 90 + ["blocked"] * 4 + ["stopped"] * 4 + ["archived"] * 2
+    districts = ["Gasabo", "Kicukiro", "Nyarugenge", "Musanze", "Huye", "Rubavu"]
+    seen: set[str] = set()
+    counts = {"locked": 0, "stale": 0}
+    next_conn = 1
+    next_msg = 1
+
+    def unique(identity: str) -> str | None:
+        if identity in seen:
+            return None
+        seen.add(identity)
+        return identity
+
+    done = 0
+    while done < contacts:
+        batch = min(chunk, contacts - done)
+        c_rows, u_rows, m_rows, g_rows, f_rows = [], [], [], [], []
+        for n in range(done, done + batch):
+            cid = n + 1
+            name = HOSTILE_NAMES[n] if n < len(HOSTILE_NAMES) else \
+                f"{rng.choice(FIRST)} {rng.choice(LAST)}" if rng.random() < 0.97 else ""
+            status = rng.choice(statuses)
+            created = now - timedelta(days=rng.randint(1, 700), seconds=rng.randint(0, 86399))
+            shape = rng.random()
+            idents: list[str] = []
+            if shape < 0.55:  # Rwandan phone first, sometimes a second phone, often an email
+                idents.append("tel:" + _phone(rng, "rw"))
+                if rng.random() < 0.3:
+                    idents.append("tel:" + _phone(rng, rng.choice(["rw", "de", "us"])))
+            elif shape < 0.65:
+                idents.append("tel:" + _phone(rng, "ke"))
+            elif shape < 0.70:
+                idents.append("tel:" + _phone(rng, "us"))
+            elif shape < 0.78:
+                idents.append("twitter:" + f"{rng.choice(FIRST).lower()}_{cid}"[:15])
+                idents.append("tel:" + _phone(rng, "rw"))
+            elif shape < 0.85:
+                idents.append(f"telegram:{100000000 + cid}")
+            elif shape < 0.90:
+                idents.append(f"mailto:user{cid}@example.org")
+            elif shape < 0.93:
+                idents.append(f"ext:EXT-{cid:07d}")
+            elif shape < 0.96:
+                idents.append("tel:" + _phone(rng, "ec"))  # unreachable: no channel for Ecuador
+                if rng.random() < 0.5:
+                    idents.append(f"whatsapp:{593990000000 + cid}")
+            else:
+                idents.append(rng.choice([f"whatsapp:{250780000000 + cid}", f"viber:v{cid}",
+                                          f"line:line_{cid}", f"facebook:{1000 + cid}"]))
+            if rng.random() < 0.35:
+                idents.append(f"mailto:{rng.choice(FIRST).lower()}.{cid}@example.org")
+            if rng.random() < 0.1:
+                idents.append(f"telegram:{200000000 + cid}")
+            idents = [i for i in (unique(x) for x in idents) if i]
+            last_seen = None
+            for index, identity in enumerate(idents):
+                scheme, _, path = identity.partition(":")
+                affinity = since = msg_id = None
+                if index == 0 and scheme == "tel" and path.startswith("+250"):
+                    roll = rng.random()
+                    if roll < 0.25:  # wrote in: locked in to one of the two Rwandan channels
+                        affinity = rng.choice(rw_channels)
+                        counts["locked"] += 1
+                    elif roll < 0.30:  # wrote in on a phone that has since been retired
+                        affinity = by_name["Old Android"]
+                        counts["stale"] += 1
+                if affinity is not None:
+                    since = created + timedelta(days=rng.randint(0, 30), minutes=rng.randint(0, 1440))
+                    msg_id = next_msg
+                    next_msg += 1
+                    m_rows.append(dict(id=msg_id, workspace_id=ws, contact_id=cid, connection_id=next_conn,
+                                       channel_id=affinity, direction="in",
+                                       text=rng.choice(["Hello", "STOP", "Muraho", "Yes", "Appointment?"]),
+                                       created_on=since))
+                    last_seen = since
+                u_rows.append(dict(id=next_conn, workspace_id=ws, contact_id=cid, scheme=scheme, path=path,
+                                   display=None, identity=identity, priority=1000 - index,
+                                   affinity_channel_id=affinity, affinity_since=since, affinity_message_id=msg_id))
+                next_conn += 1
+            c_rows.append(dict(id=cid, uuid=str(uuidlib.UUID(int=rng.getrandbits(128), version=4)), workspace_id=ws,
+                               name=name, language=rng.choice([None, "eng", "kin", "fra"]), status=status,
+                               created_on=created, modified_on=created, last_seen_on=last_seen,
+                               deleted_on=None, version=1))
+            if rng.random() < 0.4:
+                g_rows.append(dict(contact_id=cid, group_id=rng.randint(1, len(GROUPS))))
+            if rng.random() < 0.5:
+                f_rows.append(dict(contact_id=cid, field_id=1, value=str(rng.randint(16, 80))))
+                f_rows.append(dict(contact_id=cid, field_id=2, value=rng.choice(districts)))
+        with engine.begin() as conn:
+            conn.execute(insert(Contact), c_rows)
+            conn.execute(insert(Connection), u_rows)
+            if m_rows:
+                conn.execute(insert(Message), m_rows)
+            if g_rows:
+                conn.execute(insert(GroupMembership), g_rows)
+            if f_rows:
+                conn.execute(insert(FieldValue), f_rows)
+            conn.execute(update(Workspace).where(Workspace.id == ws).values(change_seq=Workspace.change_seq + 1))
+        done += batch
+        if progress:
+            progress(done, contacts)
+    _fix_sequences(store)
+    return DemoSummary(contacts, len(CHANNELS), counts["locked"], counts["stale"])
+
+
+def _fix_sequences(store: Store) -> None:
+    """PostgreSQL sequences do not see explicit ids: move them past what the demo wrote."""
+    if store.engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    with store.engine.begin() as conn:
+        for table in ("channel", "contact", "connection", "message", "contact_group", "field_def"):
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                              f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))

@@ -1,0 +1,26 @@
+"""Alembic environment: runs on the connection the app hands over, or on the configured URL."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from ccconsole.store import models  # noqa: F401  (registers the tables)
+from sqlmodel import SQLModel
+
+target_metadata = SQLModel.metadata
+
+
+def run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    with engine.begin() as conn:
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run()
