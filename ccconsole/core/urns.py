@@ -100,23 +100,44 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]")
 
 
 def normalize_phone(text: str, country: str | None = None) -> str:
-    """Normalize a phone number with the workspace's default country (domain.md section 1)."""
+    """Normalize a phone number with the workspace's default country (domain.md section 1).
+
+    Two refinements keep it idempotent (an export must re-import unchanged): an E.164-shaped number
+    typed with a ``+`` (7 to 15 digits) that is not a possible number keeps its ``+``, and an E.164 result that phonenumbers would
+    read differently again is normalized to its fixed point.
+    """
     raw = text.strip().lower()
     if _MANGLED_EXPONENT.search(raw):
         raw = raw[:-4].replace(".", "", 1)
     cleaned = _NOT_ALNUM.sub("", raw)
     if not cleaned:
         return cleaned
+    international = raw.startswith("+") or (len(cleaned) >= 11 and not cleaned.startswith("0"))
+    result = _e164(cleaned, None if international else country, international)
+    if result is None:
+        keep_plus = raw.startswith("+") and cleaned.isdigit() and 7 <= len(cleaned) <= 15
+        return "+" + cleaned if keep_plus else cleaned
+    for _ in range(16):  # phonenumbers may drop leading zeros it reads as a national prefix
+        if result == "+" + cleaned:
+            break
+        again = _e164(result[1:], None, True)
+        if again is None or again == result:
+            break
+        cleaned, result = result[1:], again
+    return result
+
+
+def _e164(digits: str, country: str | None, international: bool) -> str | None:
     try:
-        if raw.startswith("+") or (len(cleaned) >= 11 and not cleaned.startswith("0")):
-            number = phonenumbers.parse("+" + cleaned, None)
+        if international:
+            number = phonenumbers.parse("+" + digits, None)
         else:
-            number = phonenumbers.parse(cleaned, country.upper() if country else None)
+            number = phonenumbers.parse(digits, country.upper() if country else None)
     except phonenumbers.NumberParseException:
-        return cleaned
+        return None
     if phonenumbers.is_possible_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return cleaned
+    return None
 
 
 _E164 = re.compile(r"^\+\d{7,15}$")
@@ -216,7 +237,7 @@ def clean(scheme: str, path: str, country: str | None = None, *, require_e164: b
     """
     path = (path or "").strip()
     display = None
-    if scheme in SCHEMES and scheme != "tel" and "#" in path:
+    if "#" in path:
         path, _, display = path.partition("#")
     urn = check_generic(URN((scheme or "").strip().lower(), path.strip(), display))
     urn = normalize(urn, country)

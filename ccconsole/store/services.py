@@ -279,8 +279,27 @@ class Store:
         view = contact or self.get_contact(ref)
         channels = Channels(self.channels())
         core = view.core
+        message_ids = [c.affinity_message_id for c in view.connections if c.affinity_message_id]
+        messages = {}
+        if message_ids:
+            with Session(self.engine) as s:
+                messages = {i: (_aware(when), text) for i, when, text in s.execute(
+                    select(Message.id, Message.created_on, Message.text).where(Message.id.in_(message_ids)))}
         return RouteView(view, route(core, channels), lock_in(core, channels), contact_urn(core, channels),
-                         urns_by_scheme(core), {c.id: c.name for c in channels.all})
+                         urns_by_scheme(core), {c.id: c.name for c in channels.all}, messages)
+
+    def affinity_counts(self) -> dict[int, int]:
+        """Per channel id, how many contacts' *priority* connection has affinity to it."""
+        first = select(Connection.contact_id, func.max(Connection.priority).label("top")).where(
+            Connection.workspace_id == self.workspace.id, Connection.contact_id.is_not(None)
+        ).group_by(Connection.contact_id).subquery()
+        q = (select(Connection.affinity_channel_id, func.count())
+             .join(first, and_(first.c.contact_id == Connection.contact_id, first.c.top == Connection.priority))
+             .join(Contact, Contact.id == Connection.contact_id)
+             .where(Connection.affinity_channel_id.is_not(None), Contact.deleted_on.is_(None))
+             .group_by(Connection.affinity_channel_id))
+        with self.engine.connect() as c:
+            return {cid: n for cid, n in c.execute(q)}
 
     def connection_owners(self, identities: Iterable[str]) -> dict[str, tuple[int | None, str]]:
         """Who owns each identity: ``{identity: (contact id or None if detached, contact name)}``."""
@@ -341,6 +360,12 @@ class Store:
             if before is not None or last:
                 rows = list(reversed(rows))
             return self._rows(s, rows)
+
+    def page_around(self, key: tuple[str, int], *, before: int = 25, after: int = 50,
+                    text: str | None = None) -> list[ContactRow]:
+        """Rows just before ``key`` and from ``key`` on: a window that keeps a contact in view."""
+        head = self.page(before=key, limit=before, text=text) if before else []
+        return head + self.page(after=(key[0], key[1] - 1), limit=after, text=text)
 
     def rows_for(self, contact_ids: Sequence[int]) -> list[ContactRow]:
         """Fresh table rows for these contacts (a refresh of what is on screen)."""

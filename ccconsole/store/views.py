@@ -109,6 +109,8 @@ class RouteView:
     contact_urn: str | None
     urns: dict[str, str] = field(default_factory=dict)
     channel_names: dict[int, str] = field(default_factory=dict)
+    # message id -> (when, text) for the inbound messages that set the affinities shown
+    affinity_messages: dict[int, tuple[datetime, str]] = field(default_factory=dict)
 
     def as_dict(self, country: str | None = None) -> dict:
         return {

@@ -1,0 +1,82 @@
+"""One registry of user actions: it generates the key bindings, the footer, the command palette and
+the ``?`` help screen, and users remap keys by action id in the config file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    id: str  # stable id, used in the config file's [keys] table
+    scope: str  # "app", "contacts", "editor", "channels", "help"
+    keys: str  # default keys, comma separated
+    action: str  # the Textual action it runs on its screen (or on the app for scope "app")
+    description: str  # short, for the footer and the help screen
+    footer: bool = True
+    palette: str | None = None  # title in the command palette (None: not offered there)
+    mutates: bool = False  # hidden and disabled in read-only mode
+    priority: bool = False
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # the whole app
+    ActionSpec("app.help", "app", "question_mark,f1", "help", "Help", palette="Help: every key"),
+    ActionSpec("app.quit", "app", "ctrl+q", "quit", "Quit", palette="Quit ccconsole", priority=True),
+    ActionSpec("app.channels", "app", "C", "channels", "Channels", palette="Show channels"),
+    ActionSpec("app.contacts", "app", "H", "contacts", "Contacts", footer=False, palette="Show contacts"),
+    # the contacts screen
+    ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts"),
+    ActionSpec("contacts.clear", "contacts", "escape", "clear_filter", "Clear filter", footer=False,
+               palette="Clear the filter"),
+    ActionSpec("contacts.edit", "contacts", "e,enter", "edit", "Edit", palette="Update Contact (edit the highlighted contact)",
+               mutates=True),
+    ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview", palette="Show or hide the routing preview"),
+    ActionSpec("contacts.refresh", "contacts", "r", "refresh", "Refresh", footer=False, palette="Reload contacts"),
+    ActionSpec("contacts.top", "contacts", "g,home", "first", "First", footer=False),
+    ActionSpec("contacts.bottom", "contacts", "G,end", "last", "Last", footer=False),
+    ActionSpec("contacts.down", "contacts", "j,down", "down", "Down", footer=False),
+    ActionSpec("contacts.up", "contacts", "k,up", "up", "Up", footer=False),
+    ActionSpec("contacts.pagedown", "contacts", "pagedown,ctrl+f", "page_down", "Page down", footer=False),
+    ActionSpec("contacts.pageup", "contacts", "pageup,ctrl+b", "page_up", "Page up", footer=False),
+    # the Update Contact modal
+    ActionSpec("editor.save", "editor", "ctrl+s", "save", "Save", palette=None, mutates=True, priority=True),
+    ActionSpec("editor.cancel", "editor", "escape", "cancel", "Cancel", priority=True),
+    ActionSpec("editor.promote", "editor", "alt+up,ctrl+t", "promote", "Promote focused"),
+    ActionSpec("editor.remove", "editor", "alt+delete,ctrl+r", "remove", "Remove focused"),
+    # the channels screen
+    ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
+    ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable", palette="Disable or enable the highlighted channel",
+               mutates=True),
+    ActionSpec("channels.back", "channels", "escape", "back", "Back"),
+)
+
+SCOPE_TITLES = {
+    "app": "Everywhere",
+    "contacts": "Contacts",
+    "editor": "Update Contact",
+    "channels": "Channels",
+}
+
+
+def specs(scope: str) -> list[ActionSpec]:
+    return [a for a in ACTIONS if a.scope == scope]
+
+
+def bindings(scope: str) -> list[Binding]:
+    """The Textual bindings of a scope, each with the action's id so a keymap can remap it."""
+    return [Binding(a.keys, a.action, a.description, show=a.footer, id=a.id, priority=a.priority)
+            for a in specs(scope)]
+
+
+def by_action(scope: str, action: str) -> ActionSpec | None:
+    return next((a for a in specs(scope) if a.action == action), None)
+
+
+def key_label(keys: str) -> str:
+    """``question_mark,f1`` → ``? / f1`` for the help screen."""
+    names = {"question_mark": "?", "slash": "/", "pagedown": "PgDn", "pageup": "PgUp", "escape": "esc",
+             "enter": "enter", "down": "↓", "up": "↑", "alt+up": "alt+↑"}
+    return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))

@@ -1,0 +1,1 @@
+"""Textual stylesheets of the console (shipped in the wheel as ccconsole.styles)."""
