@@ -90,13 +90,19 @@ def main(ctx: click.Context, db_url, demo, actor, read_only, no_mouse) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from ccconsole import settings as settings_mod
     from ccconsole.tui.app import run_console
 
-    url = db_url or (db.demo_url() if demo else db.default_url())
+    try:
+        settings = settings_mod.load()
+    except ValueError as err:
+        raise Fail(f"Cannot read the config file: {err}") from err
+    url = db_url or (db.demo_url() if demo else settings.db or db.default_url())
     try:
         if demo:
             ensure_demo(url)
-        run_console(url, actor=actor, read_only=read_only, mouse=not no_mouse)
+        run_console(url, actor=actor or settings.actor, read_only=read_only or settings.read_only,
+                    mouse=settings.mouse and not no_mouse, keymap=settings.keys)
     except StoreError as err:
         raise Fail(str(err)) from err
 

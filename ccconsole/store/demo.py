@@ -129,7 +129,7 @@ def build_demo(store: Store, contacts: int = 3000, seed: int = 7, now: datetime 
         for n in range(done, done + batch):
             cid = n + 1
             name = HOSTILE_NAMES[n] if n < len(HOSTILE_NAMES) else \
-                f"{rng.choice(FIRST)} {rng.choice(LAST)}" if rng.random() < 0.97 else ""
+                f"{rng.choice(FIRST)} {rng.choice(LAST)}" if rng.random() < 0.998 else ""
             status = rng.choice(statuses)
             created = now - timedelta(days=rng.randint(1, 700), seconds=rng.randint(0, 86399))
             shape = rng.random()

@@ -39,12 +39,11 @@ class Column:
 
 COLUMNS = (
     Column("name", "Name", 0, 0),
-    Column("urn", "Priority connection", 20, 1),
+    Column("urn", "Connection", 18, 1),
     Column("type", "Type", 8, 3),
-    Column("via", "Next via", 18, 2),
-    Column("lock", "Lock", 5, 4),
-    Column("status", "Status", 8, 5),
-    Column("seen", "Last seen", 10, 6),
+    Column("via", "Next via", 20, 2),
+    Column("status", "Status", 8, 4),
+    Column("seen", "Last seen", 10, 5),
 )
 NAME_MIN = 14
 
@@ -355,22 +354,19 @@ class ContactTable(Widget, can_focus=True):
                            self.get_component_rich_style("contact-table--warning")),
             "seen": Text(self._date(row.last_seen_on), style=dim),
         }
-        route = row.route
+        route, kind = row.route, row.lock_in.kind
         if route.ok:
-            cells["via"] = safe.text(route.channel.name)
+            via = safe.text(route.channel.name)
+            if kind == LockInKind.LOCKED_IN:
+                via.truncate(17, overflow="ellipsis")
+                via.append(" ●", style=self.get_component_rich_style("contact-table--locked"))
         elif row.status != "active":
-            cells["via"] = Text("— not active", style=dim)
+            via = Text("— not active", style=dim)
         else:
-            cells["via"] = Text("— no route", style=self.get_component_rich_style("contact-table--error"))
-        kind = row.lock_in.kind
-        if kind == LockInKind.LOCKED_IN:
-            cells["lock"] = Text("● in", style=self.get_component_rich_style("contact-table--locked"))
-        elif kind == LockInKind.STALE:
-            cells["lock"] = Text("stale", style=self.get_component_rich_style("contact-table--warning"))
-        elif kind == LockInKind.SINGLE_CHANNEL:
-            cells["lock"] = Text("○", style=dim)
-        else:
-            cells["lock"] = Text("")
+            via = Text("— no route", style=self.get_component_rich_style("contact-table--error"))
+        if kind == LockInKind.STALE:
+            via.append(" stale", style=self.get_component_rich_style("contact-table--warning"))
+        cells["via"] = via
         return cells
 
     def _date(self, when: datetime | None) -> str:

@@ -1,0 +1,99 @@
+"""The Textual app: thin. It owns the store and the screens; every rule lives in core, every query in store."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Iterable
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from ccconsole.store.db import normalize_url
+from ccconsole.store.services import Store
+from ccconsole.tui import actions
+from ccconsole.tui.screens.channels import ChannelsScreen
+from ccconsole.tui.screens.contacts import ContactsScreen
+from ccconsole.tui.screens.dialogs import HelpScreen
+
+CSS_FILE = str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
+
+
+def db_label(url: str) -> str:
+    """The database as the title bar shows it: no password, the home directory as ~."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    url = normalize_url(url)
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        home = str(Path.home())
+        return "sqlite:" + ("~" + path[len(home):] if path.startswith(home) else path)
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class CCConsole(App):
+    CSS_PATH = CSS_FILE
+    TITLE = "ccconsole"
+    BINDINGS = actions.bindings("app")
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, store: Store, *, db_label: str, read_only: bool = False,
+                 keymap: dict[str, str] | None = None):
+        super().__init__()
+        self.store = store
+        self.db_label = db_label
+        self.read_only = read_only or store.read_only
+        self.keymap = dict(keymap or {})
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self.push_screen(ContactsScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every registered action of the current screen and the app."""
+        scope = {ContactsScreen: "contacts", ChannelsScreen: "channels"}.get(type(screen))
+        for spec in actions.ACTIONS:
+            if spec.palette is None or spec.scope not in ("app", scope):
+                continue
+            if spec.mutates and self.read_only:
+                continue
+            target = self if spec.scope == "app" else screen
+            yield SystemCommand(spec.palette, f"{spec.description} ({actions.key_label(spec.keys)})",
+                                lambda t=target, a=spec.action: t.run_action(a))
+        yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_channels(self) -> None:
+        if not isinstance(self.screen, ChannelsScreen):
+            self.push_screen(ChannelsScreen())
+
+    def action_contacts(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        spec = actions.by_action("app", action)
+        if spec is not None and spec.mutates and self.read_only:
+            return False
+        return True
+
+    def on_unmount(self) -> None:
+        self.store.close()
+
+
+def make_app(url: str, *, actor: str | None = None, read_only: bool = False, label: str | None = None,
+             keymap: dict[str, str] | None = None) -> CCConsole:
+    """The app on the database at ``url`` (upgraded on open): shared by the command line and the tests."""
+    store = Store.open(url, actor=actor, read_only=read_only)
+    return CCConsole(store, db_label=label or db_label(url), read_only=read_only, keymap=keymap)
+
+
+def run_console(url: str, *, actor: str | None = None, read_only: bool = False, mouse: bool = True,
+                keymap: dict[str, str] | None = None) -> None:
+    make_app(url, actor=actor, read_only=read_only, keymap=keymap).run(mouse=mouse)

@@ -1,0 +1,189 @@
+"""The channels screen: every channel, how many contacts are locked in to it; add and disable."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select, Static
+
+from ccconsole.core import urns as urnlib
+from ccconsole.core.model import RECEIVE, SEND
+from ccconsole.core.routing import Channels
+from ccconsole.store.errors import StoreError, ValidationFailed
+from ccconsole.tui import actions, safe
+from ccconsole.tui.screens.dialogs import Confirm
+
+CHANNEL_TYPES = sorted({t for s in urnlib.SCHEMES.values() for t in s.channel_types})
+
+
+class ChannelsScreen(Screen):
+    BINDINGS = actions.bindings("channels")
+    AUTO_FOCUS = "DataTable"
+
+    class Loaded(Message):
+        def __init__(self, channels, counts, error: str | None = None):
+            super().__init__()
+            self.channels, self.counts, self.error = channels, counts, error
+
+    def compose(self) -> ComposeResult:
+        yield Static(safe.content(" Channels — oldest first; routing picks among the active ones"), id="title-bar")
+        yield DataTable(id="channels", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="channel-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Name", "Type", "Address", "Schemes", "Country", "Prefixes", "Roles", "Active",
+                          "Locked in", "Stale")
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="channels")
+    def _load(self) -> None:
+        try:
+            channels = self.app.store.channels()
+            counts = self.app.store.affinity_counts()
+        except StoreError as err:
+            self.post_message(self.Loaded([], {}, str(err)))
+            return
+        self.post_message(self.Loaded(channels, counts))
+
+    def on_channels_screen_loaded(self, message: Loaded) -> None:
+        if message.error:
+            self.notify(safe.visible(message.error), severity="error", markup=False)
+            return
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        chans = Channels(message.channels)
+        for ch in message.channels:
+            n = message.counts.get(ch.id, 0)
+            several = any(len(chans.senders(s)) > 1 for s in ch.schemes)
+            locked = n if ch.sends(ch.schemes[0]) and several else 0
+            stale = n if not ch.active or not ch.can_send else 0
+            table.add_row(
+                safe.text(ch.name), safe.text(ch.type), safe.text(ch.address), safe.text(",".join(ch.schemes)),
+                safe.text(ch.country or "—"), safe.text(",".join(ch.match_prefixes) or "—"),
+                safe.text(",".join(sorted(ch.roles))),
+                safe.text("yes" if ch.active else "disabled", "" if ch.active else "yellow"),
+                safe.text(f"{locked:,}" if locked else "—"),
+                safe.text(f"{stale:,}" if stale else "—", "yellow" if stale else ""),
+                key=str(ch.id),
+            )
+        if message.channels:
+            table.move_cursor(row=min(keep, len(message.channels) - 1))
+        self.query_one("#channel-note", Static).update(safe.content(
+            " Locked in: contacts whose priority connection has affinity to the channel (domain §5). "
+            "Stale: affinities to a disabled channel, ignored by routing."))
+
+    def _current_id(self) -> int | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return int(key.value)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_add(self) -> None:
+        self.app.push_screen(AddChannel(), lambda added: added and self.refresh_data())
+
+    def action_toggle(self) -> None:
+        cid = self._current_id()
+        if cid is None:
+            return
+        channel = next(c for c in self.app.store.channels() if c.id == cid)
+        verb = "Enable" if not channel.active else "Disable"
+        detail = ("Routing will ignore it; affinities to it become stale." if channel.active
+                  else "Routing will use it again.")
+
+        def answer(yes: bool) -> None:
+            if yes:
+                self._toggle(cid, not channel.active)
+
+        self.app.push_screen(Confirm(f"{verb} channel {channel.name}? {detail}"), answer)
+
+    @work(thread=True, exit_on_error=False, group="channels-write")
+    def _toggle(self, cid: int, active: bool) -> None:
+        try:
+            self.app.store.set_channel_active(str(cid), active)
+        except StoreError as err:
+            self.app.call_from_thread(self.notify, safe.visible(str(err)), severity="error", markup=False)
+        self._load()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        spec = actions.by_action("channels", action)
+        if spec is not None and spec.mutates and self.app.read_only:
+            return False
+        return True
+
+
+class AddChannel(ModalScreen):
+    """A form for a new channel; returns True when one was added."""
+
+    BINDINGS = [("escape", "cancel", "Cancel"), ("ctrl+s", "save", "Save")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="add-channel"):
+            yield Label("Add channel", id="editor-title")
+            for field, label, placeholder in (
+                ("name", "Name", "MTN Rwanda"),
+                ("address", "Address", "+250788000100"),
+                ("schemes", "Serves", "tel (comma separated: tel, mailto, twitter, telegram, ext…)"),
+                ("country", "Country", "RW (phone channels)"),
+                ("prefixes", "Prefixes", "25078, 25079"),
+            ):
+                with Horizontal(classes="field"):
+                    yield Label(label, classes="field-label")
+                    if field == "name":
+                        yield Input(placeholder=placeholder, id="ch-name")
+                    else:
+                        yield Input(placeholder=placeholder, id=f"ch-{field}")
+                yield Label("", id=f"err-{field}", classes="error")
+            with Horizontal(classes="field"):
+                yield Label("Type", classes="field-label")
+                yield Select([(t, t) for t in CHANNEL_TYPES], value="Twilio", allow_blank=False, id="ch-type")
+            with Horizontal(classes="field"):
+                yield Checkbox("send", True, id="ch-send")
+                yield Checkbox("receive", True, id="ch-receive")
+                yield Checkbox("allow international", False, id="ch-intl")
+            yield Label("", id="err-roles", classes="error")
+            with Horizontal(id="editor-buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Add (^s)", id="save", variant="primary")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        value = lambda name: self.query_one(f"#ch-{name}", Input).value.strip()  # noqa: E731
+        for label in self.query(".error"):
+            label.update("")
+        roles = [r for r, box in ((SEND, "#ch-send"), (RECEIVE, "#ch-receive")) if self.query_one(box, Checkbox).value]
+        try:
+            self.app.store.add_channel(
+                value("name"), str(self.query_one("#ch-type", Select).value),
+                [s for s in value("schemes").split(",") if s.strip()], address=value("address"),
+                roles=roles, country=value("country") or None,
+                match_prefixes=[p.strip() for p in value("prefixes").split(",") if p.strip()],
+                allow_international=self.query_one("#ch-intl", Checkbox).value)
+        except ValidationFailed as err:
+            for key, text in err.errors.items():
+                target = {"match_prefixes": "prefixes"}.get(key, key)
+                try:
+                    self.query_one(f"#err-{target}", Label).update(safe.content(f"⚠ {text}"))
+                except Exception:
+                    self.query_one("#err-name", Label).update(safe.content(f"⚠ {text}"))
+            return
+        except StoreError as err:
+            self.query_one("#err-name", Label).update(safe.content(f"⚠ {err}"))
+            return
+        self.dismiss(True)

@@ -1,0 +1,195 @@
+"""The main screen: the contacts table, the filter bar and the routing preview that follows the cursor."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from ccconsole.store.views import RouteView
+from ccconsole.tui import actions, safe
+from ccconsole.tui.widgets.contact_table import ContactTable
+from ccconsole.tui.widgets.route_preview import RoutePreview
+
+
+class ContactsScreen(Screen):
+    BINDINGS = actions.bindings("contacts")
+    AUTO_FOCUS = "ContactTable"
+
+    class Routed(Message):
+        def __init__(self, contact_id: int, view: RouteView | None, error: str | None = None):
+            super().__init__()
+            self.contact_id, self.view, self.error = contact_id, view, error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._preview_timer: Timer | None = None
+        self._highlighted: int | None = None
+
+    @property
+    def store(self):
+        return self.app.store
+
+    def compose(self) -> ComposeResult:
+        ws = self.store.workspace
+        yield Static(id="title-bar")
+        with Horizontal(id="main"):
+            with Vertical(id="table-pane"):
+                yield Input(placeholder="filter: name or connection fragment (esc clears)", id="filter")
+                yield ContactTable(self.store, country=ws.country, timezone=ws.timezone, id="contacts")
+            yield RoutePreview(ws.country, ws.timezone, id="preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        table = self.query_one(ContactTable)
+        table.border_title = "Contacts"
+        self._update_title()
+        table.set_filter(None)
+
+    def _update_title(self) -> None:
+        ws = self.store.workspace
+        table = self.query_one(ContactTable)
+        count = table.position_label()
+        mode = "  [read-only]" if self.app.read_only else ""
+        left = f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "") + f" · {self.app.db_label}{mode}"
+        width = max(0, self.size.width - len(left) - len(count) - 1)
+        self.query_one("#title-bar", Static).update(safe.content(left + " " * width + count))
+        table.border_title = "Contacts" + (f"  /{table.filter_text}" if table.filter_text else "")
+        table.border_subtitle = count
+
+    def on_resize(self) -> None:
+        self._update_title()
+
+    # --- table events --------------------------------------------------------------------------
+
+    @on(ContactTable.Highlighted)
+    def _highlighted_row(self, event: ContactTable.Highlighted) -> None:
+        self._update_title()
+        row = event.row
+        if row is None:
+            self._highlighted = None
+            self.query_one(RoutePreview).show(None)
+            return
+        if row.id == self._highlighted:
+            return
+        self._highlighted = row.id
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        # a short debounce: holding j down does not queue a database read per row
+        self._preview_timer = self.set_timer(0.05, lambda: self._load_route(row.id))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def _load_route(self, contact_id: int) -> None:
+        try:
+            view = self.store.route_contact(contact_id)
+        except Exception as err:
+            self.post_message(self.Routed(contact_id, None, f"Could not load the route: {err}"))
+            return
+        self.post_message(self.Routed(contact_id, view))
+
+    def on_contacts_screen_routed(self, message: Routed) -> None:
+        if message.contact_id != self._highlighted:
+            return  # the cursor moved on meanwhile
+        preview = self.query_one(RoutePreview)
+        if message.error:
+            preview.show_error(message.error)
+        else:
+            preview.show(message.view)
+
+    @on(ContactTable.Failed)
+    def _failed(self, event: ContactTable.Failed) -> None:
+        self.notify(safe.visible(event.text), severity="error", markup=False)
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_down(self) -> None:
+        self.query_one(ContactTable).move(1)
+
+    def action_up(self) -> None:
+        self.query_one(ContactTable).move(-1)
+
+    def action_page_down(self) -> None:
+        self.query_one(ContactTable).page(1)
+
+    def action_page_up(self) -> None:
+        self.query_one(ContactTable).page(-1)
+
+    def action_first(self) -> None:
+        self.query_one(ContactTable).first()
+
+    def action_last(self) -> None:
+        self.query_one(ContactTable).last()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        table = self.query_one(ContactTable)
+        had = bool(box.value) or table.filter_text
+        box.value = ""
+        box.display = False
+        table.focus()
+        if had:
+            table.set_filter(None)
+            self._update_title()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        table = self.query_one(ContactTable)
+        table.set_filter(event.value.strip() or None)
+        if not event.value.strip():
+            event.input.display = False
+        table.focus()
+        self._update_title()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        # filter as you type (each load is a keyset page, cheap); the count follows in a worker
+        self.query_one(ContactTable).set_filter(event.value.strip() or None)
+        self._update_title()
+
+    def action_toggle_preview(self) -> None:
+        preview = self.query_one(RoutePreview)
+        preview.display = not preview.display
+
+    def action_refresh(self) -> None:
+        self.query_one(ContactTable).reload()
+
+    def action_edit(self) -> None:
+        row = self.query_one(ContactTable).current
+        if row is None:
+            return
+        from ccconsole.tui.screens.editor import ContactEditor
+
+        def done(saved) -> None:
+            if saved is not None:
+                table = self.query_one(ContactTable)
+                table.reload()
+                self._highlighted = None  # force the preview to reload the new route
+                self._load_route(saved.id)
+                self._highlighted = saved.id
+                self.notify(f"Saved {safe.visible(saved.name or saved.uuid)}", markup=False)
+
+        self.app.push_screen(ContactEditor(row.id), done)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        spec = actions.by_action("contacts", action)
+        if spec is not None and spec.mutates and self.app.read_only:
+            return False
+        if action == "clear_filter":
+            return True
+        return True
+
+    def refresh_data(self) -> None:
+        """Called by the app when the data changed elsewhere."""
+        self.query_one(ContactTable).reload()
+        if self._highlighted is not None:
+            self._load_route(self._highlighted)

@@ -1,0 +1,71 @@
+"""Small modal screens: a confirmation whose default is No, and the help screen built from the registry."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from ccconsole.tui import actions, safe
+
+
+class Confirm(ModalScreen[bool]):
+    """Yes / No; "No" has the focus, so enter or esc never destroys anything by accident."""
+
+    BINDINGS = [("escape", "no", "No"), ("n", "no", "No"), ("y", "yes", "Yes")]
+
+    def __init__(self, question: str):
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Label(safe.content(self.question), id="confirm-text")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("No (n)", id="no", variant="primary")
+                yield Button("Yes (y)", id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+
+class HelpScreen(ModalScreen):
+    """Every key, by screen, from the action registry (with the user's remapped keys)."""
+
+    BINDINGS = [("escape,question_mark,q", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        keymap = getattr(self.app, "keymap", {}) or {}
+        table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
+        table.add_column("key", style="bold", no_wrap=True)
+        table.add_column("what")
+        for scope, title in actions.SCOPE_TITLES.items():
+            table.add_row(Text(title, style="bold underline"), "")
+            for spec in actions.specs(scope):
+                if spec.mutates and self.app.read_only:
+                    continue
+                table.add_row(actions.key_label(keymap.get(spec.id, spec.keys)), spec.description)
+            table.add_row("", "")
+        table.add_row(Text("Lock column", style="bold underline"), "")
+        table.add_row("● in", "locked in: the priority connection's affinity channel (domain §5)")
+        table.add_row("○", "affinity to the only channel of its type")
+        table.add_row("stale", "affinity to a disabled channel, ignored by routing")
+        with Vertical(id="help"):
+            yield Label("Keys — esc closes", id="editor-title")
+            with VerticalScroll():
+                yield Static(table)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
