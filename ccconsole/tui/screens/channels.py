@@ -36,8 +36,8 @@ class ChannelsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Name", "Type", "Address", "Schemes", "Country", "Prefixes", "Roles", "Active",
-                          "Locked in", "Stale")
+        table.add_columns("Name", "Type", "Active", "Locked in", "Stale", "Schemes", "Country", "Prefixes",
+                          "Roles", "Address")
         self.refresh_data()
 
     def refresh_data(self) -> None:
@@ -67,12 +67,13 @@ class ChannelsScreen(Screen):
             locked = n if ch.sends(ch.schemes[0]) and several else 0
             stale = n if not ch.active or not ch.can_send else 0
             table.add_row(
-                safe.text(ch.name), safe.text(ch.type), safe.text(ch.address), safe.text(",".join(ch.schemes)),
-                safe.text(ch.country or "—"), safe.text(",".join(ch.match_prefixes) or "—"),
-                safe.text(",".join(sorted(ch.roles))),
+                safe.text(ch.name), safe.text(ch.type),
                 safe.text("yes" if ch.active else "disabled", "" if ch.active else "yellow"),
                 safe.text(f"{locked:,}" if locked else "—"),
                 safe.text(f"{stale:,}" if stale else "—", "yellow" if stale else ""),
+                safe.text(",".join(ch.schemes)), safe.text(ch.country or "—"),
+                safe.text(",".join(ch.match_prefixes) or "—"), safe.text(",".join(sorted(ch.roles))),
+                safe.text(ch.address),
                 key=str(ch.id),
             )
         if message.channels:
