@@ -37,7 +37,13 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database).expanduser()
+            if path.is_dir():
+                raise StoreError(f"{path} is a directory, not a database file.")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(f"Cannot create the database folder {path.parent}: {err.strerror or err}.") from err
             if read_only:
                 url = f"sqlite:///file:{Path(database).expanduser()}?mode=ro&uri=true"
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
@@ -57,7 +63,8 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         if read_only:
             options["options"] = "-c default_transaction_read_only=on"
         return create_engine(url, connect_args=options, pool_pre_ping=True)
-    return create_engine(url)
+    raise StoreError(f"Unsupported database '{parsed.get_backend_name()}': use SQLite or PostgreSQL "
+                     "(postgresql+psycopg://user@host/db).")
 
 
 def _alembic_config(engine: Engine) -> Config:

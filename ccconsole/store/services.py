@@ -319,9 +319,9 @@ class Store:
         if not text or not text.strip():
             return None
         text = text.strip()
-        like = f"%{_escape_like(text.lower())}%"
-        terms = [func.lower(Contact.name).like(like, escape="\\")]
-        conn_terms = [Connection.path.like(like, escape="\\"), Connection.identity.like(like, escape="\\")]
+        like = f"%{_escape_like(text)}%"
+        terms = [Contact.name.ilike(like, escape="\\")]
+        conn_terms = [Connection.identity.ilike(like, escape="\\")]
         digits = re.sub(r"\D", "", text)
         if digits and re.fullmatch(r"[\d\s()+\-.]+", text):
             conn_terms.append(Connection.path.like(f"%{digits}%"))

@@ -25,8 +25,10 @@ def visible(value: object) -> str:
     return _OTHER.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
-def text(value: object, style: str = "") -> Text:
-    """A rich Text (table cells, renderables): literal, never markup."""
+def text(value: object, style: str = "", wrap: bool = False) -> Text:
+    """A rich Text (table cells, renderables): literal, never markup; one line unless ``wrap``."""
+    if wrap:
+        return Text(visible(value), style=style)
     return Text(visible(value), style=style, no_wrap=True, overflow="ellipsis")
 
 

@@ -46,6 +46,13 @@ COLUMNS = (
     Column("seen", "Last seen", 10, 5),
 )
 NAME_MIN = 14
+# plain ANSI attributes: they read the same in every theme and with 16 colours
+CELL_STYLES = {
+    "dim": Style(dim=True),
+    "warning": Style(color="yellow"),
+    "error": Style(color="red"),
+    "locked": Style(color="green", bold=True),
+}
 
 
 def layout(width: int) -> list[tuple[Column, int]]:
@@ -68,15 +75,8 @@ class ContactTable(Widget, can_focus=True):
     ContactTable > .contact-table--header { text-style: bold; }
     ContactTable > .contact-table--cursor { background: $accent 40%; }
     ContactTable:focus > .contact-table--cursor { background: $accent; color: $text; }
-    ContactTable > .contact-table--dim { color: $text-muted; }
-    ContactTable > .contact-table--warning { color: $warning; }
-    ContactTable > .contact-table--error { color: $error; }
-    ContactTable > .contact-table--locked { color: $success; text-style: bold; }
     """
-    COMPONENT_CLASSES = {
-        "contact-table--header", "contact-table--cursor", "contact-table--dim", "contact-table--warning",
-        "contact-table--error", "contact-table--locked",
-    }
+    COMPONENT_CLASSES = {"contact-table--header", "contact-table--cursor"}
 
     class Highlighted(Message):
         """The cursor is on another contact (or on none)."""
@@ -344,14 +344,14 @@ class ContactTable(Widget, can_focus=True):
     # --- drawing -------------------------------------------------------------------------------
 
     def _cells(self, row: ContactRow) -> dict[str, Text]:
-        dim = self.get_component_rich_style("contact-table--dim")
+        dim = CELL_STYLES["dim"]
         cells = {
             "name": safe.text(row.name) if row.name else Text("(no name)", style=dim),
             "urn": safe.text(urnlib.display_identity(row.priority_identity, self.country))
             if row.priority_identity else Text("—", style=dim),
             "type": safe.text(row.priority_identity.partition(":")[0]) if row.priority_identity else Text(""),
             "status": Text(row.status, style=dim if row.status == "active" else
-                           self.get_component_rich_style("contact-table--warning")),
+                           CELL_STYLES["warning"]),
             "seen": Text(self._date(row.last_seen_on), style=dim),
         }
         route, kind = row.route, row.lock_in.kind
@@ -359,13 +359,13 @@ class ContactTable(Widget, can_focus=True):
             via = safe.text(route.channel.name)
             if kind == LockInKind.LOCKED_IN:
                 via.truncate(17, overflow="ellipsis")
-                via.append(" ●", style=self.get_component_rich_style("contact-table--locked"))
+                via.append(" ●", style=CELL_STYLES["locked"])
         elif row.status != "active":
             via = Text("— not active", style=dim)
         else:
-            via = Text("— no route", style=self.get_component_rich_style("contact-table--error"))
+            via = Text("— no route", style=CELL_STYLES["error"])
         if kind == LockInKind.STALE:
-            via.append(" stale", style=self.get_component_rich_style("contact-table--warning"))
+            via.append(" stale", style=CELL_STYLES["warning"])
         cells["via"] = via
         return cells
 
@@ -394,7 +394,7 @@ class ContactTable(Widget, can_focus=True):
             if y == 1 and not self.rows:
                 message = "Loading…" if (self.loading or not self.loaded_once) else (
                     "No contact matches this filter." if self.filter_text else "No contacts yet.")
-                return Strip([Segment(message.ljust(width)[:width], self.get_component_rich_style("contact-table--dim"))],
+                return Strip([Segment(message.ljust(width)[:width], CELL_STYLES["dim"])],
                              width)
             return Strip.blank(width, self.rich_style)
         row = self.rows[index]

@@ -41,7 +41,7 @@ def render_route(rv: RouteView, country: str | None, tz: str = "UTC") -> Group:
         out.append(Text(f"  {RULE_TEXT[route.rule]}", style="dim"))
     else:
         head.append("✗ no route: ", style="bold red")
-        head.append_text(safe.text(route.reason or ""))
+        head.append_text(safe.text(route.reason or "", wrap=True))
         out.append(head)
     first = rv.contact.connections[0] if rv.contact.connections else None
     if lock.kind in (LockInKind.LOCKED_IN, LockInKind.SINGLE_CHANNEL, LockInKind.STALE) and first is not None:
@@ -59,7 +59,7 @@ def render_route(rv: RouteView, country: str | None, tz: str = "UTC") -> Group:
             line.append(")")
         out.append(line)
         if lock.stale_reason:
-            out.append(Text(f"  ignored by routing: {lock.stale_reason}", style="yellow"))
+            out.append(safe.text(f"  ignored by routing: {lock.stale_reason}", "yellow", wrap=True))
     out.append(Text())
     out.append(Text("Why", style="bold underline"))
     if not route.attempts and route.reason:
@@ -75,7 +75,7 @@ def render_route(rv: RouteView, country: str | None, tz: str = "UTC") -> Group:
             line.append("skipped", style="yellow")
         out.append(line)
         for note in attempt.notes:
-            out.append(safe.text(f"    · {note.text}", "dim"))
+            out.append(safe.text(f"    · {note.text}", "dim", wrap=True))
     out.append(Text())
     out.append(Text("Connections, in priority order", style="bold underline"))
     if not rv.contact.connections:
