@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from ccconsole.store.errors import StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+WRITE_OPTION = "ccconsole_write"  # execution option: this transaction will write
 
 
 def normalize_url(url: str) -> str:
@@ -49,13 +50,21 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # the driver's own BEGIN would skip SELECTs: we emit ours
             cur = dbapi_conn.cursor()
             if not read_only:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # a write transaction takes the write lock before its first read, so what it checked
+            # (who owns a connection, a contact's version) cannot change before it writes
+            immediate = conn.get_execution_options().get(WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if parsed.get_backend_name() == "postgresql":

@@ -21,3 +21,7 @@ class ValidationFailed(StoreError):
 
 class Conflict(StoreError):
     """Someone else saved the contact since it was loaded (optimistic concurrency)."""
+
+
+class RaceLost(Conflict):
+    """Another transaction wrote the same unique thing (a connection identity) at the same moment."""

@@ -26,7 +26,7 @@ from ccconsole.core.lockin import contact_urn, lock_in, urns_by_scheme
 from ccconsole.core.model import RECEIVE, SEND, Channel as CoreChannel, Contact as CoreContact, Status
 from ccconsole.core.routing import Channels, route
 from ccconsole.store import db
-from ccconsole.store.errors import Conflict, NotFound, StoreError, ValidationFailed
+from ccconsole.store.errors import Conflict, NotFound, RaceLost, StoreError, ValidationFailed
 from ccconsole.store.models import (
     AuditEvent,
     Channel,
@@ -130,12 +130,16 @@ class Store:
         """A write transaction; bumps the change sequence so watchers notice."""
         if self.read_only:
             raise StoreError("The console is read-only: nothing can be changed.")
-        with Session(self.engine) as s:
+        with Session(self.engine.execution_options(**{db.WRITE_OPTION: True})) as s:
             try:
                 yield s
                 s.execute(update(Workspace).where(Workspace.id == self.workspace.id)
                           .values(change_seq=Workspace.change_seq + 1))
                 s.commit()
+            except IntegrityError as err:
+                s.rollback()
+                raise RaceLost("Another change took the same connection at the same moment; "
+                               "nothing was saved. Try again.") from err
             except OperationalError as err:
                 s.rollback()
                 raise StoreError(f"Database error: {db.describe(err)}") from err
@@ -432,10 +436,12 @@ class Store:
             seen[urn.identity] = i
             cleaned.append(urn)
         if cleaned:
+            # lock the rows (PostgreSQL; SQLite holds the write lock already) so the owner cannot change
             owners = s.execute(select(Connection.identity, Connection.contact_id, Contact.name, Contact.uuid)
-                            .join(Contact, Contact.id == Connection.contact_id)
-                            .where(Connection.workspace_id == self.workspace.id,
-                                   Connection.identity.in_([u.identity for u in cleaned]))).all()
+                               .join(Contact, Contact.id == Connection.contact_id)
+                               .where(Connection.workspace_id == self.workspace.id,
+                                      Connection.identity.in_([u.identity for u in cleaned]))
+                               .with_for_update(of=Connection)).all()
             for identity, owner_id, owner_name, owner_uuid in owners:
                 if owner_id != contact_id:
                     errors[f"urns.{seen[identity]}"] = (
@@ -629,7 +635,7 @@ class Store:
         for attempt in range(retries):
             try:
                 return self._inbound_once(channel, urn, text, when or utcnow())
-            except IntegrityError:
+            except RaceLost:
                 if attempt == retries - 1:
                     raise StoreError("Could not record the message: the connection kept changing.")
         raise AssertionError("unreachable")
@@ -637,7 +643,8 @@ class Store:
     def _inbound_once(self, channel: CoreChannel, urn: urnlib.URN, text: str, when: datetime) -> InboundResult:
         with self._tx() as s:
             row = s.execute(select(Connection).where(Connection.workspace_id == self.workspace.id,
-                                                  Connection.identity == urn.identity)).scalars().first()
+                                                     Connection.identity == urn.identity)
+                            .with_for_update()).scalars().first()
             contact = None
             if row is not None and row.contact_id is not None:
                 contact = s.get(Contact, row.contact_id)

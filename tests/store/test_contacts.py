@@ -245,6 +245,15 @@ def test_update_refuses_owned_connection_naming_the_owner_and_saves_nothing(stor
     assert len(audits(store)) == n_audit
 
 
+def test_update_to_an_empty_list_detaches_everything(store):
+    jane = store.create_contact("Jane", ["tel:+250788383383", "twitter:jane"])
+    after = store.update_contact(jane.uuid, urns=[])
+    assert after.connections == ()
+    assert conn_row(store, "tel:+250788383383").contact_id is None
+    assert conn_row(store, "twitter:jane").contact_id is None
+    assert store.connection_owners(["twitter:jane"]) == {"twitter:jane": (None, "")}
+
+
 def test_update_with_invalid_values_saves_nothing(store):
     bob = store.create_contact("Bob", ["twitter:bob"])
     with pytest.raises(ValidationFailed) as err:
@@ -426,3 +435,42 @@ def test_open_twice_keeps_one_workspace_and_schema_at_head(backend_url):
         assert versions == [head]
     finally:
         second.close()
+
+
+# --- several writers -----------------------------------------------------------------------------
+
+
+def test_simultaneous_creates_with_the_same_connection(store, backend_url):
+    """Four staff save a new contact with the same number at the same moment: one is saved, the
+    others are refused with a StoreError (not a driver error), and nothing of theirs is saved."""
+    import threading
+
+    from ccconsole.store.errors import StoreError
+
+    writers = [Store.open(backend_url, actor=f"w{i}") for i in range(4)]
+    barrier = threading.Barrier(len(writers))
+    saved, refused, crashed = [], [], []
+
+    def save(i):
+        barrier.wait()
+        try:
+            saved.append(writers[i].create_contact(f"Staff {i}", ["tel:+250788000333"]))
+        except StoreError as err:
+            refused.append(err)
+        except Exception as err:  # noqa: BLE001 - reported below
+            crashed.append(err)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(len(writers))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        for w in writers:
+            w.close()
+    assert [type(e).__name__ for e in crashed] == []
+    assert len(saved) == 1 and len(refused) == 3
+    assert count(store, Contact) == 1
+    assert store.get_contact("tel:+250788000333").id == saved[0].id
+    assert identities(store.get_contact(saved[0].uuid)) == ["tel:+250788000333"]

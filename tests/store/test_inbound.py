@@ -310,3 +310,42 @@ def test_s4_twitter_priority_is_not_affected_by_phone_lock_in(store):
     assert (rv.route.connection.identity, rv.route.channel.name, rv.route.rule) == \
         ("tel:+250788383383", "Airtel", Rule.AFFINITY)
     assert rv.lock_in.kind == LockInKind.LOCKED_IN
+
+
+# --- several writers -----------------------------------------------------------------------------
+
+
+def test_simultaneous_messages_from_a_new_connection_create_one_contact(store, backend_url):
+    """Six messages from an unknown number arrive at once (six console processes / webhooks):
+    one contact owns the connection and all six messages are its history (section 1: an identity
+    belongs to at most one contact; section 3: find the owner, create only if nobody owns it)."""
+    import threading
+
+    writers = [Store.open(backend_url, actor=f"w{i}") for i in range(6)]
+    barrier = threading.Barrier(len(writers))
+    results, errors = [], []
+
+    def deliver(i):
+        barrier.wait()
+        try:
+            results.append(writers[i].inbound("MTN", "tel:+250788000111", f"m{i}"))
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(writers))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        for w in writers:
+            w.close()
+    assert errors == []
+    assert sorted(r.created for r in results) == [False] * 5 + [True]
+    assert len({r.contact.id for r in results}) == 1
+    owner = results[0].contact.id
+    assert count(store, Contact) == 1
+    assert store.get_contact("tel:+250788000111").id == owner
+    assert sorted(m[5] for m in messages(store)) == [f"m{i}" for i in range(6)]
+    assert {m[1] for m in messages(store)} == {owner}

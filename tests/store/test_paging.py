@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import inspect
 
 from ccconsole.core.model import Connection
-from ccconsole.core.routing import Route
 from ccconsole.store.services import Store
 from tests.store_helpers import rw_store
 
