@@ -120,6 +120,42 @@ def ensure_demo(url: str, contacts: int = 3000) -> None:
         store.close()
 
 
+# --- workspace -----------------------------------------------------------------------------------
+
+
+@main.group()
+def workspace() -> None:
+    """Show or set the workspace's name, default country and time zone."""
+
+
+def _workspace_lines(ws) -> list[str]:
+    return [f"{ws.name}  country: {ws.country or '(none)'}  time zone: {ws.timezone}"]
+
+
+@workspace.command("show")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def workspace_show(ctx, db_url, as_json) -> None:
+    """The workspace of the database."""
+    ws = _open(ctx, db_url).workspace
+    _emit({"name": ws.name, "country": ws.country, "timezone": ws.timezone}, as_json, _workspace_lines(ws))
+
+
+@workspace.command("set")
+@click.option("--name", default=None)
+@click.option("--country", default=None, help="Default country for phone numbers, e.g. RW ('' clears it).")
+@click.option("--timezone", "tz", default=None, help="e.g. Africa/Kigali.")
+@_db_option
+@click.pass_context
+@handles_errors
+def workspace_set(ctx, name, country, tz, db_url) -> None:
+    """Change the workspace's settings."""
+    ws = _open(ctx, db_url).update_workspace(name=name, country=country, timezone_name=tz)
+    click.echo(_workspace_lines(ws)[0])
+
+
 # --- urns ----------------------------------------------------------------------------------------
 
 

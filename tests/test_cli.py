@@ -434,3 +434,15 @@ def test_user_mistake_is_one_line(mistakes, case):
         assert line.startswith(expected[:-1]), line
     else:
         assert line == expected
+
+
+def test_workspace_set_country_then_national_numbers_normalize(tmp_path):
+    db = str(tmp_path / "ws.db")
+    refused = run("contacts", "add", "--name", "Jo", "--urn", "tel:0788383383", "--db", db)
+    assert INVALID_NEW_PHONE in user_error(refused)
+    assert ok(run("workspace", "set", "--country", "rw", "--name", "Kigali", "--db", db)).startswith("Kigali")
+    assert as_json(run("workspace", "show", "--json", "--db", db)) == {
+        "name": "Kigali", "country": "RW", "timezone": "UTC"}
+    added = as_json(run("contacts", "add", "--name", "Jo", "--urn", "tel:0788383383", "--json", "--db", db))
+    assert [c["identity"] for c in added["connections"]] == ["tel:+250788383383"]
+    assert "Unknown country 'XX'" in user_error(run("workspace", "set", "--country", "XX", "--db", db))

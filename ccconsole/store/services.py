@@ -156,6 +156,39 @@ class Store:
             after=json.dumps(after, default=str) if after is not None else None,
         ))
 
+    def update_workspace(self, *, name: str | None = None, country: str | None = None,
+                         timezone_name: str | None = None) -> WorkspaceInfo:
+        """Rename the workspace or set its default country (used to normalize phone numbers)."""
+        errors = {}
+        if name is not None and not name.strip():
+            errors["name"] = "The workspace needs a name."
+        if country is not None and country and (len(country) != 2 or not country.isalpha()
+                                                or phonenumbers.country_code_for_region(country.upper()) == 0):
+            errors["country"] = f"Unknown country '{country}': use a two-letter ISO code such as RW."
+        if timezone_name is not None:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(timezone_name)
+            except Exception:
+                errors["timezone"] = f"Unknown time zone '{timezone_name}', e.g. Africa/Kigali."
+        if errors:
+            raise ValidationFailed(errors)
+        with self._tx() as s:
+            ws = s.get(Workspace, self.workspace.id)
+            before = {"name": ws.name, "country": ws.country, "timezone": ws.timezone}
+            if name is not None:
+                ws.name = name.strip()
+            if country is not None:
+                ws.country = country.upper() or None
+            if timezone_name is not None:
+                ws.timezone = timezone_name
+            s.add(ws)
+            self._audit(s, "workspace.update", before=before,
+                        after={"name": ws.name, "country": ws.country, "timezone": ws.timezone})
+            self.workspace = WorkspaceInfo(ws.id, ws.name, ws.country, ws.timezone)
+        return self.workspace
+
     def change_seq(self) -> int:
         with self.engine.connect() as c:
             return c.execute(select(Workspace.change_seq).where(Workspace.id == self.workspace.id)).scalar_one()
