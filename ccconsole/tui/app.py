@@ -5,7 +5,9 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Iterable
 
+from textual import on, work
 from textual.app import App, SystemCommand
+from textual.message import Message
 from textual.screen import Screen
 
 from ccconsole.store.db import normalize_url
@@ -47,10 +49,35 @@ class CCConsole(App):
         self.read_only = read_only or store.read_only
         self.keymap = dict(keymap or {})
 
+    POLL_SECONDS = 0.5
+
+    class DataChanged(Message):
+        """The workspace's change sequence moved: someone (maybe another process) wrote."""
+
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
+        self._seen_seq: int | None = None
         self.push_screen(ContactsScreen())
+        self.set_interval(self.POLL_SECONDS, self._poll_changes)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
+    def _poll_changes(self) -> None:
+        """A cheap change signal: one indexed read of the change sequence, no reload unless it moved."""
+        try:
+            seq = self.store.change_seq()
+        except Exception:
+            return  # the next poll tries again; loads report their own errors
+        if self._seen_seq is not None and seq != self._seen_seq:
+            self.post_message(self.DataChanged())
+        self._seen_seq = seq
+
+    @on(DataChanged)
+    def _data_changed(self) -> None:
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_data", None)
+            if refresh is not None:
+                refresh()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers every registered action of the current screen and the app."""
