@@ -113,7 +113,7 @@ class ContactTable(Widget, can_focus=True):
         self.top = 0
         self.at_start = True
         self.at_end = True
-        self.loading = False
+        self.fetching = False
         self.loaded_once = False
         self.filter_text: str | None = None
         self.total: int | None = None
@@ -140,7 +140,7 @@ class ContactTable(Widget, can_focus=True):
         """Fetch rows in a worker: ``first``, ``last``, ``around`` a key, ``after``/``before`` the window."""
         if mode in ("first", "last", "around"):
             self._generation += 1
-        self.loading = True
+        self.fetching = True
         self._fetch(self._generation, mode, key, anchor, self.filter_text, max(self.body_height, 10))
         self.refresh()
 
@@ -190,7 +190,7 @@ class ContactTable(Widget, can_focus=True):
         message.stop()
         if message.generation != self._generation:
             return
-        self.loading = False
+        self.fetching = False
         self.loaded_once = True
         rows, mode = message.rows, message.mode
         h = self.body_height
@@ -261,13 +261,13 @@ class ContactTable(Widget, can_focus=True):
             return
         target = self.cursor + delta
         if target >= len(self.rows) and not self.at_end:
-            if not self.loading:
+            if not self.fetching:
                 self._pending = target - (len(self.rows) - 1)
                 self.cursor = len(self.rows) - 1
                 self.load("after", self.rows[-1].key)
             target = len(self.rows) - 1
         elif target < 0 and not self.at_start:
-            if not self.loading:
+            if not self.fetching:
                 self._pending = target
                 self.cursor = 0
                 self.load("before", self.rows[0].key)
@@ -275,9 +275,9 @@ class ContactTable(Widget, can_focus=True):
         self.cursor = max(0, min(target, len(self.rows) - 1))
         self._settle()
         # prefetch so that scrolling on does not wait
-        if not self.loading and not self.at_end and len(self.rows) - self.cursor < self.body_height * 2:
+        if not self.fetching and not self.at_end and len(self.rows) - self.cursor < self.body_height * 2:
             self.load("after", self.rows[-1].key)
-        elif not self.loading and not self.at_start and self.cursor < self.body_height * 2:
+        elif not self.fetching and not self.at_start and self.cursor < self.body_height * 2:
             self.load("before", self.rows[0].key)
 
     def _settle(self) -> None:
@@ -392,7 +392,7 @@ class ContactTable(Widget, can_focus=True):
         index = self.top + y - 1
         if index >= len(self.rows):
             if y == 1 and not self.rows:
-                message = "Loading…" if (self.loading or not self.loaded_once) else (
+                message = "Loading…" if (self.fetching or not self.loaded_once) else (
                     "No contact matches this filter." if self.filter_text else "No contacts yet.")
                 return Strip([Segment(message.ljust(width)[:width], CELL_STYLES["dim"])],
                              width)
