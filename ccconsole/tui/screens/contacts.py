@@ -59,8 +59,8 @@ class ContactsScreen(Screen):
         left = f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "") + f" · {self.app.db_label}{mode}"
         width = max(0, self.size.width - len(left) - len(count) - 1)
         self.query_one("#title-bar", Static).update(safe.content(left + " " * width + count))
-        table.border_title = "Contacts" + (f"  /{table.filter_text}" if table.filter_text else "")
-        table.border_subtitle = count
+        table.border_title = safe.content("Contacts" + (f"  /{table.filter_text}" if table.filter_text else ""))
+        table.border_subtitle = safe.content(count)
 
     def on_resize(self) -> None:
         self._update_title()

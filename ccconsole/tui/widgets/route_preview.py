@@ -130,7 +130,7 @@ class RoutePreview(VerticalScroll):
             self.border_title = "Route"
             body.update(safe.content("No contact selected."))
             return
-        self.border_title = f"Route for {safe.visible(rv.contact.name or '(no name)')}"
+        self.border_title = safe.content(f"Route for {rv.contact.name or '(no name)'}")
         body.update(render_route(rv, self.country, self.tz))
 
     def show_error(self, text: str) -> None:

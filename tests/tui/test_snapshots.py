@@ -1,0 +1,74 @@
+"""Snapshots of the four screens at 80x24 (the SSH case) and 120x40, on the demo workspace.
+
+Deterministic: the demo is built from a fixed seed and clock, the title bar shows a fixed label, the
+root conftest turns animations off and scrubs the environment, and each ``run_before`` waits for the
+workers and stops the cursor blinking before the screenshot.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable
+
+from ccconsole.tui.app import make_app
+from ccconsole.tui.screens.channels import ChannelsScreen
+from ccconsole.tui.screens.dialogs import HelpScreen
+from tests.tui.helpers import no_blink, open_editor, preview_title, settle, table_ready, wait_for
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+FIRST = "Akinyi Chen"  # the first contact of the demo (seed 7), where the cursor starts
+
+
+async def contacts_ready(pilot) -> None:
+    await table_ready(pilot)
+    await wait_for(pilot, lambda: preview_title(pilot.app) == f"Route for {FIRST}",
+                   what="the preview of the first contact")
+    await settle(pilot)
+    no_blink(pilot.app)
+    await pilot.pause()
+
+
+async def editor_ready(pilot) -> None:
+    await contacts_ready(pilot)
+    await open_editor(pilot)
+    await settle(pilot)
+    no_blink(pilot.app)
+    await pilot.pause()
+
+
+async def channels_ready(pilot) -> None:
+    await contacts_ready(pilot)
+    await pilot.press("C")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChannelsScreen)
+                   and pilot.app.screen.query_one(DataTable).row_count == 11, what="the channels")
+    await settle(pilot)
+    await pilot.pause()
+
+
+async def help_ready(pilot) -> None:
+    await contacts_ready(pilot)
+    await pilot.press("question_mark")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="the help screen")
+    await settle(pilot)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_contacts_screen(snap_compare, demo_url, size):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=contacts_ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_update_contact_modal(snap_compare, demo_url, size):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=editor_ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_channels_screen(snap_compare, demo_url, size):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=channels_ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(snap_compare, demo_url, size):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=help_ready)
