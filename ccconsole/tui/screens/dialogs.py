@@ -58,10 +58,9 @@ class HelpScreen(ModalScreen):
                     continue
                 table.add_row(actions.key_label(keymap.get(spec.id, spec.keys)), spec.description)
             table.add_row("", "")
-        table.add_row(Text("Lock column", style="bold underline"), "")
-        table.add_row("● in", "locked in: the priority connection's affinity channel (domain §5)")
-        table.add_row("○", "affinity to the only channel of its type")
-        table.add_row("stale", "affinity to a disabled channel, ignored by routing")
+        table.add_row(Text("Next via column", style="bold underline"), "")
+        table.add_row("●", "locked in to that channel: the priority connection's affinity (domain §5)")
+        table.add_row("stale", "the affinity points at a disabled channel and is ignored by routing")
         with Vertical(id="help"):
             yield Label("Keys — esc closes", id="editor-title")
             with VerticalScroll():
