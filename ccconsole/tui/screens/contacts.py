@@ -182,11 +182,7 @@ class ContactsScreen(Screen):
 
     def check_action(self, action: str, parameters) -> bool | None:
         spec = actions.by_action("contacts", action)
-        if spec is not None and spec.mutates and self.app.read_only:
-            return False
-        if action == "clear_filter":
-            return True
-        return True
+        return not (spec is not None and spec.mutates and self.app.read_only)
 
     def refresh_data(self) -> None:
         """Called by the app when the data changed elsewhere."""
