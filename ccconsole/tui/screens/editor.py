@@ -54,7 +54,7 @@ class ConnectionRow(Horizontal):
         self.country = country
 
     def compose(self) -> ComposeResult:
-        yield Label(f"{self.index + 1:>2}", classes="conn-index")
+        yield Label(f"{self.index + 1:>2}", classes="conn-index", markup=False)
         yield Label(safe.content(self.item.scheme), classes="conn-scheme")
         yield Input(self.item.value, id=f"conn-{self.index}", classes="conn-value", compact=True)
         yield Button("↑", id=f"up-{self.index}", classes="conn-up", disabled=self.index == 0, compact=True,
