@@ -63,11 +63,15 @@ def lock_in(contact: Contact, channels: Channels | Sequence[Channel]) -> LockIn:
         Condition(f"the priority connection has affinity to {channel.name if channel else '?'}"
                   f"{'' if stale is None else ' (' + stale + ')'}", stale is None),
     )
-    if stale is not None:
-        return LockIn(LockInKind.STALE, channel, first, conditions, stale)
-    if all(c.met for c in conditions):
-        return LockIn(LockInKind.LOCKED_IN, channel, first, conditions)
-    return LockIn(LockInKind.SINGLE_CHANNEL, channel, first, conditions)
+    return LockIn(affinity_kind(first.affinity, first.scheme, chans), channel, first, conditions, stale)
+
+
+def affinity_kind(affinity: int, scheme: str, channels: Channels) -> LockInKind:
+    """What the affinity of a priority connection of ``scheme`` amounts to: stale when routing
+    ignores it, locked in when several channels could send that scheme, else single-channel."""
+    if affinity_problem(channels.by_id.get(affinity), scheme) is not None:
+        return LockInKind.STALE
+    return LockInKind.LOCKED_IN if len(channels.senders(scheme)) > 1 else LockInKind.SINGLE_CHANNEL
 
 
 def contact_urn(contact: Contact, channels: Channels | Sequence[Channel]) -> str | None:

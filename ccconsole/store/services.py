@@ -23,7 +23,10 @@ from sqlmodel import Session
 from ccconsole.core import lists
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import contact_urn, lock_in, urns_by_scheme
-from ccconsole.core.model import RECEIVE, SEND, Channel as CoreChannel, Contact as CoreContact, Status
+from ccconsole.core.model import RECEIVE, SEND, Status
+from ccconsole.core.model import Channel as CoreChannel
+from ccconsole.core.model import Connection as CoreConnection
+from ccconsole.core.model import Contact as CoreContact
 from ccconsole.core.routing import Channels, route
 from ccconsole.store import db
 from ccconsole.store.errors import Conflict, NotFound, RaceLost, StoreError, ValidationFailed
@@ -104,9 +107,9 @@ class Store:
     def open(cls, url: str, *, actor: str | None = None, read_only: bool = False,
              workspace_name: str = "Workspace", country: str | None = None) -> "Store":
         """Open (and upgrade) the database at ``url``; create its workspace when there is none."""
-        if not read_only:
-            db.upgrade(db.make_engine(url))
         engine = db.make_engine(url, read_only=read_only)
+        if not read_only:
+            db.upgrade(engine)
         try:
             with Session(engine) as s:
                 ws = s.execute(select(Workspace).order_by(Workspace.id).limit(1)).scalars().first()
@@ -186,8 +189,9 @@ class Store:
             s.add(ws)
             self._audit(s, "workspace.update", before=before,
                         after={"name": ws.name, "country": ws.country, "timezone": ws.timezone})
-            self.workspace = WorkspaceInfo(ws.id, ws.name, ws.country, ws.timezone)
-        return self.workspace
+            info = WorkspaceInfo(ws.id, ws.name, ws.country, ws.timezone)
+        self.workspace = info  # only once committed
+        return info
 
     def change_seq(self) -> int:
         with self.engine.connect() as c:
@@ -198,9 +202,7 @@ class Store:
     def channels(self) -> list[CoreChannel]:
         """The workspace's channels, oldest first (the order the resolver expects)."""
         with Session(self.engine) as s:
-            rows = s.execute(select(Channel).where(Channel.workspace_id == self.workspace.id)
-                          .order_by(Channel.created_on, Channel.id)).scalars().all()
-            return [channel_core(r) for r in rows]
+            return self._channel_rows(s)
 
     def find_channel(self, ref: str) -> CoreChannel:
         """A channel by uuid, id or name (case-insensitive)."""
@@ -325,18 +327,19 @@ class Store:
         return RouteView(view, route(core, channels), lock_in(core, channels), contact_urn(core, channels),
                          urns_by_scheme(core), {c.id: c.name for c in channels.all}, messages)
 
-    def affinity_counts(self) -> dict[int, int]:
-        """Per channel id, how many contacts' *priority* connection has affinity to it."""
+    def affinity_counts(self) -> dict[tuple[int, str], int]:
+        """How many contacts' *priority* connection has affinity to each channel, by connection type:
+        ``{(channel id, scheme): contacts}`` (core.lockin.affinity_kind says what each amounts to)."""
         first = select(Connection.contact_id, func.max(Connection.priority).label("top")).where(
             Connection.workspace_id == self.workspace.id, Connection.contact_id.is_not(None)
         ).group_by(Connection.contact_id).subquery()
-        q = (select(Connection.affinity_channel_id, func.count())
+        q = (select(Connection.affinity_channel_id, Connection.scheme, func.count())
              .join(first, and_(first.c.contact_id == Connection.contact_id, first.c.top == Connection.priority))
              .join(Contact, Contact.id == Connection.contact_id)
              .where(Connection.affinity_channel_id.is_not(None), Contact.deleted_on.is_(None))
-             .group_by(Connection.affinity_channel_id))
+             .group_by(Connection.affinity_channel_id, Connection.scheme))
         with self.engine.connect() as c:
-            return {cid: n for cid, n in c.execute(q)}
+            return {(cid, scheme): n for cid, scheme, n in c.execute(q)}
 
     def connection_owners(self, identities: Iterable[str]) -> dict[str, tuple[int | None, str]]:
         """Who owns each identity: ``{identity: (contact id or None if detached, contact name)}``."""
@@ -422,7 +425,7 @@ class Store:
                            Connection.display)
                     .where(Connection.contact_id.in_(ids))
                     .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)).all():
-                conns[cid].append(ConnectionView(0, identity, display, 0, affinity).core)
+                conns[cid].append(CoreConnection(identity, affinity, display))
         channels = Channels(self._channel_rows(s))
         result = []
         for cid, cuuid, name, status, last_seen in rows:
@@ -433,6 +436,7 @@ class Store:
         return result
 
     def _channel_rows(self, s: Session) -> list[CoreChannel]:
+        """The workspace's channels, oldest first (the order the resolver expects)."""
         return [channel_core(r) for r in s.execute(select(Channel).where(Channel.workspace_id == self.workspace.id)
                                                  .order_by(Channel.created_on, Channel.id)).scalars().all()]
 

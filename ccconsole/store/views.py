@@ -31,11 +31,7 @@ class ConnectionView:
 
     @property
     def scheme(self) -> str:
-        return self.identity.partition(":")[0]
-
-    @property
-    def path(self) -> str:
-        return self.identity.partition(":")[2]
+        return self.core.scheme
 
     @property
     def core(self) -> Connection:

@@ -28,7 +28,6 @@ from tests.tui.helpers import (
     select_name,
     settle,
     static_text,
-    table,
     table_ready,
     type_text,
     wait_for,
@@ -192,7 +191,7 @@ async def test_promote_with_the_button_and_save_changes_table_and_preview(ws):
         assert t.current.name == BOB
         assert t.current.route.channel.name == "MTN"
         assert "0788 111 002" in row_text(t, t.cursor) and "MTN" in row_text(t, t.cursor)
-        text = await preview_for(pilot, BOB)
+        await preview_for(pilot, BOB)
         await wait_for(pilot, lambda: "→ 0788 111 002 via MTN" in preview_text(app))
         assert "1 tel      0788 111 002" in preview_text(app)
 

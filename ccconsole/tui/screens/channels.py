@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -10,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select, Static
 
 from ccconsole.core import urns as urnlib
+from ccconsole.core.lockin import LockInKind, affinity_kind
 from ccconsole.core.model import RECEIVE, SEND
 from ccconsole.core.routing import Channels
 from ccconsole.store.errors import StoreError, ValidationFailed
@@ -27,6 +30,10 @@ class ChannelsScreen(Screen):
         def __init__(self, channels, counts, error: str | None = None):
             super().__init__()
             self.channels, self.counts, self.error = channels, counts, error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._channels: dict = {}  # id -> core Channel, as last loaded
 
     def compose(self) -> ComposeResult:
         yield Static(safe.content(" Channels — oldest first; routing picks among the active ones"), id="title-bar")
@@ -61,11 +68,12 @@ class ChannelsScreen(Screen):
         keep = table.cursor_row
         table.clear()
         chans = Channels(message.channels)
+        self._channels = {ch.id: ch for ch in message.channels}
+        tally: Counter = Counter()
+        for (cid, scheme), n in message.counts.items():
+            tally[cid, affinity_kind(cid, scheme, chans)] += n
         for ch in message.channels:
-            n = message.counts.get(ch.id, 0)
-            several = any(len(chans.senders(s)) > 1 for s in ch.schemes)
-            locked = n if ch.sends(ch.schemes[0]) and several else 0
-            stale = n if not ch.active or not ch.can_send else 0
+            locked, stale = tally[ch.id, LockInKind.LOCKED_IN], tally[ch.id, LockInKind.STALE]
             table.add_row(
                 safe.text(ch.name), safe.text(ch.type),
                 safe.text("yes" if ch.active else "disabled", "" if ch.active else "yellow"),
@@ -99,7 +107,7 @@ class ChannelsScreen(Screen):
         cid = self._current_id()
         if cid is None:
             return
-        channel = next(c for c in self.app.store.channels() if c.id == cid)
+        channel = self._channels[cid]
         verb = "Enable" if not channel.active else "Disable"
         detail = ("Routing will ignore it; affinities to it become stale." if channel.active
                   else "Routing will use it again.")
@@ -163,28 +171,40 @@ class AddChannel(ModalScreen):
     def action_cancel(self) -> None:
         self.dismiss(False)
 
+    class Added(Message):
+        def __init__(self, errors: dict[str, str]):
+            super().__init__()
+            self.errors = errors
+
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         value = lambda name: self.query_one(f"#ch-{name}", Input).value.strip()  # noqa: E731
         for label in self.query(".error"):
             label.update("")
         roles = [r for r, box in ((SEND, "#ch-send"), (RECEIVE, "#ch-receive")) if self.query_one(box, Checkbox).value]
+        self._add(value("name"), str(self.query_one("#ch-type", Select).value),
+                  [s for s in value("schemes").split(",") if s.strip()],
+                  dict(address=value("address"), roles=roles, country=value("country") or None,
+                       match_prefixes=[p.strip() for p in value("prefixes").split(",") if p.strip()],
+                       allow_international=self.query_one("#ch-intl", Checkbox).value))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="add-channel")
+    def _add(self, name: str, ctype: str, schemes: list[str], options: dict) -> None:
         try:
-            self.app.store.add_channel(
-                value("name"), str(self.query_one("#ch-type", Select).value),
-                [s for s in value("schemes").split(",") if s.strip()], address=value("address"),
-                roles=roles, country=value("country") or None,
-                match_prefixes=[p.strip() for p in value("prefixes").split(",") if p.strip()],
-                allow_international=self.query_one("#ch-intl", Checkbox).value)
+            self.app.store.add_channel(name, ctype, schemes, **options)
         except ValidationFailed as err:
-            for key, text in err.errors.items():
-                target = {"match_prefixes": "prefixes"}.get(key, key)
-                try:
-                    self.query_one(f"#err-{target}", Label).update(safe.content(f"⚠ {text}"))
-                except Exception:
-                    self.query_one("#err-name", Label).update(safe.content(f"⚠ {text}"))
+            self.post_message(self.Added(err.errors))
             return
         except StoreError as err:
-            self.query_one("#err-name", Label).update(safe.content(f"⚠ {err}"))
+            self.post_message(self.Added({"name": str(err)}))
             return
-        self.dismiss(True)
+        self.post_message(self.Added({}))
+
+    def on_add_channel_added(self, message: Added) -> None:
+        if not message.errors:
+            self.dismiss(True)
+            return
+        for key, text in message.errors.items():
+            target = {"match_prefixes": "prefixes"}.get(key, key)
+            found = self.query(f"#err-{target}")
+            (found.first(Label) if found else self.query_one("#err-name", Label)).update(safe.content(f"⚠ {text}"))
