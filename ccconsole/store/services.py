@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator, Sequence
 
 import phonenumbers
-from sqlalchemy import Engine, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Engine, and_, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
@@ -356,23 +356,10 @@ class Store:
     # --- the contacts table ----------------------------------------------------------------------
 
     def _filter_clause(self, text: str | None):
-        if not text or not text.strip():
-            return None
-        text = text.strip()
-        like = f"%{_escape_like(text)}%"
-        terms = [Contact.name.ilike(like, escape="\\")]
-        conn_terms = [Connection.identity.ilike(like, escape="\\")]
-        digits = re.sub(r"\D", "", text)
-        if digits and re.fullmatch(r"[\d\s()+\-.]+", text):
-            conn_terms.append(Connection.path.like(f"%{digits}%"))
-            country = self.workspace.country
-            if digits.startswith("0") and country:
-                code = phonenumbers.country_code_for_region(country)
-                if code:
-                    conn_terms.append(Connection.path.like(f"+{code}{digits[1:]}%"))
-        terms.append(Contact.id.in_(select(Connection.contact_id).where(
-            Connection.workspace_id == self.workspace.id, Connection.contact_id.is_not(None), or_(*conn_terms))))
-        return or_(*terms)
+        """The contacts matching the query ``text`` (core.query; QueryError when it is bad)."""
+        from ccconsole.store.query_sql import filter_clause
+
+        return filter_clause(text, self.workspace.id, self.engine.dialect.name, self.workspace.country)
 
     def _base_contacts(self, text: str | None):
         q = select(Contact.id, Contact.uuid, Contact.name, Contact.status, Contact.last_seen_on).where(
@@ -729,10 +716,6 @@ class Store:
                 self._audit(s, "contact.inbound", contact_id=contact.id,
                             before=_snapshot(before) if before else None, after=_snapshot(after))
             return InboundResult(after, created, changed or created, message.id)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _snapshot(view: ContactView) -> dict:

@@ -1,0 +1,152 @@
+"""Compile a contact query (``core.query`` AST) to a SQLAlchemy condition on ``contact``.
+
+Works on SQLite and PostgreSQL. Connection searches are written so that indexes answer them: an exact
+connection compares ``identity`` (the unique index on (workspace_id, identity)); a phone prefix is a
+range ``path >= '+25078' AND path < '+25079'`` on (workspace_id, scheme, path) on SQLite (whose LIKE
+never uses that index) and ``LIKE '+25078%'`` on PostgreSQL (exact under any collation).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Numeric, and_, case, cast, false, func, not_, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from ccconsole.core import query as q
+from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
+
+_NUMBER_PG = r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contains(column, value: str) -> ColumnElement:
+    return column.ilike(f"%{escape_like(value)}%", escape="\\")
+
+
+def prefix_clause(column, prefix: str, dialect: str) -> ColumnElement:
+    """``column`` starts with ``prefix``, in a form the dialect's index can answer."""
+    if dialect == "postgresql":
+        return column.like(f"{escape_like(prefix)}%", escape="\\")
+    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+
+
+class Compiler:
+    """Turns an AST into a condition on Contact for one workspace."""
+
+    def __init__(self, workspace_id: int, dialect: str, country: str | None):
+        self.ws = workspace_id
+        self.dialect = dialect
+        self.country = country
+
+    def clause(self, node: q.Node) -> ColumnElement:
+        if isinstance(node, q.And):
+            return and_(*(self.clause(i) for i in node.items))
+        if isinstance(node, q.Or):
+            return or_(*(self.clause(i) for i in node.items))
+        return self.condition(node)
+
+    # --- one condition ---------------------------------------------------------------------------
+
+    def condition(self, c: q.Condition) -> ColumnElement:
+        if c.attr.startswith(q.FIELD_PREFIX):
+            return self._field(c.attr[len(q.FIELD_PREFIX):], c.op, c.value)
+        if c.attr == "name":
+            return self._text(Contact.name, c.op, c.value, empty_is_null=False)
+        if c.attr == "status":
+            return Contact.status == c.value if c.op == q.EQ else Contact.status != c.value
+        if c.attr == "language":
+            if not c.value:
+                unset = or_(Contact.language.is_(None), Contact.language == "")
+                return unset if c.op == q.EQ else not_(unset)
+            if c.op == q.EQ:
+                return Contact.language == c.value
+            return or_(Contact.language.is_(None), Contact.language != c.value)
+        if c.attr == "uuid":
+            if not c.value:
+                return false() if c.op == q.EQ else true()
+            return Contact.uuid == c.value if c.op == q.EQ else Contact.uuid != c.value
+        if c.attr == "group":
+            return self._group(c.op, c.value)
+        if c.attr == "urn":
+            return self._urn(None, c.op, c.value)
+        return self._urn(c.attr, c.op, c.value)
+
+    def _text(self, column, op: str, value: str, empty_is_null: bool) -> ColumnElement:
+        if not value:
+            return column == "" if op == q.EQ else column != ""
+        if op == q.HAS:
+            return _contains(column, value)
+        same = func.lower(column) == value.lower()
+        return same if op == q.EQ else not_(same)
+
+    def _has_connection(self, *where) -> ColumnElement:
+        return Contact.id.in_(select(Connection.contact_id).where(
+            Connection.workspace_id == self.ws, Connection.contact_id.is_not(None), *where))
+
+    def _urn(self, scheme: str | None, op: str, value: str) -> ColumnElement:
+        scope = [Connection.scheme == scheme] if scheme else []
+        if not value:  # has no connection (of this scheme) / has one
+            has = self._has_connection(*scope)
+            return not_(has) if op == q.EQ else has
+        if op == q.HAS:
+            if scheme == "tel":
+                prefixes = q.phone_prefixes(value, self.country)
+                found = self._has_connection(Connection.scheme == "tel", or_(
+                    *(prefix_clause(Connection.path, p, self.dialect) for p in prefixes)))
+            elif scheme:
+                found = self._has_connection(*scope, _contains(Connection.path, value))
+            else:
+                found = self._has_connection(_contains(Connection.identity, value))
+            return found
+        identity = value if scheme is None else f"{scheme}:{value}"
+        has = self._has_connection(Connection.identity == identity)
+        return has if op == q.EQ else not_(has)
+
+    def _group(self, op: str, value: str) -> ColumnElement:
+        members = select(GroupMembership.contact_id).join(ContactGroup, ContactGroup.id == GroupMembership.group_id) \
+            .where(ContactGroup.workspace_id == self.ws)
+        if not value:
+            has = Contact.id.in_(members)
+            return not_(has) if op == q.EQ else has
+        has = Contact.id.in_(members.where(func.lower(ContactGroup.name) == value.lower()))
+        return has if op == q.EQ else not_(has)
+
+    def _field(self, key: str, op: str, value: str) -> ColumnElement:
+        values = select(FieldValue.contact_id).join(FieldDef, FieldDef.id == FieldValue.field_id) \
+            .where(FieldDef.workspace_id == self.ws, FieldDef.key == key)
+        if not value:
+            has = Contact.id.in_(values.where(FieldValue.value != ""))
+            return not_(has) if op == q.EQ else has
+        if op in q.COMPARISONS:
+            number = self._number(FieldValue.value)
+            target = cast(value, Numeric) if self.dialect == "postgresql" else float(value)
+            test = {q.GT: number > target, q.GTE: number >= target, q.LT: number < target,
+                    q.LTE: number <= target}[op]
+            return Contact.id.in_(values.where(test))
+        if op == q.HAS:
+            return Contact.id.in_(values.where(_contains(FieldValue.value, value)))
+        same = Contact.id.in_(values.where(func.lower(func.trim(FieldValue.value)) == value.strip().lower()))
+        return same if op == q.EQ else not_(same)
+
+    def _number(self, column) -> ColumnElement:
+        """The value as a number, NULL when it is not one (never an error on either backend)."""
+        if self.dialect == "postgresql":
+            return case((column.regexp_match(_NUMBER_PG), cast(func.trim(column), Numeric)), else_=None)
+        trimmed = func.trim(column)
+        unsigned = func.ltrim(trimmed, "-")
+        looks = and_(unsigned.op("GLOB")("*[0-9]*"), not_(unsigned.op("GLOB")("*[^0-9.]*")))
+        return case((looks, cast(trimmed, Numeric)), else_=None)
+
+
+def compile_query(node: q.Node | None, workspace_id: int, dialect: str, country: str | None) -> ColumnElement | None:
+    """The condition on Contact for ``node`` (None: no condition)."""
+    if node is None:
+        return None
+    return Compiler(workspace_id, dialect, country).clause(node)
+
+
+def filter_clause(text: str | None, workspace_id: int, dialect: str, country: str | None) -> ColumnElement | None:
+    """Parse and compile the query ``text``; raises ``core.query.QueryError`` for a bad one."""
+    return compile_query(q.parse(text, country), workspace_id, dialect, country)
