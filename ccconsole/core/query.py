@@ -163,7 +163,7 @@ def _parse(text: str | None, country: str | None) -> Node | None:
     if bad is not None:
         raise QueryError("Control characters are not allowed in a query", bad + 1)
     stripped = text.strip()
-    if not _STRUCTURE.search(stripped):
+    if _PHONE_LIKE.match(stripped) or not _STRUCTURE.search(stripped):
         return bare_condition(" ".join(stripped.split()), country)
     try:
         tree = _PARSER.parse(text)
@@ -186,8 +186,6 @@ def _syntax_error(err: UnexpectedInput, text: str) -> QueryError:
         char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else ""
         if char == '"':
             return QueryError("Unclosed quote", column)
-        if char == "!":
-            return QueryError("'!' must be followed by '=' (use != for 'is not')", column)
         return QueryError(f"Unexpected {char!r}", column)
     if isinstance(err, UnexpectedToken):
         token = err.token
