@@ -149,9 +149,26 @@ def is_e164(path: str) -> bool:
 
 
 def phone_country(path: str) -> str | None:
-    """The ISO country phonenumbers assigns to an E.164 number; None when unknown or non-geographic."""
+    """The ISO country phonenumbers assigns to an E.164 number; None when unknown or non-geographic.
+
+    A calling code that belongs to one region only (+250 is RW) decides without parsing, exactly as
+    phonenumbers would (its parse accepts 2 to 17 national digits); shared codes (+1, +44, +7...)
+    are parsed. Broadcast previews call this for every phone number, so the fast path matters.
+    """
     if not path.startswith("+"):
         return None
+    digits = path[1:]
+    if digits.isascii() and digits.isdigit() and digits[0] != "0":
+        for n in (1, 2, 3):
+            regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:n]))
+            if regions:
+                if len(regions) == 1 and 2 <= len(digits) - n <= 17:
+                    return None if regions[0] in ("ZZ", "001") else regions[0]
+                break
+    return _parsed_country(path)
+
+
+def _parsed_country(path: str) -> str | None:
     try:
         number = phonenumbers.parse(path, None)
     except phonenumbers.NumberParseException:

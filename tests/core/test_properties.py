@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ccconsole.core.model import RECEIVE, SEND, Channel, Connection, Contact, Status
-from ccconsole.core.routing import NO_CHANNEL, Rule, broadcast, channel_for, route
+from ccconsole.core.routing import NO_CHANNEL, Rule, broadcast, channel_for, route, unreachable_reason
 from ccconsole.core.urns import SCHEMES, URN, normalize, phone_country, validation_error
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -224,3 +224,23 @@ def test_broadcast_accounts_for_every_contact(channels, data):
         if d.ok:
             expected[d.channel.name] = expected.get(d.channel.name, 0) + 1
     assert dict(result.per_channel) == expected
+
+
+@FAST
+@given(channel_lists(), st.data())
+def test_grouped_broadcast_gives_each_contact_its_own_route_and_reason(channels, data):
+    """The planner shares decisions between contacts in the same routing situation: the counts and
+    the reasons are exactly those of resolving every contact on its own."""
+    people = data.draw(st.lists(contacts([c.id for c in channels]), max_size=12))
+    result = broadcast(people, channels)
+    per_channel: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for p in people:
+        d = route(p, channels)
+        if d.ok:
+            per_channel[d.channel.name] = per_channel.get(d.channel.name, 0) + 1
+        elif p.is_active:
+            reason = unreachable_reason(d)
+            reasons[reason] = reasons.get(reason, 0) + 1
+    assert dict(result.per_channel) == per_channel
+    assert dict(result.unreachable) == reasons
