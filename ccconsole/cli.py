@@ -375,14 +375,31 @@ def inbound(ctx, channel, urn, text, db_url, as_json) -> None:
 
 
 @main.command("route")
-@click.argument("contact")
+@click.argument("contact", required=False)
+@click.option("--query", "query", default=None,
+              help='Preview a send request to the contacts matching QUERY, e.g. "group = Nurses" ("" = all).')
 @_db_option
 @_json_option
 @click.pass_context
 @handles_errors
-def route_cmd(ctx, contact, db_url, as_json) -> None:
-    """Where the next message to CONTACT (uuid or connection) goes, and why."""
+def route_cmd(ctx, contact, query, db_url, as_json) -> None:
+    """Where the next message to CONTACT (uuid or connection) goes, and why; or, with --query, how a
+    send request to every matching contact splits across channels (nothing is sent)."""
+    if (contact is None) == (query is None):
+        raise Fail("Give either a CONTACT or --query QUERY.")
     store = _open(ctx, db_url)
+    if query is not None:
+        from ccconsole.core.query import QueryError, canonical, parse
+        from ccconsole.store.broadcast import preview
+
+        try:
+            shown = canonical(parse(query, store.workspace.country))
+            result = preview(store, query=query)
+        except QueryError as err:
+            raise Fail(f"Bad query: {err}") from err
+        _emit({"query": shown, **result.as_dict()}, as_json,
+              [f"Query: {shown or '(all contacts)'}", *result.lines()])
+        return
     rv = store.route_contact(contact)
     lines = [f"{rv.contact.name or '(no name)'} ({rv.contact.uuid})", *rv.route.explain(),
              f"lock-in: {rv.lock_in.kind.value}"

@@ -358,30 +358,37 @@ class BroadcastPlanner:
                     for p in (c.match_prefixes or (c.address.removeprefix("+"),))]
         self.depth = max((len(p) for p in prefixes), default=0)
         self.result = Breakdown()
-        self._decided: dict[tuple, tuple[Route, str | None]] = {}
+        self._decided: dict[tuple, tuple[Contact, Route, str | None]] = {}
 
-    def situation(self, contact: Contact) -> tuple:
-        if not contact.is_active:
-            return (contact.status,)
+    def situation(self, status: str, connections: Sequence[tuple[str, int | None]]) -> tuple:
+        """The routing situation of a contact: what :func:`route` depends on and nothing else."""
+        if status != Status.ACTIVE:
+            return (status,)
         key: list = [Status.ACTIVE]
-        for conn in contact.connections:
-            scheme, _, path = conn.identity.partition(":")
-            if scheme == "tel":
+        depth = self.depth
+        for identity, affinity in connections:
+            if identity.startswith("tel:"):
+                path = identity[4:]
                 digits = path[1:] if path.startswith("+") else path
-                key.append((scheme, conn.affinity, phone_country(path), digits[:self.depth]))
+                key.append(("tel", affinity, phone_country(path), digits[:depth]))
             else:
-                key.append((scheme, conn.affinity))
+                key.append((identity.partition(":")[0], affinity))
         return tuple(key)
 
     def add(self, contact: Contact) -> None:
-        key = self.situation(contact)
+        self.add_raw(contact.status, [(c.identity, c.affinity) for c in contact.connections])
+
+    def add_raw(self, status: str, connections: Sequence[tuple[str, int | None]]) -> None:
+        """Count one contact given as its status and (identity, affinity) pairs in priority order."""
+        key = self.situation(status, connections)
         found = self._decided.get(key)
         if found is None:
+            contact = Contact(Status(status), tuple(Connection(i, a) for i, a in connections))
             decision = route(contact, self.channels, explain=False)
             reason = None if decision.ok or not contact.is_active else \
                 unreachable_reason(route(contact, self.channels, explain=True))
-            found = self._decided[key] = (decision, reason)
-        self.result.add(contact, *found)
+            found = self._decided[key] = (contact, decision, reason)
+        self.result.add(*found)
 
     @property
     def situations(self) -> int:

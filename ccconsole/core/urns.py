@@ -6,6 +6,7 @@ Phone numbers are normalized with the workspace's default country.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -158,14 +159,24 @@ def phone_country(path: str) -> str | None:
     if not path.startswith("+"):
         return None
     digits = path[1:]
-    if digits.isascii() and digits.isdigit() and digits[0] != "0":
-        for n in (1, 2, 3):
-            regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:n]))
-            if regions:
-                if len(regions) == 1 and 2 <= len(digits) - n <= 17:
-                    return None if regions[0] in ("ZZ", "001") else regions[0]
-                break
+    if digits.isascii() and digits.isdigit() and digits[:1] != "0":
+        code = _calling_code(digits[:3])
+        if code is not None and 2 <= len(digits) - code[0] <= 17:
+            return code[1]
     return _parsed_country(path)
+
+
+@functools.lru_cache(maxsize=2048)
+def _calling_code(head: str) -> tuple[int, str | None] | None:
+    """For the first digits of an international number: (length of its calling code, its only
+    region or None if non-geographic), or None when the code is shared by several regions or unknown."""
+    for n in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(head[:n])) if len(head) >= n else None
+        if regions:
+            if len(regions) != 1:
+                return None
+            return n, (None if regions[0] in ("ZZ", "001") else regions[0])
+    return None
 
 
 def _parsed_country(path: str) -> str | None:

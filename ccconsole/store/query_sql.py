@@ -82,8 +82,9 @@ class Compiler:
         return same if op == q.EQ else not_(same)
 
     def _has_connection(self, *where) -> ColumnElement:
+        # never correlated: the broadcast preview joins connection in the outer query
         return Contact.id.in_(select(Connection.contact_id).where(
-            Connection.workspace_id == self.ws, Connection.contact_id.is_not(None), *where))
+            Connection.workspace_id == self.ws, Connection.contact_id.is_not(None), *where).correlate(None))
 
     def _urn(self, scheme: str | None, op: str, value: str) -> ColumnElement:
         scope = [Connection.scheme == scheme] if scheme else []
