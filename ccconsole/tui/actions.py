@@ -35,6 +35,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                mutates=True),
     ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview", palette="Show or hide the routing preview"),
     ActionSpec("contacts.refresh", "contacts", "r", "refresh", "Refresh", footer=False, palette="Reload contacts"),
+    ActionSpec("contacts.mark", "contacts", "space", "mark", "Mark", footer=False,
+               palette="Mark or unmark the highlighted contact (for a broadcast preview)"),
+    ActionSpec("contacts.unmark", "contacts", "u", "unmark_all", "Unmark all", footer=False,
+               palette="Unmark every contact"),
+    ActionSpec("contacts.broadcast", "contacts", "b", "broadcast", "Broadcast",
+               palette="Broadcast preview: how a send to the marked contacts (or the filter) splits"),
     ActionSpec("contacts.top", "contacts", "g,home", "first", "First", footer=False),
     ActionSpec("contacts.bottom", "contacts", "G,end", "last", "Last", footer=False),
     ActionSpec("contacts.down", "contacts", "j,down", "down", "Down", footer=False),
@@ -78,5 +84,5 @@ def by_action(scope: str, action: str) -> ActionSpec | None:
 def key_label(keys: str) -> str:
     """``question_mark,f1`` → ``? / f1`` for the help screen."""
     names = {"question_mark": "?", "slash": "/", "pagedown": "PgDn", "pageup": "PgUp", "escape": "esc",
-             "enter": "enter", "down": "↓", "up": "↑", "alt+up": "alt+↑"}
+             "enter": "enter", "down": "↓", "up": "↑", "alt+up": "alt+↑", "space": "space"}
     return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))

@@ -100,7 +100,7 @@ async def test_filter_by_name_and_clear(ws):
         await table_ready(pilot, "carol")
         assert [r.name for r in t.rows] == [CAROL]
         assert t.total == 1
-        assert "/carol" in t.border_title
+        assert "/name ~ carol" in t.border_title  # the canonical form of the query
         assert "1 contacts" in static_text(app.screen.query_one("#title-bar", Static))
         await preview_for(pilot, CAROL)
         await pilot.press("escape")
@@ -145,8 +145,8 @@ async def test_filter_by_a_connection_fragment(ws):
     async with app.run_test(size=(80, 24)) as pilot:
         t = await table_ready(pilot)
         await pilot.press("slash")
-        await type_text(pilot, "@exam")  # part of Dora's email address
-        await table_ready(pilot, "@exam")
+        await type_text(pilot, "urn ~ @exam")  # part of Dora's email address
+        await table_ready(pilot, "urn ~ @exam")
         assert [r.name for r in t.rows] == [DORA]
         await pilot.press("escape")
         await table_ready(pilot, None)
@@ -167,7 +167,7 @@ async def test_filter_text_with_markup_characters_is_shown_literally(ws):
         await type_text(pilot, "[/")
         await table_ready(pilot, "[/")
         assert app.is_running
-        assert t.border_title.endswith("/[/") or "/\\[/" in t.border_title
+        assert t.border_title.endswith('/name ~ "[/"') or '/name ~ "\\[/"' in t.border_title
 
 
 # --- Update Contact ---------------------------------------------------------------------------------
