@@ -85,12 +85,14 @@ def _digits(rng: random.Random, n: int) -> str:
 DIGITS = "0123456789"
 
 
-def _phone(rng: random.Random, kind: str) -> str:
+def _phone(rng: random.Random, kind: str, wide: bool = False) -> str:
     if kind == "rw":
         return "+25078" + _digits(rng, 7) if rng.random() < 0.6 else "+25073" + _digits(rng, 7)
     if kind == "ke":
         return "+2547" + _digits(rng, 8)
     if kind == "us":
+        if wide:  # any exchange (2-9xx) of the area code
+            return "+1323" + "23456789"[rng._randbelow(8)] + _digits(rng, 6)
         return "+1323" + rng.choice(["375", "555", "641"]) + _digits(rng, 4)
     if kind == "de":
         return "+49171" + _digits(rng, 7)
@@ -134,10 +136,13 @@ def build_demo(store: Store, contacts: int = 3000, seed: int = 7, now: datetime 
         return identity
 
     def phone(kind: str) -> str:
-        """A random number of ``kind`` nobody has yet (at a million contacts the random ones collide)."""
+        """A random number of ``kind`` nobody has yet (at a million contacts the random ones collide,
+        and the demo's few US exchanges run out: then any exchange of the area code)."""
         number = "tel:" + _phone(rng, kind)
+        tries = 0
         while number in seen:
-            number = "tel:" + _phone(rng, kind)
+            tries += 1
+            number = "tel:" + (_phone(rng, kind) if tries < 3 else _phone(rng, kind, wide=True))
         return number
 
     done = 0
