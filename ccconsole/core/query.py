@@ -2,14 +2,18 @@
 
 A useful subset of RapidPro's contact queries::
 
-    name ~ "bob"     tel = +250788383383     tel ~ 0788     urn ~ joe     mailto = a@b.org
+    name ~ "bob"     name ^ "jo"     tel = +250788383383     tel ~ 0788     urn ~ joe     mailto = a@b.org
     status = blocked     group = "Nurses"     fields.age > 18     language = eng
     x = ""  (not set)     x != ""  (set)     AND / OR (AND binds tighter; side by side means AND)
     ( ... )
 
+``~`` is "contains" (case-insensitive) for names, connections and fields, and "starts with" for
+phone numbers (national formats read with the workspace country); ``^`` is "starts with" for names.
+
 A bare value is a search too: phone-like text (``0788 38``, ``+25078``) searches phone numbers,
-``scheme:path`` means that connection, anything else searches names. A query made only of bare words
-(no operator, quote, parenthesis or AND/OR) is one name search for the whole text (``jane doe``).
+``scheme:path`` means that connection, anything else searches names that start with it (``name ^``,
+any case; an index answers it). A query made only of bare words (no operator, quote, parenthesis or
+AND/OR) is one name search for the whole text (``jane doe``).
 
 Parsing uses lark (LALR). Every problem becomes a :class:`QueryError` that says what is wrong and at
 which column; nothing else is raised. :func:`canonical` prints the explicit form of a query (the one
@@ -31,12 +35,12 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 from ccconsole.core import urns as urnlib
 from ccconsole.core.model import Status
 
-EQ, NEQ, HAS, GT, GTE, LT, LTE = "=", "!=", "~", ">", ">=", "<", "<="
+EQ, NEQ, HAS, STARTS, GT, GTE, LT, LTE = "=", "!=", "~", "^", ">", ">=", "<", "<="
 COMPARISONS = (GT, GTE, LT, LTE)
 MAX_LENGTH = 1000
 
 # attributes: what each accepts
-TEXT_ATTRS = {"name": (EQ, NEQ, HAS), "urn": (EQ, NEQ, HAS), "status": (EQ, NEQ), "group": (EQ, NEQ),
+TEXT_ATTRS = {"name": (EQ, NEQ, HAS, STARTS), "urn": (EQ, NEQ, HAS), "status": (EQ, NEQ), "group": (EQ, NEQ),
               "language": (EQ, NEQ), "uuid": (EQ, NEQ)}
 SCHEME_OPS = (EQ, NEQ, HAS)
 FIELD_OPS = (EQ, NEQ, HAS, GT, GTE, LT, LTE)
@@ -82,10 +86,10 @@ GRAMMAR = r"""
      | value                  -> bare
      | "(" or_expr ")"
 value: WORD | STRING
-OP: "!=" | ">=" | "<=" | "=" | "~" | ">" | "<"
-AND.2: /and(?![^\s()"=<>~!])/i
-OR.2: /or(?![^\s()"=<>~!])/i
-WORD: /(?:[^\s()"=<>~!]|!(?!=))+/
+OP: "!=" | ">=" | "<=" | "=" | "~" | "^" | ">" | "<"
+AND.2: /and(?![^\s()"=<>~^!])/i
+OR.2: /or(?![^\s()"=<>~^!])/i
+WORD: /(?:[^\s()"=<>~^!]|!(?!=))+/
 STRING: /"(?:[^"\\]|\\.)*"/
 %import common.WS
 %ignore WS
@@ -94,7 +98,7 @@ STRING: /"(?:[^"\\]|\\.)*"/
 _PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 # a query with none of these is plain text: one bare value for the whole text
-_STRUCTURE = re.compile(r'["()=<>~]|!=|(?:^|\s)(?:and|or)(?:\s|$)', re.IGNORECASE)
+_STRUCTURE = re.compile(r'["()=<>~^]|!=|(?:^|\s)(?:and|or)(?:\s|$)', re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"^\+?[\d\s()\-.]*\d[\d\s()\-.]*$")
 _SIMPLE = re.compile(r"^[A-Za-z0-9_@.+\-:/#]+$")
 
@@ -205,7 +209,7 @@ def _end_message(text: str) -> str:
     tail = text.rstrip()
     if tail.count("(") > tail.count(")"):
         return "Missing ')' at the end"
-    if re.search(r"(?:[=<>~]|!=)$", tail):
+    if re.search(r"(?:[=<>~^]|!=)$", tail):
         return "A value is missing after the operator (use \"\" for 'not set')"
     if re.search(r"(?:^|\s)(?:and|or)$", tail, re.IGNORECASE):
         return "A condition is missing after AND/OR"
@@ -267,7 +271,7 @@ def _clean_path(scheme: str, path: str, country: str | None, column: int) -> str
 
 
 def bare_condition(value: str, country: str | None = None) -> Condition:
-    """What a bare value means: a phone search, a connection, or a name search."""
+    """What a bare value means: a phone search, a connection, or names starting with it."""
     if _PHONE_LIKE.match(value):
         return Condition("tel", HAS, value)
     scheme, sep, path = value.partition(":")
@@ -278,7 +282,7 @@ def bare_condition(value: str, country: str | None = None) -> Condition:
             pass  # not a valid connection: search names for the text
         else:
             return Condition(urn.scheme, EQ, urn.path)
-    return Condition("name", HAS, value)
+    return Condition("name", STARTS, value)
 
 
 def phone_prefixes(value: str, country: str | None = None) -> tuple[str, ...]:

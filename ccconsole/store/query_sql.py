@@ -8,7 +8,7 @@ never uses that index) and ``LIKE '+25078%'`` on PostgreSQL (exact under any col
 
 from __future__ import annotations
 
-from sqlalchemy import Numeric, and_, case, cast, false, func, not_, or_, select, true
+from sqlalchemy import Numeric, and_, case, cast, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from ccconsole.core import query as q
@@ -23,6 +23,23 @@ def escape_like(text: str) -> str:
 
 def _contains(column, value: str) -> ColumnElement:
     return column.ilike(f"%{escape_like(value)}%", escape="\\")
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+def name_prefix_clause(prefix: str, dialect: str) -> ColumnElement:
+    """The name starts with ``prefix``, any case, as a range the case-insensitive name index answers
+    (migration 0002): NOCASE on SQLite (folds ASCII letters), lower() on PostgreSQL."""
+    if dialect == "postgresql":
+        return func.lower(Contact.name).like(func.lower(literal(escape_like(prefix))).concat("%"), escape="\\")
+    low = _ascii_lower(prefix)
+    last = chr(ord(low[-1]) + 1)
+    if "A" <= last <= "Z":  # after '@' comes '[' in NOCASE order (A-Z fold onto a-z)
+        last = "["
+    name = Contact.name.collate("NOCASE")
+    return and_(name >= low, name < low[:-1] + last)
 
 
 def prefix_clause(column, prefix: str, dialect: str) -> ColumnElement:
@@ -53,6 +70,8 @@ class Compiler:
         if c.attr.startswith(q.FIELD_PREFIX):
             return self._field(c.attr[len(q.FIELD_PREFIX):], c.op, c.value)
         if c.attr == "name":
+            if c.op == q.STARTS:
+                return name_prefix_clause(c.value, self.dialect) if c.value else true()
             return self._text(Contact.name, c.op, c.value, empty_is_null=False)
         if c.attr == "status":
             return Contact.status == c.value if c.op == q.EQ else Contact.status != c.value

@@ -39,6 +39,7 @@ def C(attr, op, value):
     ('name = ""', C("name", "=", "")),
     ('fields.district != ""', C("fields.district", "!=", "")),
     ("NAME ~ Bob", C("name", "~", "Bob")),
+    ("name ^ Bo", C("name", "^", "Bo")),
     ("Status = BLOCKED", C("status", "=", "blocked")),
 ])
 def test_domain_examples(text, expected):
@@ -68,12 +69,12 @@ def test_empty_query_is_none():
     ("tel:0788383383", C("tel", "=", "+250788383383")),  # national format read with the country
     ("mailto:Jane@Example.org", C("mailto", "=", "jane@example.org")),
     ("twitter:@Bob", C("twitter", "=", "bob")),
-    ("jane", C("name", "~", "jane")),
-    ("jane   doe", C("name", "~", "jane doe")),  # only bare words: one name search
-    ("Name 08", C("name", "~", "Name 08")),
-    ("[/]", C("name", "~", "[/]")),
-    ("http://x", C("name", "~", "http://x")),  # not a scheme: a name
-    ("tel:", C("name", "~", "tel:")),
+    ("jane", C("name", "^", "jane")),
+    ("jane   doe", C("name", "^", "jane doe")),  # only bare words: one name search
+    ("Name 08", C("name", "^", "Name 08")),
+    ("[/]", C("name", "^", "[/]")),
+    ("http://x", C("name", "^", "http://x")),  # not a scheme: a name
+    ("tel:", C("name", "^", "tel:")),
 ])
 def test_bare_values(text, expected):
     assert parse(text, "RW") == expected
@@ -81,7 +82,7 @@ def test_bare_values(text, expected):
 
 def test_bare_value_inside_a_structured_query():
     assert parse('0788 status = active', "RW") == And((C("tel", "~", "0788"), C("status", "=", "active")))
-    assert parse('jane OR "bob smith"') == Or((C("name", "~", "jane"), C("name", "~", "bob smith")))
+    assert parse('jane OR "bob smith"') == Or((C("name", "^", "jane"), C("name", "^", "bob smith")))
 
 
 def test_phone_prefixes_read_national_formats_with_the_country():
@@ -103,7 +104,8 @@ def test_connection_values_are_normalized_like_stored_ones():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("jane doe", 'name ~ "jane doe"'),
+    ("jane doe", 'name ^ "jane doe"'),
+    ("name ^ Jan", "name ^ Jan"),
     ("0788", "tel ~ 0788"),
     ('name = "a\\"b"', 'name = "a\\"b"'),
     ("name ~ and", 'name ~ "and"'),  # after an operator 'and' is a value; printed quoted
@@ -134,6 +136,7 @@ def test_conditions_lists_every_condition():
     ("(name = x", "Missing ')'", 10),
     ("name = x)", "Unexpected ')'", 9),
     ("status ~ x", "status does not take ~", 8),
+    ("urn ^ x", "urn does not take ^", 5),
     ("status = foo", "Unknown status 'foo'", 10),
     ('name = "abc', "Unclosed quote", 8),
     ("name = x and", "A condition is missing after AND/OR", 13),
@@ -165,7 +168,7 @@ def test_an_overlong_query_is_refused():
 # --- properties ------------------------------------------------------------------------------------
 
 PIECES = st.sampled_from(["and", "or", "AND", "name", "tel", "urn", "fields.age", "status", "group",
-                          "mailto", "(", ")", '""', '"', "=", "!=", "~", ">", "<=", "!", "0788", "+25078",
+                          "mailto", "(", ")", '""', '"', "=", "!=", "~", "^", ">", "<=", "!", "0788", "+25078",
                           "blocked", "x", "tel:0788383383", "\\", ":", "@", "é", "\t"])
 QUERIES = st.one_of(st.text(max_size=40), st.lists(PIECES, max_size=12).map(" ".join),
                     st.lists(PIECES, max_size=12).map("".join))

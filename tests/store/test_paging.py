@@ -182,7 +182,8 @@ def test_filter_by_name_fragment_is_case_insensitive(data):
     for text in ("Name 08", "name 08", "NAME 08"):
         assert data.store.count(text) == 3
         assert keys(data.store.page(text=text)) == want
-    assert keys(data.store.page(text="lucy")) == [k for k in data.expected if k[0] == "Locked Lucy"]
+    assert keys(data.store.page(text="locked l")) == [k for k in data.expected if k[0] == "Locked Lucy"]
+    assert keys(data.store.page(text="name ~ lucy")) == [k for k in data.expected if k[0] == "Locked Lucy"]
 
 
 def test_filter_by_connection_fragment(data):

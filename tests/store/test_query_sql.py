@@ -55,14 +55,23 @@ def names(store: Store, query: str) -> list[str]:
 @pytest.mark.parametrize("query, expected", [
     # names: ~ contains (case-insensitive, wildcards literal), = exact (case-insensitive)
     ('name ~ "jan"', ["Jane Doe", "Janet"]),
-    ("JANE", ["Jane Doe", "Janet"]),
+    ("JANE", ["Jane Doe", "Janet"]),  # a bare word: names starting with it, any case
     ("jane doe", ["Jane Doe"]),
+    ("doe", []),  # starts with, not contains
+    ("name ~ doe", ["Jane Doe"]),
+    ("name ^ jO", ["joe bloggs"]),
+    ('name ^ "[/] 1"', ["[/] 100%_sure"]),
+    ('name ^ "[/] 100%_"', ["[/] 100%_sure"]),
+    ('name ^ "[/] 100_"', []),  # wildcards are literal
+    ('name ^ "jane@"', []),
+    ('name ^ ""', ["", "Amina Uwase", "Bob Smith", "Jane Doe", "Janet", "[/] 100%_sure", "joe bloggs"]),
     ('name = "jane doe"', ["Jane Doe"]),
     ('name != "jane doe"', ["", "Amina Uwase", "Bob Smith", "Janet", "[/] 100%_sure", "joe bloggs"]),
     ('name ~ "100%_"', ["[/] 100%_sure"]),
     ('name ~ "0%s"', []),
     ('name = ""', [""]),
     ("[/]", ["[/] 100%_sure"]),
+    ("JOE BLOGGS", ["joe bloggs"]),
     # phones: prefixes, national formats, exact numbers
     ("tel ~ 0788", ["Jane Doe", "Janet"]),
     ("0788 38", ["Jane Doe"]),
@@ -162,5 +171,7 @@ def test_connection_searches_use_the_indexes_on_sqlite(tmp_path):
         assert "sqlite_autoindex_connection_1 (workspace_id=? AND identity=?)" in exact, exact
         prefix = _plan(store, "0788 38")
         assert "ix_connection_ws_scheme_path (workspace_id=? AND scheme=? AND path>? AND path<?)" in prefix, prefix
+        name = _plan(store, "jane")
+        assert "ix_contact_ws_name_nocase (workspace_id=? AND name>? AND name<?)" in name, name
     finally:
         store.close()
