@@ -163,7 +163,15 @@ def phone_country(path: str) -> str | None:
         code = _calling_code(digits[:3])
         if code is not None and 2 <= len(digits) - code[0] <= 17:
             return code[1]
+        if digits[0] == "1" and digits[1:2] in _NANP_AREA_START and len(digits) <= 18:
+            # +1 without a leading national prefix (1) parses to exactly this number: skip the parse
+            region = phonenumbers.region_code_for_number(
+                phonenumbers.PhoneNumber(country_code=1, national_number=int(digits[1:])))
+            return None if not region or region in ("ZZ", "001") else region
     return _parsed_country(path)
+
+
+_NANP_AREA_START = tuple("23456789")
 
 
 @functools.lru_cache(maxsize=2048)

@@ -244,3 +244,15 @@ def test_grouped_broadcast_gives_each_contact_its_own_route_and_reason(channels,
             reasons[reason] = reasons.get(reason, 0) + 1
     assert dict(result.per_channel) == per_channel
     assert dict(result.unreachable) == reasons
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(["1", "12", "13", "11", "10", "19", "250", "254", "44", "7", "39", "593", "800", "882", "0", ""]),
+       st.text(alphabet="0123456789", max_size=19))
+def test_phone_country_fast_paths_agree_with_phonenumbers(code, rest):
+    """phone_country decides single-region calling codes and +1 numbers without parsing; it must say
+    exactly what phonenumbers' parse + region_code_for_number says."""
+    from ccconsole.core.urns import _parsed_country
+
+    path = "+" + code + rest
+    assert phone_country(path) == _parsed_country(path)
