@@ -119,6 +119,7 @@ class ContactTable(Widget, can_focus=True):
         self.total: int | None = None
         self._generation = 0
         self._pending = 0  # cursor moves waiting for rows that are being fetched
+        self._count_after_load: int | None = None  # the generation whose count starts once loaded
         self._last_highlight: int | None = None
         self.marked: set[int] = set()  # contact ids marked with space (kept across filters and reloads)
 
@@ -176,7 +177,7 @@ class ContactTable(Widget, can_focus=True):
         self.filter_text = text or None
         self.total = None
         self.load("first")
-        self._count(self._generation, self.filter_text)
+        self._count_after_load = self._generation
 
     def reload(self) -> None:
         """Reload the window around the current contact (after an edit or a change elsewhere)."""
@@ -185,7 +186,7 @@ class ContactTable(Widget, can_focus=True):
             self.load("first")
         else:
             self.load("around", row.key, anchor=row.id)
-        self._count(self._generation, self.filter_text)
+        self._count_after_load = self._generation
 
     def on_contact_table_loaded(self, message: Loaded) -> None:
         message.stop()
@@ -193,6 +194,11 @@ class ContactTable(Widget, can_focus=True):
             return
         self.fetching = False
         self.loaded_once = True
+        if self._count_after_load == message.generation:
+            # counting a large set takes a while: start it once the rows are in, so that it never
+            # competes with the first page
+            self._count_after_load = None
+            self._count(message.generation, self.filter_text)
         rows, mode = message.rows, message.mode
         h = self.body_height
         if mode == "first":
