@@ -715,8 +715,9 @@ class Store:
             conn_id = s.execute(select(Connection.id).where(Connection.workspace_id == self.workspace.id,
                                                          Connection.identity == urn.identity)).scalars().one()
             message.connection_id = conn_id
-            if contact.status == Status.STOPPED:
-                contact.status = Status.ACTIVE.value
+            status = lists.unstopped(Status(contact.status))
+            if status != contact.status:
+                contact.status = status.value
                 changed = True
             contact.last_seen_on = when
             if changed and not created:
