@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterable
 
-from ccconsole.core.model import Channel, Connection, Contact, Status
+from ccconsole.core.model import RECEIVE, Channel, Connection, Contact, Status
 
 MAX_CONNECTIONS = 50
 
@@ -75,6 +75,17 @@ def inbound(current: Iterable[Connection], identity: str, channel_id: int | None
     if channel_can_send and channel_id is not None:
         moved = Connection(moved.identity, channel_id, moved.display)
     return (moved, *rest)
+
+
+def receive_problem(channel: Channel, scheme: str) -> str | None:
+    """Why ``channel`` cannot take an incoming message on a connection of ``scheme`` (None: it can)."""
+    if not channel.active:
+        return f"Channel {channel.name} is disabled: it receives nothing."
+    if RECEIVE not in channel.roles:
+        return f"Channel {channel.name} does not receive messages."
+    if not channel.serves(scheme):
+        return f"Channel {channel.name} does not serve {scheme} connections."
+    return None
 
 
 def unstopped(status: Status) -> Status:

@@ -665,10 +665,9 @@ class Store:
             urn = urnlib.clean_text(urn_text, channel.country or self.workspace.country)
         except urnlib.URNError as err:
             raise ValidationFailed({"urn": str(err)}) from err
-        if not channel.active:
-            raise StoreError(f"Channel {channel.name} is disabled: it receives nothing.")
-        if not channel.serves(urn.scheme):
-            raise StoreError(f"Channel {channel.name} does not serve {urn.scheme} connections.")
+        problem = lists.receive_problem(channel, urn.scheme)
+        if problem is not None:
+            raise StoreError(problem)
         for attempt in range(retries):
             try:
                 return self._inbound_once(channel, urn, text, when or utcnow())
