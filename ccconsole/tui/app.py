@@ -51,7 +51,7 @@ class CCConsole(App):
         self.read_only = read_only or store.read_only
         self.keymap = dict(keymap or {})
 
-    POLL_SECONDS = 0.5
+    POLL_SECONDS = 0.25
 
     class DataChanged(Message):
         """The workspace's change sequence moved: someone (maybe another process) wrote."""

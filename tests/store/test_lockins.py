@@ -14,7 +14,7 @@ from ccconsole.core.routing import Rule
 from ccconsole.store import history, lockins
 from ccconsole.store.errors import StoreError
 from ccconsole.store.models import AuditEvent
-from tests.store_helpers import T0, rw_store
+from tests.store_helpers import rw_store
 
 W1 = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
 
