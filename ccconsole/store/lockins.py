@@ -50,6 +50,16 @@ class AffinityRow:
     def kind(self) -> LockInKind:
         return self.state.kind
 
+    def as_dict(self, channel_names: dict[int, str]) -> dict:
+        return {
+            "contact_id": self.contact_id, "contact": self.contact_name, "connection": self.identity,
+            "channel": channel_names.get(self.channel_id), "state": self.kind.value,
+            "since": self.since.isoformat() if self.since else None,
+            "message": self.message_text, "priority_connection": self.priority_identity,
+            "conditions": [{"text": c.text, "met": c.met} for c in self.state.conditions],
+            "stale_reason": self.state.stale_reason,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Group:
@@ -104,12 +114,14 @@ def groups(store: Store) -> list[Group]:
 
 
 def _where(store: Store, *, channel_id: int | None, kinds: Iterable[LockInKind] | None,
-           text: str | None, known: Sequence[Group] | None):
+           text: str | None, known: Sequence[Group] | None, contact_id: int | None = None):
     """The filter of a listing: channel, text (the contacts filter) and kinds. A kind is a function of
     (channel, scheme, priority or not), so kinds become the groups that have them."""
     where = list(_affinities(store))
     if channel_id is not None:
         where.append(Connection.affinity_channel_id == channel_id)
+    if contact_id is not None:
+        where.append(Connection.contact_id == contact_id)
     clause = store._filter_clause(text)
     if clause is not None:
         where.append(clause)
@@ -124,7 +136,8 @@ def _where(store: Store, *, channel_id: int | None, kinds: Iterable[LockInKind] 
 
 
 def rows(store: Store, *, channel_id: int | None = None, kinds: Iterable[LockInKind] | None = None,
-         text: str | None = None, limit: int = 1000, known: Sequence[Group] | None = None) -> list[AffinityRow]:
+         text: str | None = None, limit: int = 1000, known: Sequence[Group] | None = None,
+         contact_id: int | None = None) -> list[AffinityRow]:
     """Affinities in (channel, contact name) order, at most ``limit``, each assessed by core."""
     prio = _priority_identity().label("priority_identity")
     q = (select(Connection.id, Connection.contact_id, Contact.name, Connection.identity,
@@ -132,7 +145,7 @@ def rows(store: Store, *, channel_id: int | None = None, kinds: Iterable[LockInK
                 Message.text, Message.created_on, prio)
          .join(Contact, Contact.id == Connection.contact_id)
          .outerjoin(Message, Message.id == Connection.affinity_message_id)
-         .where(*_where(store, channel_id=channel_id, kinds=kinds, text=text, known=known))
+         .where(*_where(store, channel_id=channel_id, kinds=kinds, text=text, known=known, contact_id=contact_id))
          .order_by(Connection.affinity_channel_id, Contact.name, Contact.id, Connection.id).limit(limit))
     chans = Channels(store.channels())
     with store.engine.connect() as c:
@@ -147,10 +160,10 @@ def rows(store: Store, *, channel_id: int | None = None, kinds: Iterable[LockInK
 
 
 def connection_ids(store: Store, *, channel_id: int | None = None, kinds: Iterable[LockInKind] | None = None,
-                   text: str | None = None) -> list[int]:
+                   text: str | None = None, contact_id: int | None = None) -> list[int]:
     """Every connection a listing selects (for a bulk action on the whole selection)."""
     q = (select(Connection.id).join(Contact, Contact.id == Connection.contact_id)
-         .where(*_where(store, channel_id=channel_id, kinds=kinds, text=text, known=None))
+         .where(*_where(store, channel_id=channel_id, kinds=kinds, text=text, known=None, contact_id=contact_id))
          .order_by(Connection.id))
     with store.engine.connect() as c:
         return list(c.execute(q).scalars())
