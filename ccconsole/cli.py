@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from ccconsole.core import urns as urnlib
+from ccconsole.core.query import QueryError
 from ccconsole.core.model import RECEIVE, SEND
 from ccconsole.store import db
 from ccconsole.store.errors import StoreError, ValidationFailed
@@ -57,6 +58,8 @@ def handles_errors(f):
             raise Fail("; ".join(f"{k}: {v}" if k else v for k, v in err.errors.items())) from err
         except (StoreError, urnlib.URNError) as err:
             raise Fail(str(err)) from err
+        except QueryError as err:
+            raise Fail(f"Bad query: {err}") from err
         except Exception as err:  # database drivers raise many kinds; show one line
             from sqlalchemy.exc import SQLAlchemyError
 
@@ -373,7 +376,7 @@ def _selection_options(f):
     for option in reversed([
         click.option("--channel", default=None, help="Only affinities to this channel (name, uuid or id)."),
         click.option("--kind", type=KIND_CHOICES, default=None, help="Only this kind of affinity."),
-        click.option("--text", default=None, help="Only contacts matching this filter (name or connection)."),
+        click.option("--text", default=None, help='Only contacts matching this query, e.g. "0788 38" or "group = Nurses".'),
         click.option("--contact", default=None, help="Only this contact (uuid, id or connection)."),
     ]):
         f = option(f)
@@ -512,14 +515,11 @@ def route_cmd(ctx, contact, query, db_url, as_json) -> None:
         raise Fail("Give either a CONTACT or --query QUERY.")
     store = _open(ctx, db_url)
     if query is not None:
-        from ccconsole.core.query import QueryError, canonical, parse
+        from ccconsole.core.query import canonical, parse
         from ccconsole.store.broadcast import preview
 
-        try:
-            shown = canonical(parse(query, store.workspace.country))
-            result = preview(store, query=query)
-        except QueryError as err:
-            raise Fail(f"Bad query: {err}") from err
+        shown = canonical(parse(query, store.workspace.country))
+        result = preview(store, query=query)
         _emit({"query": shown, **result.as_dict()}, as_json,
               [f"Query: {shown or '(all contacts)'}", *result.lines()])
         return
