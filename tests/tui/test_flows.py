@@ -540,9 +540,9 @@ async def test_hostile_name_in_the_table_is_literal_and_clicking_it_does_nothing
     async with app.run_test(size=(80, 24)) as pilot:
         t = await table_ready(pilot)
         await pilot.press("slash")
-        await type_text(pilot, "click")
+        await type_text(pilot, "name ~ click")
         await pilot.press("enter")
-        await table_ready(pilot, "click")
+        await table_ready(pilot, "name ~ click")
         assert [r.name for r in t.rows] == ["[@click=app.quit]x"]
         assert "[@click=app.quit]x" in row_text(t, 0)
         for x in (1, 5, 17, 18):  # on the name, on the "x"
@@ -559,9 +559,9 @@ async def test_hostile_names_in_the_preview_title_are_literal(demo_url):
     async with app.run_test(size=(120, 40)) as pilot:
         await table_ready(pilot)
         await pilot.press("slash")
-        await type_text(pilot, "click")
+        await type_text(pilot, "name ~ click")
         await pilot.press("enter")
-        await table_ready(pilot, "click")
+        await table_ready(pilot, "name ~ click")
         pv = app.screen.query_one("#preview")
         await wait_for(pilot, lambda: preview_title(app).startswith("Route for"))
         await settle(pilot)
@@ -599,8 +599,8 @@ async def test_hostile_names_in_the_editor_are_literal(demo_url):
     async with app.run_test(size=(80, 24)) as pilot:
         t = await table_ready(pilot)
         await pilot.press("slash")
-        await type_text(pilot, "bold")
-        await table_ready(pilot, "bold")
+        await type_text(pilot, "name ~ bold")
+        await table_ready(pilot, "name ~ bold")
         await pilot.press("tab")  # to the table (enter would leave the focus in the filter: see above)
         await wait_for(pilot, lambda: app.focused is t)
         assert [r.name for r in t.rows] == ["[bold]Not bold[/bold]"]
