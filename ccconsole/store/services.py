@@ -374,16 +374,20 @@ class Store:
         limit = max(1, min(limit, PAGE_MAX))
         q = self._base_contacts(text)
         key = tuple_(Contact.name, Contact.id)
+        forward = (Contact.name, Contact.id)
+        backward = (Contact.name.desc(), Contact.id.desc())
         if after is not None:
-            q = q.where(key > tuple_(*after)).order_by(Contact.name, Contact.id)
+            q, order = q.where(key > tuple_(*after)), forward
         elif before is not None:
-            q = q.where(key < tuple_(*before)).order_by(Contact.name.desc(), Contact.id.desc())
-        elif last:
-            q = q.order_by(Contact.name.desc(), Contact.id.desc())
+            q, order = q.where(key < tuple_(*before)), backward
         else:
-            q = q.order_by(Contact.name, Contact.id)
+            order = backward if last else forward
+        # pick the page's ids first, from indexes only (a case-insensitive name search sorts its
+        # matches by (name, id) inside a covering index: migration 0002), then read those rows
+        ids = q.with_only_columns(Contact.id).order_by(*order).limit(limit)
+        q = select(*q.selected_columns).where(Contact.id.in_(ids)).order_by(*order)
         with Session(self.engine) as s:
-            rows = s.execute(q.limit(limit)).all()
+            rows = s.execute(q).all()
             if before is not None or last:
                 rows = list(reversed(rows))
             return self._rows(s, rows)
