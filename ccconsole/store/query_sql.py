@@ -72,7 +72,7 @@ class Compiler:
         if c.attr == "name":
             if c.op == q.STARTS:
                 return name_prefix_clause(c.value, self.dialect) if c.value else true()
-            return self._text(Contact.name, c.op, c.value, empty_is_null=False)
+            return self._text(Contact.name, c.op, c.value)
         if c.attr == "status":
             return Contact.status == c.value if c.op == q.EQ else Contact.status != c.value
         if c.attr == "language":
@@ -92,7 +92,7 @@ class Compiler:
             return self._urn(None, c.op, c.value)
         return self._urn(c.attr, c.op, c.value)
 
-    def _text(self, column, op: str, value: str, empty_is_null: bool) -> ColumnElement:
+    def _text(self, column, op: str, value: str) -> ColumnElement:
         if not value:
             return column == "" if op == q.EQ else column != ""
         if op == q.HAS:
