@@ -170,3 +170,22 @@ def compile_query(node: q.Node | None, workspace_id: int, dialect: str, country:
 def filter_clause(text: str | None, workspace_id: int, dialect: str, country: str | None) -> ColumnElement | None:
     """Parse and compile the query ``text``; raises ``core.query.QueryError`` for a bad one."""
     return compile_query(q.parse(text, country), workspace_id, dialect, country)
+
+
+def ensure_statistics(engine) -> None:
+    """SQLite: gather planner statistics (bounded ANALYZE) when contacts exist but none were ever
+    gathered. Without them SQLite answers "the contact with this connection" by walking every contact
+    in name order instead of asking the connection index (100 ms against 0.1 ms at a million
+    contacts); statistics from any size of workspace point it the right way. PostgreSQL keeps its
+    own statistics (autovacuum)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as c:
+        if c.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first() and \
+                c.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'connection'").first():
+            return
+        if not c.exec_driver_sql("SELECT 1 FROM connection LIMIT 1").first():
+            return
+        c.exec_driver_sql("PRAGMA analysis_limit=2000")
+        c.exec_driver_sql("ANALYZE")
+        c.commit()

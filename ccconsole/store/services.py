@@ -110,6 +110,9 @@ class Store:
         engine = db.make_engine(url, read_only=read_only)
         if not read_only:
             db.upgrade(engine)
+            from ccconsole.store.query_sql import ensure_statistics
+
+            ensure_statistics(engine)
         try:
             with Session(engine) as s:
                 ws = s.execute(select(Workspace).order_by(Workspace.id).limit(1)).scalars().first()

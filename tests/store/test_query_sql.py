@@ -175,3 +175,25 @@ def test_connection_searches_use_the_indexes_on_sqlite(tmp_path):
         assert "ix_contact_ws_name_nocase (workspace_id=? AND name>? AND name<?)" in name, name
     finally:
         store.close()
+
+
+def test_statistics_are_gathered_once_there_are_contacts(tmp_path):
+    """Opening a SQLite workspace that has contacts but no planner statistics gathers them, so that
+    SQLite looks a connection up in its index (see test_connection_searches_use_the_indexes_on_sqlite)."""
+    url = f"sqlite:///{tmp_path / 'stats.db'}"
+
+    def stats() -> int:
+        store = Store.open(url, workspace_name="x")
+        try:
+            with store.engine.connect() as c:
+                return c.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'connection'").scalar_one()
+        except Exception:  # no sqlite_stat1 table yet
+            return 0
+        finally:
+            store.close()
+
+    assert stats() == 0  # nothing to learn from an empty workspace
+    store = Store.open(url)
+    store.create_contact("Jane", ["tel:+250788383383"])
+    store.close()
+    assert stats() > 0
