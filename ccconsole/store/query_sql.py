@@ -176,16 +176,28 @@ def ensure_statistics(engine) -> None:
     """SQLite: gather planner statistics (bounded ANALYZE) when contacts exist but none were ever
     gathered. Without them SQLite answers "the contact with this connection" by walking every contact
     in name order instead of asking the connection index (100 ms against 0.1 ms at a million
-    contacts); statistics from any size of workspace point it the right way. PostgreSQL keeps its
-    own statistics (autovacuum)."""
+    contacts); statistics from any size of workspace point it the right way. Only an optimisation:
+    when another process holds the database it is left for a later open. PostgreSQL keeps its own
+    statistics (autovacuum)."""
     if engine.dialect.name != "sqlite":
         return
-    with engine.connect() as c:
-        if c.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first() and \
-                c.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'connection'").first():
-            return
-        if not c.exec_driver_sql("SELECT 1 FROM connection LIMIT 1").first():
-            return
-        c.exec_driver_sql("PRAGMA analysis_limit=2000")
-        c.exec_driver_sql("ANALYZE")
-        c.commit()
+    from sqlalchemy.exc import OperationalError
+
+    from ccconsole.store.db import WRITE_OPTION
+
+    def wanted(c) -> bool:
+        has_stats = c.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first() and \
+            c.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'connection'").first()
+        return not has_stats and c.exec_driver_sql("SELECT 1 FROM connection LIMIT 1").first() is not None
+
+    try:
+        with engine.connect() as c:
+            if not wanted(c):
+                return
+        with engine.execution_options(**{WRITE_OPTION: True}).connect() as c:  # BEGIN IMMEDIATE
+            if wanted(c):  # another process may have done it while this one waited
+                c.exec_driver_sql("PRAGMA analysis_limit=2000")
+                c.exec_driver_sql("ANALYZE")
+            c.commit()
+    except OperationalError:
+        return
