@@ -279,17 +279,18 @@ class Breakdown:
     unreachable: Counter = field(default_factory=Counter)  # reason -> contacts
     not_active: Counter = field(default_factory=Counter)  # status -> contacts
 
-    def add(self, contact: Contact, decision: Route, reason: str | None = None) -> None:
-        """Count one contact; ``reason`` (see :func:`unreachable_reason`) when it has no route."""
-        self.total += 1
+    def add(self, contact: Contact, decision: Route, reason: str | None = None, times: int = 1) -> None:
+        """Count one contact (or ``times`` contacts in the same situation); ``reason`` (see
+        :func:`unreachable_reason`) when it has no route."""
+        self.total += times
         if not contact.is_active:
-            self.not_active[str(contact.status)] += 1
+            self.not_active[str(contact.status)] += times
         elif decision.ok:
-            self.per_channel[decision.channel.name] += 1
+            self.per_channel[decision.channel.name] += times
             if decision.rule == Rule.AFFINITY:
-                self.locked_in[decision.channel.name] += 1
+                self.locked_in[decision.channel.name] += times
         else:
-            self.unreachable[reason or decision.reason or NO_CHANNEL] += 1
+            self.unreachable[reason or decision.reason or NO_CHANNEL] += times
 
     @property
     def headline(self) -> str:
@@ -357,8 +358,8 @@ class BroadcastPlanner:
         prefixes = [p.removeprefix("+") for c in self.channels.senders("tel")
                     for p in (c.match_prefixes or (c.address.removeprefix("+"),))]
         self.depth = max((len(p) for p in prefixes), default=0)
-        self.result = Breakdown()
         self._decided: dict[tuple, tuple[Contact, Route, str | None]] = {}
+        self._count: Counter = Counter()  # situation -> contacts in it
 
     def situation(self, status: str, connections: Sequence[tuple[str, int | None]]) -> tuple:
         """The routing situation of a contact: what :func:`route` depends on and nothing else."""
@@ -381,14 +382,21 @@ class BroadcastPlanner:
     def add_raw(self, status: str, connections: Sequence[tuple[str, int | None]]) -> None:
         """Count one contact given as its status and (identity, affinity) pairs in priority order."""
         key = self.situation(status, connections)
-        found = self._decided.get(key)
-        if found is None:
+        if key not in self._decided:
             contact = Contact(Status(status), tuple(Connection(i, a) for i, a in connections))
             decision = route(contact, self.channels, explain=False)
             reason = None if decision.ok or not contact.is_active else \
                 unreachable_reason(route(contact, self.channels, explain=True))
-            found = self._decided[key] = (contact, decision, reason)
-        self.result.add(*found)
+            self._decided[key] = (contact, decision, reason)
+        self._count[key] += 1
+
+    @property
+    def result(self) -> Breakdown:
+        """The breakdown of every contact added so far."""
+        result = Breakdown()
+        for key, n in self._count.items():
+            result.add(*self._decided[key], times=n)
+        return result
 
     @property
     def situations(self) -> int:
