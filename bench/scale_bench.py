@@ -6,7 +6,8 @@ It builds (or reuses) two demo databases in DIR, then measures each thing in its
 that memory figures are per size:
 
 - the console headless (``App.run_test``) at 1k and at 1M: first paint (from creating the app to
-  the first rows painted), the count showing, ``G`` (last row), page-down, and the process's RSS;
+  the first rows painted), the count showing, ``G`` (last row; median of 5) and page-down (median
+  of 30), each from the key to the first paint of its result, and the process's RSS;
 - the store at 1M: first page of a search for a phone prefix, a name prefix and an exact
   connection; the broadcast preview for 100,000 recipients;
 - the baseline: Textual's built-in DataTable loading 100,000 rows, to first paint.
@@ -32,6 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 SIZE = (120, 40)
 PAGE_DOWNS = 30
+G_RUNS = 5
 SEARCH_RUNS = 7
 
 
@@ -89,15 +91,16 @@ async def _console(db: str) -> dict:
         total = table.total
         await pilot.pause(0.5)
 
-        t = time.perf_counter()
-        await pilot.press("G")
-        await until(pilot, lambda: any(p[0] >= t and p[2] for p in paints))
-        last = painted(t, lambda cid, at_end: at_end)
-        last_name = table.current.name
-
-        await pilot.press("g")
-        await until(pilot, lambda: table.at_start and not table.fetching and table.cursor == 0)
-        await pilot.pause(0.3)
+        lasts = []
+        for _ in range(G_RUNS):  # G from the top: the last page is fetched by key each time
+            t = time.perf_counter()
+            await pilot.press("G")
+            await until(pilot, lambda: any(p[0] >= t and p[2] for p in paints))
+            lasts.append(painted(t, lambda cid, at_end: at_end))
+            last_name = table.current.name
+            await pilot.press("g")
+            await until(pilot, lambda: table.at_start and not table.fetching and table.cursor == 0)
+            await pilot.pause(0.3)
         downs = []
         for _ in range(PAGE_DOWNS):
             before = table.current.id
@@ -114,7 +117,8 @@ async def _console(db: str) -> dict:
         "contacts": total,
         "first_paint_ms": ms(first_paint),
         "count_shown_ms": ms(count_shown),
-        "G_ms": ms(last),
+        "G_ms": ms(statistics.median(lasts)),
+        "G_ms_max": ms(max(lasts)),
         "G_reached": last_name,
         "page_down_ms_median": ms(statistics.median(downs)),
         "page_down_ms_max": ms(max(downs)),
@@ -262,8 +266,9 @@ def main() -> None:
         "demo_build_seconds": {"1k": build_small, str(args.contacts): build_big},
         "first_paint_ms": {"1k": at_1k["first_paint_ms"], "1m": at_1m["first_paint_ms"], "ratio": ratio},
         "count_shown_ms": {"1k": at_1k["count_shown_ms"], "1m": at_1m["count_shown_ms"]},
-        "G_ms_1m": at_1m["G_ms"],
+        "G_ms_1m": {"median": at_1m["G_ms"], "max": at_1m["G_ms_max"]},
         "page_down_ms_1m": {"median": at_1m["page_down_ms_median"], "max": at_1m["page_down_ms_max"]},
+        "at_1k_for_comparison": {"G_ms": at_1k["G_ms"], "page_down_ms_median": at_1k["page_down_ms_median"]},
         "rows_in_memory_1m": at_1m["rows_in_memory"],
         "search_first_page_1m": searches,
         "broadcast_preview": store["broadcast"],
