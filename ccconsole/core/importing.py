@@ -125,6 +125,8 @@ def parse_headers(cells: Sequence[object] | None) -> Headers:
 def cell_text(value: object, tz: str | None = None) -> str:
     """A spreadsheet cell as trimmed text: ``1234.0`` → ``"1234"``, ``2.50788383383e+11`` →
     ``"250788383383"``, dates as ISO datetimes in the workspace's time zone, times as ``HH:MM:SS``."""
+    if type(value) is str:  # the common case first: csv cells are all text
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
