@@ -35,6 +35,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                mutates=True),
     ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview", palette="Show or hide the routing preview"),
     ActionSpec("contacts.refresh", "contacts", "r", "refresh", "Refresh", footer=False, palette="Reload contacts"),
+    ActionSpec("contacts.import", "contacts", "i", "import_file", "Import", footer=False,
+               palette="Import contacts from a RapidPro .xlsx or .csv file", mutates=True),
+    ActionSpec("contacts.export", "contacts", "x", "export", "Export", footer=False,
+               palette="Export the contacts of the current filter (.xlsx or .csv)", mutates=True),
     ActionSpec("contacts.top", "contacts", "g,home", "first", "First", footer=False),
     ActionSpec("contacts.bottom", "contacts", "G,end", "last", "Last", footer=False),
     ActionSpec("contacts.down", "contacts", "j,down", "down", "Down", footer=False),
@@ -46,6 +50,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.cancel", "editor", "escape", "cancel", "Cancel", priority=True),
     ActionSpec("editor.promote", "editor", "alt+up,ctrl+t", "promote", "Promote focused"),
     ActionSpec("editor.remove", "editor", "alt+delete,ctrl+r", "remove", "Remove focused"),
+    # the import screen
+    ActionSpec("import.run", "import", "ctrl+s", "run_import", "Import", mutates=True, priority=True),
+    ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
     ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable", palette="Disable or enable the highlighted channel",
@@ -58,6 +65,7 @@ SCOPE_TITLES = {
     "contacts": "Contacts",
     "editor": "Update Contact",
     "channels": "Channels",
+    "import": "Import",
 }
 
 
