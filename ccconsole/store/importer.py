@@ -256,6 +256,12 @@ def import_file(store, path: str | Path, *, dry_run: bool = False,
     return replace(job.report(), seconds=time.perf_counter() - started)
 
 
+def _parts(values: list, size: int = 5000):
+    """``values`` in slices small enough for one IN list (SQLite allows 32,766 bound parameters)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
 class _Import:
     def __init__(self, store, sheet: SheetReader, dry_run: bool):
         self.store = store
@@ -323,9 +329,9 @@ class _Import:
             by_uuid_ids = dict(conn.execute(select(Contact.uuid, Contact.id).where(
                 Contact.workspace_id == ws, Contact.deleted_on.is_(None), Contact.uuid.in_(uuids))).all())
         owners: dict[str, int | None] = {}
-        if identities:
-            owners = dict(conn.execute(select(Connection.identity, Connection.contact_id).where(
-                Connection.workspace_id == ws, Connection.identity.in_(identities))).all())
+        for part in _parts(identities):  # a row may have many connection columns: bound the IN list
+            owners.update(conn.execute(select(Connection.identity, Connection.contact_id).where(
+                Connection.workspace_id == ws, Connection.identity.in_(part))).all())
         ids = set(by_uuid_ids.values()) | {o for o in owners.values() if o is not None}
         states = self._load(conn, ids)
         plans: list[tuple[imp.Plan, int]] = []  # (plan, state key)
@@ -372,23 +378,24 @@ class _Import:
         ids_list = sorted(ids)
         conns: dict[int, list[str]] = {i: [] for i in ids_list}
         lowest: dict[int, int] = {}
-        for cid, identity, priority in conn.execute(
-                select(Connection.contact_id, Connection.identity, Connection.priority)
-                .where(Connection.contact_id.in_(ids_list))
-                .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)):
-            conns[cid].append(identity)
-            lowest[cid] = priority
         fields: dict[int, dict[str, str]] = {i: {} for i in ids_list}
-        for cid, key, value in conn.execute(
-                select(FieldValue.contact_id, FieldDef.key, FieldValue.value)
-                .join(FieldDef, FieldDef.id == FieldValue.field_id)
-                .where(FieldValue.contact_id.in_(ids_list))):
-            fields[cid][key] = value
         states = {}
-        for cid, name, language, status in conn.execute(
-                select(Contact.id, Contact.name, Contact.language, Contact.status).where(Contact.id.in_(ids_list))):
-            existing = imp.Existing(cid, name, language, status, tuple(conns[cid]), fields[cid])
-            states[cid] = _State(existing, existing, lowest.get(cid, 1001))
+        for part in _parts(ids_list):
+            for cid, identity, priority in conn.execute(
+                    select(Connection.contact_id, Connection.identity, Connection.priority)
+                    .where(Connection.contact_id.in_(part))
+                    .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)):
+                conns[cid].append(identity)
+                lowest[cid] = priority
+            for cid, key, value in conn.execute(
+                    select(FieldValue.contact_id, FieldDef.key, FieldValue.value)
+                    .join(FieldDef, FieldDef.id == FieldValue.field_id)
+                    .where(FieldValue.contact_id.in_(part))):
+                fields[cid][key] = value
+            for cid, name, language, status in conn.execute(
+                    select(Contact.id, Contact.name, Contact.language, Contact.status).where(Contact.id.in_(part))):
+                existing = imp.Existing(cid, name, language, status, tuple(conns[cid]), fields[cid])
+                states[cid] = _State(existing, existing, lowest.get(cid, 1001))
         return states
 
     def _write(self, conn, states: dict[int, _State], plans: list[tuple[imp.Plan, int]],

@@ -460,3 +460,14 @@ def test_export_to_a_bad_place_is_a_clear_error_and_leaves_no_file(store, tmp_pa
             export_file(store, out / "locked" / "x.csv")
     assert [p.name for p in out.iterdir()] == ["locked"]
     assert list((out / "locked").iterdir()) == []
+
+
+def test_many_connection_columns_in_one_chunk(store, tmp_path):
+    """1,200 rows × 30 connection columns: more identities in one chunk than SQLite binds in one query."""
+    cols = 30
+    rows = [["Name"] + ["URN:Telegram"] * cols]
+    rows += [[f"P{r}"] + [str(10_000_000 + r * cols + c) for c in range(cols)] for r in range(1200)]
+    report = import_file(store, write_csv(tmp_path / "wide.csv", rows))
+    assert (report.created, report.errored) == (1200, 0)
+    assert identities(store, "telegram:10000030")[:2] == ["telegram:10000030", "telegram:10000031"]
+    assert len(identities(store, "telegram:10000030")) == cols
