@@ -158,6 +158,8 @@ def _not_utf8(path: Path, offset: int | None, line: int | None = None) -> Import
 def _check_text(path: Path, head: bytes) -> None:
     if not head.strip():
         raise ImportFailed(imp.EMPTY_FILE)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFailed(f"{path.name} is UTF-16 text: save it as \"CSV UTF-8\" and import it again.")
     if b"\x00" in head or head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFailed(f"{path.name} is not a spreadsheet this console reads: use .xlsx or UTF-8 .csv.")
 

@@ -212,6 +212,7 @@ def test_file_level_messages(store, tmp_path, content, message):
 @pytest.mark.parametrize("name, content, fragment", [
     ("latin1.csv", "URN:Tel,Name\n0788383383,Jos\xe9\n".encode("latin-1"), "is not UTF-8 text"),
     ("binary.csv", bytes(range(256)) * 4, "is not a spreadsheet"),
+    ("excel-unicode.csv", "URN:Tel\tName\n0788\tJos\xe9\n".encode("utf-16"), "is UTF-16 text"),
     ("fake.xlsx", b"this is plain text, not a workbook", "not a valid .xlsx workbook"),
     ("corrupt.xlsx", b"PK\x03\x04" + b"\x00garbage" * 100, "Cannot read corrupt.xlsx"),
     ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old .xls workbook"),
