@@ -16,6 +16,8 @@ from ccconsole.tui import actions
 from ccconsole.tui.screens.channels import ChannelsScreen
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.dialogs import HelpScreen
+from ccconsole.tui.screens.history import HistoryScreen
+from ccconsole.tui.screens.lockins import LockInsScreen
 
 CSS_FILE = str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
 
@@ -49,7 +51,7 @@ class CCConsole(App):
         self.read_only = read_only or store.read_only
         self.keymap = dict(keymap or {})
 
-    POLL_SECONDS = 0.5
+    POLL_SECONDS = 0.25
 
     class DataChanged(Message):
         """The workspace's change sequence moved: someone (maybe another process) wrote."""
@@ -81,7 +83,8 @@ class CCConsole(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers every registered action of the current screen and the app."""
-        scope = {ContactsScreen: "contacts", ChannelsScreen: "channels"}.get(type(screen))
+        scope = {ContactsScreen: "contacts", ChannelsScreen: "channels", LockInsScreen: "lockins",
+                 HistoryScreen: "history"}.get(type(screen))
         for spec in actions.ACTIONS:
             if spec.palette is None or spec.scope not in ("app", scope):
                 continue
@@ -99,6 +102,10 @@ class CCConsole(App):
     def action_channels(self) -> None:
         if not isinstance(self.screen, ChannelsScreen):
             self.push_screen(ChannelsScreen())
+
+    def action_lockins(self) -> None:
+        if not isinstance(self.screen, LockInsScreen):
+            self.push_screen(LockInsScreen())
 
     def action_contacts(self) -> None:
         while len(self.screen_stack) > 2:

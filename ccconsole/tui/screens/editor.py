@@ -337,6 +337,12 @@ class ContactEditor(ModalScreen):
     def _save_pressed(self) -> None:
         self.action_save()
 
+    def action_history(self) -> None:
+        if self.view is not None:
+            from ccconsole.tui.screens.history import HistoryScreen
+
+            self.app.push_screen(HistoryScreen(self.view.id, self.view.name))
+
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
