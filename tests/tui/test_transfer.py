@@ -6,6 +6,7 @@ Plus one snapshot: the import preview at 80x24.
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 from textual.widgets import Input, ProgressBar, Static
@@ -94,7 +95,17 @@ async def test_a_file_level_error_is_shown_and_nothing_can_be_imported(ws, tmp_p
         assert app.screen is screen  # no confirmation: there is nothing to import
 
 
-async def test_cancel_rolls_the_import_back(ws, tmp_path):
+async def test_cancel_rolls_the_import_back(ws, tmp_path, monkeypatch):
+    from ccconsole.store import importer
+
+    real_chunk = importer._Import._chunk
+
+    def slow_chunk(self, conn, batch):  # the real work, made slow enough that esc lands mid-way
+        real_chunk(self, conn, batch)
+        if not self.dry_run:
+            time.sleep(0.5)
+
+    monkeypatch.setattr(importer._Import, "_chunk", slow_chunk)
     rows = [["URN:Tel", "Name"]] + [[f"07885{i:05d}", f"Bulk {i}"] for i in range(12000)]
     f = write_csv(tmp_path / "big.csv", rows)
     store = ws.store()
@@ -107,7 +118,8 @@ async def test_cancel_rolls_the_import_back(ws, tmp_path):
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.screen is screen and screen.running, what="the import to start")
+        await wait_for(pilot, lambda: app.screen is screen and screen.running
+                       and screen.query_one("#import-rate").content, what="the import's progress")
         assert screen.query_one("#import-progress", ProgressBar).display
         await pilot.press("escape")
         await wait_for(pilot, lambda: not screen.busy, timeout=30, what="the cancelled import")
