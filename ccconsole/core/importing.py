@@ -7,7 +7,7 @@ The store streams a file's rows in; this module says what each row means and wha
 - :func:`cell_text` turns a spreadsheet cell (number, date, time, text) into text;
 - :func:`parse_row` turns one row into a :class:`ParsedRow` (blank keeps, ``--`` clears, ``0`` is a
   value; connections normalized with the workspace country);
-- :class:`DuplicateCheck` finds the file-level duplicated UUID / connection errors;
+- :func:`check_duplicates` finds the file-level duplicated UUID / connection errors;
 - :func:`plan_row` decides, given who owns the row's connections, whether the row creates a contact,
   updates one or errors, and what the contact's connection list becomes (append-only).
 
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
+from typing import Container, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from ccconsole.core import lists
@@ -308,24 +308,23 @@ def _loose_identity(scheme: str, text: str, country: str | None) -> str:
         return f"{scheme}:{path.strip()}"
 
 
-class DuplicateCheck:
-    """File-level: a UUID or a connection named by two rows rejects the whole file."""
+def row_keys(parsed: ParsedRow) -> list[str]:
+    """What a row names that no other row may name: its UUID and its connections (as keys)."""
+    keys = [f"uuid:{parsed.uuid}"] if parsed.uuid is not None else []
+    return keys + [f"urn:{identity}" for identity in parsed.all_identities]
 
-    def __init__(self) -> None:
-        self._uuids: set[str] = set()
-        self._urns: set[str] = set()
 
-    def add(self, parsed: ParsedRow) -> None:
-        if parsed.uuid is not None:
-            if parsed.uuid in self._uuids:
-                raise ImportFileError(
-                    f"Import file contains duplicated contact UUID '{parsed.uuid}' on row {parsed.row}.")
-            self._uuids.add(parsed.uuid)
-        for identity in parsed.all_identities:
-            if identity in self._urns:
-                raise ImportFileError(
-                    f"Import file contains duplicated contact URN '{identity}' on row {parsed.row}.")
-            self._urns.add(identity)
+def check_duplicates(rows: Sequence[ParsedRow], seen: Container[str]) -> None:
+    """File-level: raise for the first row (in file order) that names a UUID or connection that
+    an earlier row named, either in ``seen`` (the keys of earlier chunks) or earlier in ``rows``."""
+    here: set[str] = set()
+    for parsed in rows:
+        for key in row_keys(parsed):
+            if key in here or key in seen:
+                kind, _, value = key.partition(":")
+                what = "UUID" if kind == "uuid" else "URN"
+                raise ImportFileError(f"Import file contains duplicated contact {what} '{value}' on row {parsed.row}.")
+            here.add(key)
 
 
 # --- planning ------------------------------------------------------------------------------------

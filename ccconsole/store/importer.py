@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Column, MetaData, Table, Text, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ccconsole.core import importing as imp
@@ -258,6 +258,10 @@ def import_file(store, path: str | Path, *, dry_run: bool = False,
     return replace(job.report(), seconds=time.perf_counter() - started)
 
 
+SEEN = Table("ccconsole_import_seen", MetaData(), Column("k", Text, primary_key=True),
+             prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
 def _parts(values: list, size: int = 5000):
     """``values`` in slices small enough for one IN list (SQLite allows 32,766 bound parameters)."""
     for start in range(0, len(values), size):
@@ -286,10 +290,12 @@ class _Import:
     def run(self, conn, progress, cancelled, chunk: int) -> None:
         rows = self.sheet.rows()
         headers = imp.parse_headers(next(rows, None))
+        # the UUIDs and connections of the rows so far, for the file-level duplicate check: in a
+        # temporary table, so memory does not grow with the file (dropped with the transaction)
+        SEEN.create(conn)
         csv_file, xlsx_file = self.sheet.kind == "csv", self.sheet.kind == "xlsx"
         self.field_ids = {k: i for k, i in conn.execute(
             select(FieldDef.key, FieldDef.id).where(FieldDef.workspace_id == self.ws.id))}
-        dupes = imp.DuplicateCheck()
         batch: list[imp.ParsedRow] = []
         number = 1
         for cells in rows:
@@ -302,7 +308,6 @@ class _Import:
             if parsed is None:
                 self.counts["skipped"] += 1
                 continue
-            dupes.add(parsed)
             batch.append(parsed)
             if len(batch) >= chunk:
                 self._chunk(conn, batch)
@@ -324,6 +329,12 @@ class _Import:
 
     def _chunk(self, conn, batch: list[imp.ParsedRow]) -> None:
         ws = self.ws.id
+        keys = [k for p in batch for k in imp.row_keys(p)]
+        seen: set[str] = set()
+        for part in _parts(keys):
+            seen.update(conn.execute(select(SEEN.c.k).where(SEEN.c.k.in_(part))).scalars())
+        imp.check_duplicates(batch, seen)
+        conn.execute(insert(SEEN), [{"k": k} for k in keys])
         uuids = [p.uuid for p in batch if p.uuid]
         identities = [i for p in batch for i in p.all_identities]
         by_uuid_ids: dict[str, int] = {}
@@ -485,6 +496,7 @@ class _Import:
 
     def finish(self, conn) -> None:
         """The summary audit event and the change signal, in the import's transaction."""
+        SEEN.drop(conn)
         summary = {k: v for k, v in self.report().as_dict().items() if k not in ("errors", "dry_run", "seconds")}
         conn.execute(insert(AuditEvent).values(workspace_id=self.ws.id, actor=self.store.actor, action="contacts.import",
                                                after=json.dumps(summary), created_on=self.now))
