@@ -150,6 +150,28 @@ async def test_export_the_current_filter(ws, tmp_path):
     assert len(rows) == 2 and rows[1][1] == ALICE
 
 
+
+async def test_export_asks_before_replacing_a_file(ws, tmp_path):
+    out = tmp_path / "keep.csv"
+    out.write_text("precious")
+    app = make_app(ws.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await table_ready(pilot)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+        app.screen.query_one("#export-path", Input).value = str(out)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the replace question")
+        await pilot.press("enter")  # "No" has the focus
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+        assert out.read_text() == "precious"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen), timeout=20, what="the export")
+    assert out.read_text(encoding="utf-8-sig").startswith("Contact UUID,Name")
+
+
 async def test_read_only_hides_import_and_export(ws):
     app = make_app(ws.url, read_only=True)
     async with app.run_test(size=(100, 30)) as pilot:

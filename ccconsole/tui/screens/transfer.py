@@ -267,12 +267,20 @@ class ExportScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#export-path")
     def _submitted(self, event: Input.Submitted) -> None:
-        if self.busy or not event.value.strip():
+        path = event.value.strip()
+        if self.busy or not path:
             return
+        if Path(path).expanduser().is_file():
+            self.app.push_screen(Confirm(f"Replace the existing file {path}?"),
+                                 lambda yes: yes and self._start(path))
+            return
+        self._start(path)
+
+    def _start(self, path: str) -> None:
         self.busy = True
         self.query_one("#export-progress-row").display = True
         self.query_one("#export-status", Static).update(safe.content("Exporting… (esc cancels)"))
-        self._export(event.value.strip())
+        self._export(path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export(self, path: str) -> None:
