@@ -19,11 +19,11 @@ import time
 import uuid as uuidlib
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Column, MetaData, Table, Text, bindparam, insert, select, update
+from sqlalchemy import Column, MetaData, Table, Text, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ccconsole.core import importing as imp
@@ -216,7 +216,6 @@ class _State:
     orig: imp.Existing | None
     cur: imp.Existing
     lowest_priority: int
-    audit: list = field(default_factory=list)
 
 
 def import_file(store, path: str | Path, *, dry_run: bool = False,
@@ -472,8 +471,6 @@ class _Import:
                                                   FieldValue.field_id == bindparam("_fid"))
                          .values(value=bindparam("_value")), f_upd)
         if f_del:
-            from sqlalchemy import delete
-
             conn.execute(delete(FieldValue).where(FieldValue.contact_id == bindparam("_cid"),
                                                   FieldValue.field_id == bindparam("_fid")), f_del)
         # 5. an audit event per existing contact the import changed (with the row and what changed);
