@@ -1,7 +1,7 @@
 """An import either commits completely or leaves the database as it was, even under ``kill -9``.
 
 A real subprocess imports a big file (one transaction, written chunk by chunk); once it reports that
-several chunks are written, it gets SIGKILL. The database must be exactly as before, and running the
+several chunks are written (and holds there), it gets SIGKILL. The database must be exactly as before, and running the
 import again must finish the job (no duplicates, nothing missing).
 """
 
@@ -22,13 +22,20 @@ from tests.store_helpers import rw_store
 
 ROWS = 30_000
 
+# the real import in a real process; after 5,000 rows (5 chunks written in the open transaction) it
+# waits, so the kill lands mid-import however fast or slow the machine is
 DRIVER = textwrap.dedent("""
-    import sys
+    import sys, time
     from ccconsole.store.services import Store
     from ccconsole.store.importer import import_file
+
+    def progress(done, total):
+        print(done, flush=True)
+        if done >= 5000:
+            time.sleep(120)
+
     store = Store.open(sys.argv[1], actor="killed")
-    import_file(store, sys.argv[2], chunk=1000,
-                progress=lambda done, total: print(done, flush=True))
+    import_file(store, sys.argv[2], chunk=1000, progress=progress)
     print("COMMITTED", flush=True)
 """)
 
