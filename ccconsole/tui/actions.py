@@ -46,6 +46,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                palette="Unmark every contact"),
     ActionSpec("contacts.broadcast", "contacts", "b", "broadcast", "Broadcast",
                palette="Broadcast preview: how a send to the marked contacts (or the filter) splits"),
+    ActionSpec("contacts.import", "contacts", "i", "import_file", "Import", footer=False,
+               palette="Import contacts from a RapidPro .xlsx or .csv file", mutates=True),
+    ActionSpec("contacts.export", "contacts", "x", "export", "Export", footer=False,
+               palette="Export the contacts of the current filter (.xlsx or .csv)", mutates=True),
     ActionSpec("contacts.top", "contacts", "g,home", "first", "First", footer=False),
     ActionSpec("contacts.bottom", "contacts", "G,end", "last", "Last", footer=False),
     ActionSpec("contacts.down", "contacts", "j,down", "down", "Down", footer=False),
@@ -58,6 +62,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.promote", "editor", "alt+up,ctrl+t", "promote", "Promote focused"),
     ActionSpec("editor.remove", "editor", "alt+delete,ctrl+r", "remove", "Remove focused"),
     ActionSpec("editor.history", "editor", "f2", "history", "History"),
+    # the import screen
+    ActionSpec("import.run", "import", "ctrl+s", "run_import", "Import", mutates=True, priority=True),
+    ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
     ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable", palette="Disable or enable the highlighted channel",
@@ -88,6 +95,7 @@ SCOPE_TITLES = {
     "channels": "Channels",
     "lockins": "Lock-ins",
     "history": "History",
+    "import": "Import",
 }
 
 
