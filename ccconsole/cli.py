@@ -550,7 +550,7 @@ def import_cmd(ctx, file, dry_run, db_url, as_json) -> None:
 
 @main.command("export")
 @click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--query", default=None, help="Only the contacts matching this filter (as the console's / filter).")
+@click.option("--query", default=None, help='Only the contacts matching this query (as the console\'s / bar), e.g. "group = Nurses".')
 @_db_option
 @_json_option
 @click.pass_context
