@@ -28,7 +28,7 @@ from ccconsole.core.model import Channel as CoreChannel
 from ccconsole.core.model import Connection as CoreConnection
 from ccconsole.core.model import Contact as CoreContact
 from ccconsole.core.routing import Channels, route
-from ccconsole.store import db
+from ccconsole.store import db, live
 from ccconsole.store.errors import Conflict, NotFound, RaceLost, StoreError, ValidationFailed
 from ccconsole.store.models import (
     AuditEvent,
@@ -138,6 +138,7 @@ class Store:
                 yield s
                 s.execute(update(Workspace).where(Workspace.id == self.workspace.id)
                           .values(change_seq=Workspace.change_seq + 1))
+                live.notify(s, self.workspace.id)  # PostgreSQL: listeners hear it when this commits
                 s.commit()
             except IntegrityError as err:
                 s.rollback()
@@ -145,7 +146,10 @@ class Store:
                                "nothing was saved. Try again.") from err
             except OperationalError as err:
                 s.rollback()
-                raise StoreError(f"Database error: {db.describe(err)}") from err
+                if db.is_race(err):  # PostgreSQL deadlock / serialization failure: same as a lost race
+                    raise RaceLost("Another change to the same contact happened at the same moment; "
+                                   "nothing was saved. Try again.") from err
+                raise StoreError(db.describe_failure(err)) from err
             except BaseException:
                 s.rollback()
                 raise
@@ -593,7 +597,7 @@ class Store:
             contact = self._find_contact(s, ref)
             before = self._view(s, contact)
             if expected_version is not None and contact.version != expected_version:
-                raise Conflict(_conflict_message(before, expected_version))
+                raise Conflict(_conflict_message(before, expected_version), current=before)
             if urns is not None:
                 existing = {c.identity for c in before.connections}
                 cleaned = self._clean_urns(s, urns, contact.id, errors, existing)

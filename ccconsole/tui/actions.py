@@ -27,6 +27,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("app.quit", "app", "ctrl+q", "quit", "Quit", palette="Quit ccconsole", priority=True),
     ActionSpec("app.channels", "app", "C", "channels", "Channels", palette="Show channels"),
     ActionSpec("app.contacts", "app", "H", "contacts", "Contacts", footer=False, palette="Show contacts"),
+    ActionSpec("app.audit", "app", "A", "audit", "Audit log", palette="Audit log of the workspace (who changed what)"),
     # the contacts screen
     ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts"),
     ActionSpec("contacts.clear", "contacts", "escape", "clear_filter", "Clear filter", footer=False,
@@ -35,6 +36,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                mutates=True),
     ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview", palette="Show or hide the routing preview"),
     ActionSpec("contacts.refresh", "contacts", "r", "refresh", "Refresh", footer=False, palette="Reload contacts"),
+    ActionSpec("contacts.history", "contacts", "h", "history", "History",
+               palette="History of the highlighted contact (audit log)"),
     ActionSpec("contacts.top", "contacts", "g,home", "first", "First", footer=False),
     ActionSpec("contacts.bottom", "contacts", "G,end", "last", "Last", footer=False),
     ActionSpec("contacts.down", "contacts", "j,down", "down", "Down", footer=False),
@@ -46,11 +49,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.cancel", "editor", "escape", "cancel", "Cancel", priority=True),
     ActionSpec("editor.promote", "editor", "alt+up,ctrl+t", "promote", "Promote focused"),
     ActionSpec("editor.remove", "editor", "alt+delete,ctrl+r", "remove", "Remove focused"),
+    ActionSpec("editor.reload", "editor", "ctrl+l", "reload", "Reload (keeps your edits)"),
+    ActionSpec("editor.history", "editor", "ctrl+o", "history", "History"),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
     ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable", palette="Disable or enable the highlighted channel",
                mutates=True),
     ActionSpec("channels.back", "channels", "escape", "back", "Back"),
+    # the audit log
+    ActionSpec("audit.filter", "audit", "slash", "filter", "Filter"),
+    ActionSpec("audit.clear", "audit", "c", "clear_filters", "Clear filters"),
+    ActionSpec("audit.back", "audit", "escape", "back", "Back"),
 )
 
 SCOPE_TITLES = {
@@ -58,6 +67,7 @@ SCOPE_TITLES = {
     "contacts": "Contacts",
     "editor": "Update Contact",
     "channels": "Channels",
+    "audit": "Audit log",
 }
 
 
