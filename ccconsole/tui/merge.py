@@ -8,9 +8,11 @@ on, ``theirs`` the version saved meanwhile by someone else, ``mine`` what the fo
 * A field both changed keeps the user's value and is reported as a *clash*, with theirs shown beside
   it, so the user decides before saving again.
 * Groups merge as sets: the user's additions and removals are applied to their groups.
-* Connections, when the user changed them: the user's list in the user's order, minus connections
-  they removed that the user had left alone, plus connections they added (at their position);
-  affinities come from their version. When the user did not change them: exactly theirs.
+* Connections, when the user did not change them: exactly theirs. When the user changed them but did
+  not reorder: their order (so an incoming message's promotion stands), minus what the user removed,
+  with the user's in-place edits and additions at the user's positions. When the user reordered: the
+  user's order, with their additions at their positions and their removals standing (unless the user
+  edited that connection). Affinities always come from their version.
 
 Pure functions on plain values: no Textual, no database.
 """
@@ -68,21 +70,41 @@ def merge_connections(base: Sequence[tuple[str, int | None]], mine: Sequence[For
     untouched = [c.identity for c in mine] == base_ids and all(c.original == c.identity for c in mine)
     if untouched:
         return [FormConn(i.partition(":")[0], edit_value(i), i, a, i) for i, a in theirs], False
+    kept = {c.original: c for c in mine if c.original in base_ids}  # rows from the store (text maybe edited)
+    typed = {c.identity for c in mine}
+
+    def refreshed(c: FormConn) -> FormConn:  # their affinity for a connection the user left as it was
+        return replace(c, affinity=their_aff.get(c.original)) if c.original == c.identity else c
+
+    def theirs_new(identity: str) -> FormConn:
+        return FormConn(identity.partition(":")[0], edit_value(identity), identity, their_aff[identity], identity)
+
+    reordered = [c.original for c in mine if c.original in kept] != [i for i in base_ids if i in kept]
     result: list[FormConn] = []
-    for c in mine:
-        if c.original is not None and c.original == c.identity and c.original not in their_ids \
-                and c.original in base_ids:
-            continue  # they removed it and the user left it alone: their removal stands
-        if c.original is not None and c.original == c.identity:
-            c = replace(c, affinity=their_aff.get(c.original))
-        elif c.identity is not None and c.identity in their_aff:
-            c = replace(c, original=c.identity, affinity=their_aff[c.identity])
-        result.append(c)
-    mine_ids = {c.identity for c in mine} | {c.original for c in mine}
-    for index, identity in enumerate(their_ids):
-        if identity not in base_ids and identity not in mine_ids:  # they added it
-            conn = FormConn(identity.partition(":")[0], edit_value(identity), identity, their_aff[identity], identity)
-            result.insert(min(index, len(result)), conn)
+    if not reordered:
+        # the user did not reorder: their order, without what the user removed, with the user's edits
+        for identity in their_ids:
+            if identity in kept:
+                result.append(refreshed(kept[identity]))
+            elif identity not in base_ids and identity not in typed:
+                result.append(theirs_new(identity))
+        for index, c in enumerate(mine):
+            edited_removed = c.original in kept and c.original not in their_ids and c.original != c.identity
+            if edited_removed or c.original not in kept:  # the user's edit of a row they removed, or an addition
+                # right after the row that precedes it in the form (at the top when none does)
+                earlier = {m.original or m.identity for m in mine[:index]}
+                anchor = next((k + 1 for k in range(len(result) - 1, -1, -1)
+                               if (result[k].original or result[k].identity) in earlier), 0)
+                result.insert(anchor, c)
+    else:
+        # the user reordered: the user's order; their additions at their place, their removals stand
+        for c in mine:
+            if c.original in kept and c.original == c.identity and c.original not in their_ids:
+                continue
+            result.append(refreshed(c) if c.original in kept else c)
+        for index, identity in enumerate(their_ids):
+            if identity not in base_ids and identity not in typed:
+                result.insert(min(index, len(result)), theirs_new(identity))
     clash = their_ids != base_ids and [c.identity for c in result] != their_ids
     return result, clash
 

@@ -40,8 +40,10 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], object], timeout: float
 
 
 async def settle(pilot: Pilot) -> None:
-    """Let the workers finish and their messages be handled."""
-    await pilot.app.workers.wait_for_complete()
+    """Let the workers finish and their messages be handled (not the PostgreSQL listener: it never ends)."""
+    finite = [w for w in pilot.app.workers if w.group != "listen"]
+    if finite:  # (an empty list would mean "all of them")
+        await pilot.app.workers.wait_for_complete(finite)
     await pilot.pause()
 
 
