@@ -59,6 +59,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # the audit log
     ActionSpec("audit.filter", "audit", "slash", "filter", "Filter"),
     ActionSpec("audit.clear", "audit", "c", "clear_filters", "Clear filters"),
+    ActionSpec("audit.top", "audit", "g", "first", "Newest", footer=False),
+    ActionSpec("audit.bottom", "audit", "G", "last", "Oldest loaded (loads more)", footer=False),
     ActionSpec("audit.back", "audit", "escape", "back", "Back"),
 )
 

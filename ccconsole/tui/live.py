@@ -62,6 +62,7 @@ class LiveRefresh:
         self.db_problem = None
         listening = live.is_postgres(self.store.engine)
         self.set_interval(self.PG_POLL_SECONDS if listening else self.POLL_SECONDS, self._poll_changes)
+        self._poll_changes()  # the baseline now, not half a second after the first load
         if listening:
             self._listen()
 

@@ -172,6 +172,13 @@ class AuditScreen(Screen):
             box.value = ""
         self.query_one(DataTable).focus()
 
+    def action_first(self) -> None:
+        self.query_one(DataTable).move_cursor(row=0)
+
+    def action_last(self) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=max(0, table.row_count - 1))
+
     def action_back(self) -> None:
         self.app.pop_screen()
 
