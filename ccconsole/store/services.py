@@ -477,14 +477,17 @@ class Store:
             seen[urn.identity] = i
             cleaned.append(urn)
         if cleaned:
-            # lock the rows (PostgreSQL; SQLite holds the write lock already) so the owner cannot change
+            # lock the rows (PostgreSQL; SQLite holds the write lock already) so the owner cannot change,
+            # detached ones too: two staff claiming one free number must not both get it (in a fixed
+            # order, so two such transactions wait for each other instead of deadlocking)
             owners = s.execute(select(Connection.identity, Connection.contact_id, Contact.name, Contact.uuid)
-                               .join(Contact, Contact.id == Connection.contact_id)
+                               .outerjoin(Contact, Contact.id == Connection.contact_id)
                                .where(Connection.workspace_id == self.workspace.id,
                                       Connection.identity.in_([u.identity for u in cleaned]))
+                               .order_by(Connection.identity)
                                .with_for_update(of=Connection)).all()
             for identity, owner_id, owner_name, owner_uuid in owners:
-                if owner_id != contact_id:
+                if owner_id is not None and owner_id != contact_id:
                     errors[f"urns.{seen[identity]}"] = (
                         f"In use by another contact: {owner_name or owner_uuid}.")
         return cleaned
