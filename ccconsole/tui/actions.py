@@ -49,8 +49,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.cancel", "editor", "escape", "cancel", "Cancel", priority=True),
     ActionSpec("editor.promote", "editor", "alt+up,ctrl+t", "promote", "Promote focused"),
     ActionSpec("editor.remove", "editor", "alt+delete,ctrl+r", "remove", "Remove focused"),
-    ActionSpec("editor.reload", "editor", "ctrl+l", "reload", "Reload (keeps your edits)"),
-    ActionSpec("editor.history", "editor", "ctrl+o", "history", "History"),
+    ActionSpec("editor.reload", "editor", "ctrl+l", "reload", "Reload (keeps your edits)", footer=False),
+    ActionSpec("editor.history", "editor", "ctrl+o", "history", "History", footer=False),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
     ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable", palette="Disable or enable the highlighted channel",
