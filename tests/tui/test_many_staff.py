@@ -92,6 +92,12 @@ async def test_refused_save_shows_what_changed_and_reload_keeps_my_edits(ws_any)
     now = ws.contact(ALICE)
     assert (now.name, [c.identity for c in now.connections], now.groups, now.version) == \
         ("Alice Mine", ["twitter:alice", "tel:+250788111001", "telegram:111111"], ("Nurses",), 3)
+    store = ws.store()
+    try:  # one event per save, under each login name; the refused save wrote none
+        assert [(e.actor, e.action) for e in audit.page(store, contact_id=alice)] == [
+            ("me", "contact.update"), ("bob", "contact.update"), ("tester", "contact.create")]
+    finally:
+        store.close()
 
 
 async def test_both_changed_the_name_mine_is_kept_and_theirs_shown(ws_any):
@@ -123,6 +129,7 @@ async def test_both_changed_the_name_mine_is_kept_and_theirs_shown(ws_any):
         assert form(editor)[:2] == ("Alice Mine", ["alice", "+250788111001"])
         text = conflict_text(editor)
         assert "⚠ Name: you both changed it — yours is in the form, theirs was: Alice Theirs" in text
+        assert "They saved “Alice Theirs”; yours is kept." in str(editor.query_one("#err-name").render())
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen), what="the modal to close")
         await settle(pilot)

@@ -154,7 +154,7 @@ class AuditScreen(Screen):
             lines.append("   " + entry.summary)
         else:
             lines += [f"   {c}" for c in entry.changes] or ["   no visible change"]
-        box.update(safe.content("\n".join(lines)))
+        box.update(safe.lines(lines))
 
     @on(Input.Changed)
     def _filter_changed(self) -> None:

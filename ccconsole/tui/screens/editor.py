@@ -405,9 +405,10 @@ class ContactEditor(ModalScreen):
         lines += [f"  {c}" for c in info.changes] or ["  (nothing visible)"]
         lines.append("Reload (ctrl+l) loads their version and keeps your unsaved edits on top of it.")
         box = self.query_one("#conflict", Static)
-        box.update(safe.content("\n".join(lines)))
+        box.update(safe.lines(lines))
         box.display = True
         self.query_one("#reload", Button).display = True
+        self.call_after_refresh(box.scroll_visible)
 
     def action_reload(self) -> None:
         if self.view is None or self.saving:
@@ -454,11 +455,14 @@ class ContactEditor(ModalScreen):
         labels = {"name": "Name", "groups": "Groups", "connections": "Connections"}
         for key, theirs in result.clashes.items():
             lines.append(f"⚠ {labels[key]}: you both changed it — yours is in the form, theirs was: {theirs}")
+        if "name" in result.clashes:
+            self.query_one("#err-name", ErrorLine).show(f"They saved “{result.clashes['name']}”; yours is kept.")
         lines.append("ctrl+s saves the form as shown; esc discards your edits.")
         box = self.query_one("#conflict", Static)
-        box.update(safe.content("\n".join(lines)))
+        box.update(safe.lines(lines))
         box.display = True
         self.query_one("#reload", Button).display = False
+        self.call_after_refresh(box.scroll_visible)
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
