@@ -358,6 +358,129 @@ def contacts_delete(ctx, contact, yes, db_url) -> None:
 # --- messages and routing ------------------------------------------------------------------------
 
 
+# --- lock-ins and history -------------------------------------------------------------------------
+
+KIND_CHOICES = click.Choice(["locked-in", "single-channel", "stale", "not-priority"])
+
+
+def _selection(store: Store, channel: str | None, kind: str | None, text: str | None, contact: str | None) -> dict:
+    from ccconsole.core.lockin import LockInKind
+
+    return dict(channel_id=store.find_channel(channel).id if channel else None,
+                kinds=[LockInKind(kind)] if kind else None, text=text,
+                contact_id=store.get_contact(contact).id if contact else None)
+
+
+def _selection_options(f):
+    for option in reversed([
+        click.option("--channel", default=None, help="Only affinities to this channel (name, uuid or id)."),
+        click.option("--kind", type=KIND_CHOICES, default=None, help="Only this kind of affinity."),
+        click.option("--text", default=None, help="Only contacts matching this filter (name or connection)."),
+        click.option("--contact", default=None, help="Only this contact (uuid, id or connection)."),
+    ]):
+        f = option(f)
+    return f
+
+
+@main.group("lockins", invoke_without_command=True)
+@_selection_options
+@click.option("--limit", default=1000, show_default=True, help="At most this many rows.")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def lockins_cmd(ctx, channel, kind, text, contact, limit, db_url, as_json) -> None:
+    """Channel affinities: who is locked in to which channel, and why (domain.md section 5)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ccconsole.core.lockin import KIND_TEXT
+    from ccconsole.store import lockins
+
+    store = _open(ctx, db_url, read_only=True)
+    try:
+        found = lockins.rows(store, limit=limit, **_selection(store, channel, kind, text, contact))
+        names = {ch.id: ch.name for ch in store.channels()}
+        country = store.workspace.country
+    finally:
+        store.close()
+    _emit([r.as_dict(names) for r in found], as_json, [
+        f"{names.get(r.channel_id, '?'):<20} {KIND_TEXT[r.kind]:<15} "
+        f"{''.join('✓' if c.met else '✗' for c in r.state.conditions)}  "
+        f"{urnlib.display_identity(r.identity, country):<20} {r.contact_name or '(no name)'}"
+        + (f"  since {r.since:%Y-%m-%d %H:%M}" if r.since else "")
+        + (f'  "{r.message_text}"' if r.message_text is not None else "")
+        for r in found] or ["No affinities match."])
+
+
+def _bulk_command(ctx, verb: str, target: str | None, channel, kind, text, contact, yes, db_url) -> None:
+    from ccconsole.store import lockins
+
+    store = _open(ctx, db_url)
+    try:
+        ids = lockins.connection_ids(store, **_selection(store, channel, kind, text, contact))
+        if not ids:
+            click.echo("No affinities match: nothing to do.")
+            return
+        where = f" to {store.find_channel(target).name}" if target else ""
+        if not yes:
+            click.confirm(f"{verb.capitalize()} {len(ids):,} affinities{where}?", abort=True, err=True)
+        if verb == "clear":
+            result = lockins.clear(store, ids)
+        else:
+            result = lockins.move(store, ids, target)
+    finally:
+        store.close()
+    click.echo(f"{'Cleared' if verb == 'clear' else 'Moved'} {result.done:,} affinities{where}"
+               + (f"; {result.skipped:,} unchanged." if result.skipped else "."))
+
+
+@lockins_cmd.command("clear")
+@_selection_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_db_option
+@click.pass_context
+@handles_errors
+def lockins_clear(ctx, channel, kind, text, contact, yes, db_url) -> None:
+    """Clear the selected affinities (audited); routing then follows the normal rules."""
+    _bulk_command(ctx, "clear", None, channel, kind, text, contact, yes, db_url)
+
+
+@lockins_cmd.command("move")
+@click.option("--to", "target", required=True, help="The channel to move the affinities to.")
+@_selection_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_db_option
+@click.pass_context
+@handles_errors
+def lockins_move(ctx, target, channel, kind, text, contact, yes, db_url) -> None:
+    """Move the selected affinities to another channel (audited), e.g. when a number is retired."""
+    _bulk_command(ctx, "move", target, channel, kind, text, contact, yes, db_url)
+
+
+@main.command("history")
+@click.argument("contact")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def history_cmd(ctx, contact, db_url, as_json) -> None:
+    """A contact's messages and the audited changes to its connections, newest first."""
+    from dataclasses import asdict
+
+    from ccconsole.store import history
+
+    store = _open(ctx, db_url, read_only=True)
+    try:
+        found = history.contact_history(store, store.get_contact(contact).id)
+    finally:
+        store.close()
+    lines = ["Messages"] + [f"  {m.when:%Y-%m-%d %H:%M} {'←' if m.direction == 'in' else '→'} "
+                            f"{m.channel:<16} {m.identity:<24} {m.text}" for m in found.messages]
+    lines += ["Connection changes"] + [f"  {c.when:%Y-%m-%d %H:%M} {c.actor:<12} {c.action:<16} {line}"
+                                      for c in found.changes for line in c.lines]
+    _emit(asdict(found), as_json, lines)
+
+
 @main.command("inbound")
 @click.option("--channel", required=True, help="Channel name, uuid or id.")
 @click.option("--urn", "urn", required=True, help="The sender's connection, e.g. tel:+250788383383.")

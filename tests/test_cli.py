@@ -326,6 +326,34 @@ def test_inbound_and_route(rw_db):
     assert user_error(bad).startswith("ccconsole: urn: ")
 
 
+def test_lockins_list_move_clear_and_history(rw_db):
+    uuid = _setup(rw_db)
+    ok(run("inbound", "--channel", "Airtel", "--urn", "tel:0788383383", "--text", "Muraho", "--db", rw_db))
+    listed = as_json(run("lockins", "--db", rw_db, "--json"))
+    assert [(r["contact"], r["connection"], r["channel"], r["state"], r["message"]) for r in listed] == [
+        ("Jane", "tel:+250788383383", "Airtel", "locked-in", "Muraho")]
+    assert [c["met"] for c in listed[0]["conditions"]] == [True, True, True]
+    assert as_json(run("lockins", "--kind", "stale", "--db", rw_db, "--json")) == []
+    text = ok(run("lockins", "--db", rw_db)).splitlines()
+    assert text[0].startswith("Airtel") and "locked in" in text[0] and "✓✓✓" in text[0] and "Jane" in text[0]
+    # moving needs a confirmation: without --yes and a "no" answer nothing changes
+    refused = run("lockins", "move", "--to", "MTN", "--db", rw_db, input="n\n")
+    assert refused.returncode != 0 and "Move 1 affinities to MTN?" in refused.stderr
+    assert as_json(run("lockins", "--channel", "Airtel", "--db", rw_db, "--json"))[0]["contact"] == "Jane"
+    assert ok(run("lockins", "move", "--to", "MTN", "--contact", uuid, "--yes", "--db", rw_db)).strip() == \
+        "Moved 1 affinities to MTN."
+    assert as_json(run("route", uuid, "--db", rw_db, "--json"))["route"]["channel"] == "MTN"
+    assert user_error(run("lockins", "move", "--to", "Nowhere", "--yes", "--db", rw_db)) == \
+        "ccconsole: No channel 'Nowhere'."
+    assert ok(run("lockins", "clear", "--channel", "MTN", "--yes", "--db", rw_db)).strip() == "Cleared 1 affinities."
+    assert ok(run("lockins", "--db", rw_db)).strip() == "No affinities match."
+    history = as_json(run("history", uuid, "--db", rw_db, "--json"))
+    assert [(m["direction"], m["channel"], m["text"]) for m in history["messages"]] == [("in", "Airtel", "Muraho")]
+    assert [(c["action"], c["lines"]) for c in history["changes"]][:2] == [
+        ("affinity.clear", ["tel:+250788383383: affinity cleared (was MTN)"]),
+        ("affinity.move", ["tel:+250788383383: affinity Airtel → MTN"])]
+
+
 def test_cli_on_postgres(pg_server):
     url = pg_server.create_database()
     Store.open(url, actor="setup", workspace_name="Kigali", country="RW").close()

@@ -10,10 +10,11 @@ store's business (it knows the other contacts).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterable
 
-from ccconsole.core.model import Connection
+from ccconsole.core.model import RECEIVE, Channel, Connection, Contact, Status
 
 MAX_CONNECTIONS = 50
 
@@ -74,3 +75,26 @@ def inbound(current: Iterable[Connection], identity: str, channel_id: int | None
     if channel_can_send and channel_id is not None:
         moved = Connection(moved.identity, channel_id, moved.display)
     return (moved, *rest)
+
+
+def receive_problem(channel: Channel, scheme: str) -> str | None:
+    """Why ``channel`` cannot take an incoming message on a connection of ``scheme`` (None: it can)."""
+    if not channel.active:
+        return f"Channel {channel.name} is disabled: it receives nothing."
+    if RECEIVE not in channel.roles:
+        return f"Channel {channel.name} does not receive messages."
+    if not channel.serves(scheme):
+        return f"Channel {channel.name} does not serve {scheme} connections."
+    return None
+
+
+def unstopped(status: Status) -> Status:
+    """An incoming message makes a stopped contact active again; other statuses stay."""
+    return Status.ACTIVE if status == Status.STOPPED else status
+
+
+def receive(contact: Contact, identity: str, channel: Channel) -> Contact:
+    """The contact after an incoming message on ``identity`` through ``channel``: its list changed
+    by :func:`inbound`, and unstopped."""
+    return dataclasses.replace(contact, connections=inbound(contact.connections, identity, channel.id, channel.can_send),
+                   status=unstopped(contact.status))

@@ -7,14 +7,25 @@ from enum import StrEnum
 from typing import Sequence
 
 from ccconsole.core.model import Channel, Connection, Contact
-from ccconsole.core.routing import Channels, affinity_problem, as_channels, route
+from ccconsole.core.lists import receive
+from ccconsole.core.routing import Channels, Route, affinity_problem, as_channels, route
 
 
 class LockInKind(StrEnum):
     LOCKED_IN = "locked-in"  # all three conditions hold
     SINGLE_CHANNEL = "single-channel"  # affinity to the only channel serving the scheme
-    STALE = "stale"  # the priority connection's affinity is ignored by routing
+    STALE = "stale"  # the affinity is ignored by routing (its channel is inactive, cannot send, ...)
+    DORMANT = "not-priority"  # a usable affinity of a connection that is not the priority one
     NONE = "none"
+
+
+KIND_TEXT = {
+    LockInKind.LOCKED_IN: "locked in",
+    LockInKind.SINGLE_CHANNEL: "single channel",
+    LockInKind.STALE: "stale",
+    LockInKind.DORMANT: "not priority",
+    LockInKind.NONE: "none",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,29 +60,53 @@ def lock_in(contact: Contact, channels: Channels | Sequence[Channel]) -> LockIn:
     """Is the contact locked in to a channel? Judged on its priority connection."""
     if not contact.connections:
         return LockIn(LockInKind.NONE)
-    chans = as_channels(channels)
     first = contact.connections[0]
     if first.affinity is None:
         return LockIn(LockInKind.NONE, None, first)
-    channel = chans.by_id.get(first.affinity)
-    stale = affinity_stale_reason(first, chans)
-    serving = chans.senders(first.scheme)
+    return assess(first, first, channels)
+
+
+def assess(conn: Connection, priority: Connection, channels: Channels | Sequence[Channel]) -> LockIn:
+    """What the affinity of ``conn`` amounts to for a contact whose priority connection is ``priority``:
+    the three conditions of domain.md section 5, judged for the channel ``conn`` has affinity to."""
+    if conn.affinity is None:
+        return LockIn(LockInKind.NONE, None, conn)
+    chans = as_channels(channels)
+    channel = chans.by_id.get(conn.affinity)
+    stale = affinity_stale_reason(conn, chans)
+    serving = chans.senders(conn.scheme)
+    is_priority = conn.identity == priority.identity
+    name = channel.name if channel else "?"
     conditions = (
-        Condition(f"several active channels serve {first.scheme} ({len(serving)})", len(serving) > 1),
-        Condition(f"the priority connection is of that type ({first.scheme})",
-                  channel is not None and channel.serves(first.scheme)),
-        Condition(f"the priority connection has affinity to {channel.name if channel else '?'}"
-                  f"{'' if stale is None else ' (' + stale + ')'}", stale is None),
+        Condition(f"several active channels serve {conn.scheme} ({len(serving)})", len(serving) > 1),
+        Condition(f"the priority connection is of that type ({priority.scheme})",
+                  priority.scheme == conn.scheme and channel is not None and channel.serves(conn.scheme)),
+        Condition(f"the priority connection has affinity to {name}"
+                  f"{'' if stale is None else ' (' + stale + ')'}",
+                  is_priority and stale is None),
     )
-    return LockIn(affinity_kind(first.affinity, first.scheme, chans), channel, first, conditions, stale)
+    kind = affinity_kind(conn.affinity, conn.scheme, chans, is_priority=is_priority)
+    return LockIn(kind, channel, conn, conditions, stale)
 
 
-def affinity_kind(affinity: int, scheme: str, channels: Channels) -> LockInKind:
-    """What the affinity of a priority connection of ``scheme`` amounts to: stale when routing
-    ignores it, locked in when several channels could send that scheme, else single-channel."""
+def affinity_kind(affinity: int, scheme: str, channels: Channels, *, is_priority: bool = True) -> LockInKind:
+    """What an affinity of a connection of ``scheme`` amounts to: stale when routing ignores it, not
+    in effect when the connection is not the priority one, locked in when several channels could
+    send that scheme, else single-channel."""
     if affinity_problem(channels.by_id.get(affinity), scheme) is not None:
         return LockInKind.STALE
+    if not is_priority:
+        return LockInKind.DORMANT
     return LockInKind.LOCKED_IN if len(channels.senders(scheme)) > 1 else LockInKind.SINGLE_CHANNEL
+
+
+def what_if(contact: Contact, identity: str, channel: Channel,
+            channels: Channels | Sequence[Channel]) -> tuple[Contact, Route, LockIn]:
+    """What an incoming message on ``identity`` through ``channel`` would do (domain.md section 3),
+    computed without saving anything: the contact after it, its route and its lock-in."""
+    after = receive(contact, identity, channel)
+    chans = as_channels(channels)
+    return after, route(after, chans), lock_in(after, chans)
 
 
 def contact_urn(contact: Contact, channels: Channels | Sequence[Channel]) -> str | None:

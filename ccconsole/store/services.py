@@ -672,10 +672,9 @@ class Store:
             urn = urnlib.clean_text(urn_text, channel.country or self.workspace.country)
         except urnlib.URNError as err:
             raise ValidationFailed({"urn": str(err)}) from err
-        if not channel.active:
-            raise StoreError(f"Channel {channel.name} is disabled: it receives nothing.")
-        if not channel.serves(urn.scheme):
-            raise StoreError(f"Channel {channel.name} does not serve {urn.scheme} connections.")
+        problem = lists.receive_problem(channel, urn.scheme)
+        if problem is not None:
+            raise StoreError(problem)
         for attempt in range(retries):
             try:
                 return self._inbound_once(channel, urn, text, when or utcnow())
@@ -722,8 +721,9 @@ class Store:
             conn_id = s.execute(select(Connection.id).where(Connection.workspace_id == self.workspace.id,
                                                          Connection.identity == urn.identity)).scalars().one()
             message.connection_id = conn_id
-            if contact.status == Status.STOPPED:
-                contact.status = Status.ACTIVE.value
+            status = lists.unstopped(Status(contact.status))
+            if status != contact.status:
+                contact.status = status.value
                 changed = True
             contact.last_seen_on = when
             if changed and not created:

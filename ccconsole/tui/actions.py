@@ -27,6 +27,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("app.quit", "app", "ctrl+q", "quit", "Quit", palette="Quit ccconsole", priority=True),
     ActionSpec("app.channels", "app", "C", "channels", "Channels", palette="Show channels"),
     ActionSpec("app.contacts", "app", "H", "contacts", "Contacts", footer=False, palette="Show contacts"),
+    ActionSpec("app.lockins", "app", "L", "lockins", "Lock-ins", palette="Show lock-ins: contacts locked in to each channel"),
     ActionSpec("app.audit", "app", "A", "audit", "Audit log", palette="Audit log of the workspace (who changed what)"),
     # the contacts screen
     ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts"),
@@ -35,9 +36,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("contacts.edit", "contacts", "e,enter", "edit", "Edit", palette="Update Contact (edit the highlighted contact)",
                mutates=True),
     ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview", palette="Show or hide the routing preview"),
-    ActionSpec("contacts.refresh", "contacts", "r", "refresh", "Refresh", footer=False, palette="Reload contacts"),
     ActionSpec("contacts.history", "contacts", "h", "history", "History",
-               palette="History of the highlighted contact (audit log)"),
+               palette="History of the highlighted contact: messages and connection changes"),
+    ActionSpec("contacts.whatif", "contacts", "w", "what_if", "What if", footer=False,
+               palette="What if the highlighted contact wrote in on a connection through a channel"),
+    ActionSpec("contacts.refresh", "contacts", "r", "refresh", "Refresh", footer=False, palette="Reload contacts"),
+    ActionSpec("contacts.audit", "contacts", "a", "audit_contact", "Audit", footer=False,
+               palette="Audit log of the highlighted contact: who changed what and when"),
     ActionSpec("contacts.top", "contacts", "g,home", "first", "First", footer=False),
     ActionSpec("contacts.bottom", "contacts", "G,end", "last", "Last", footer=False),
     ActionSpec("contacts.down", "contacts", "j,down", "down", "Down", footer=False),
@@ -49,13 +54,30 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.cancel", "editor", "escape", "cancel", "Cancel", priority=True),
     ActionSpec("editor.promote", "editor", "alt+up,ctrl+t", "promote", "Promote focused"),
     ActionSpec("editor.remove", "editor", "alt+delete,ctrl+r", "remove", "Remove focused"),
+    ActionSpec("editor.history", "editor", "f2", "history", "History"),
     ActionSpec("editor.reload", "editor", "ctrl+l", "reload", "Reload (keeps your edits)", footer=False),
-    ActionSpec("editor.history", "editor", "ctrl+o", "history", "History", footer=False),
+    ActionSpec("editor.audit", "editor", "f3,ctrl+o", "audit_contact", "Audit log", footer=False),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
     ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable", palette="Disable or enable the highlighted channel",
                mutates=True),
     ActionSpec("channels.back", "channels", "escape", "back", "Back"),
+    # the lock-ins screen
+    ActionSpec("lockins.filter", "lockins", "slash", "filter", "Filter", palette="Filter lock-ins by name or connection"),
+    ActionSpec("lockins.mark", "lockins", "space", "mark", "Mark", palette="Mark or unmark the highlighted affinity"),
+    ActionSpec("lockins.clear", "lockins", "c", "clear", "Clear", palette="Clear affinities (marked, highlighted or all listed)",
+               mutates=True),
+    ActionSpec("lockins.move", "lockins", "m", "move", "Move to…",
+               palette="Move affinities to another channel (marked, highlighted or all listed)", mutates=True),
+    ActionSpec("lockins.history", "lockins", "h", "history", "History", palette="History of the highlighted contact"),
+    ActionSpec("lockins.locked", "lockins", "1", "kind(0)", "Locked in", footer=False),
+    ActionSpec("lockins.single", "lockins", "2", "kind(1)", "Single channel", footer=False),
+    ActionSpec("lockins.stale", "lockins", "3", "kind(2)", "Stale", footer=False),
+    ActionSpec("lockins.dormant", "lockins", "4", "kind(3)", "Not priority", footer=False),
+    ActionSpec("lockins.all", "lockins", "5", "kind(4)", "All kinds", footer=False),
+    ActionSpec("lockins.back", "lockins", "escape", "back", "Back"),
+    # a contact's history
+    ActionSpec("history.back", "history", "escape,q", "back", "Back"),
     # the audit log
     ActionSpec("audit.filter", "audit", "slash", "filter", "Filter"),
     ActionSpec("audit.clear", "audit", "c", "clear_filters", "Clear filters"),
@@ -69,6 +91,8 @@ SCOPE_TITLES = {
     "contacts": "Contacts",
     "editor": "Update Contact",
     "channels": "Channels",
+    "lockins": "Lock-ins",
+    "history": "History",
     "audit": "Audit log",
 }
 
@@ -90,5 +114,5 @@ def by_action(scope: str, action: str) -> ActionSpec | None:
 def key_label(keys: str) -> str:
     """``question_mark,f1`` → ``? / f1`` for the help screen."""
     names = {"question_mark": "?", "slash": "/", "pagedown": "PgDn", "pageup": "PgUp", "escape": "esc",
-             "enter": "enter", "down": "↓", "up": "↑", "alt+up": "alt+↑"}
+             "enter": "enter", "down": "↓", "up": "↑", "alt+up": "alt+↑", "space": "space"}
     return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))

@@ -18,6 +18,8 @@ from ccconsole.tui.screens.audit import AuditScreen
 from ccconsole.tui.screens.channels import ChannelsScreen
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.dialogs import HelpScreen
+from ccconsole.tui.screens.history import HistoryScreen
+from ccconsole.tui.screens.lockins import LockInsScreen
 
 CSS_FILE = str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
 
@@ -69,7 +71,8 @@ class CCConsole(LiveRefresh, App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers every registered action of the current screen and the app."""
-        scope = {ContactsScreen: "contacts", ChannelsScreen: "channels", AuditScreen: "audit"}.get(type(screen))
+        scope = {ContactsScreen: "contacts", ChannelsScreen: "channels", LockInsScreen: "lockins",
+                 HistoryScreen: "history", AuditScreen: "audit"}.get(type(screen))
         for spec in actions.ACTIONS:
             if spec.palette is None or spec.scope not in ("app", scope):
                 continue
@@ -91,6 +94,10 @@ class CCConsole(LiveRefresh, App):
     def action_audit(self) -> None:
         if not (isinstance(self.screen, AuditScreen) and self.screen.contact_id is None):
             self.push_screen(AuditScreen())
+
+    def action_lockins(self) -> None:
+        if not isinstance(self.screen, LockInsScreen):
+            self.push_screen(LockInsScreen())
 
     def action_contacts(self) -> None:
         while len(self.screen_stack) > 2:

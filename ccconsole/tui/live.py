@@ -1,6 +1,6 @@
 """Live refresh and database health for the app: what other consoles changed, and whether the database answers.
 
-* SQLite: a worker polls ``workspace.change_seq`` every 0.5 s (one indexed read).
+* SQLite: a worker polls ``workspace.change_seq`` every 0.25 s (one indexed read).
 * PostgreSQL: a long-running worker LISTENs on a dedicated connection (store.live.Listener); the
   writer's NOTIFY arrives within milliseconds of its commit. A slower poll stays as a safety net.
 
@@ -50,7 +50,7 @@ class LiveRefresh:
 
     (A plain mixin: Textual's ``@on`` only registers on its own classes, so handlers go by name.)"""
 
-    POLL_SECONDS = 0.5
+    POLL_SECONDS = 0.25
     PG_POLL_SECONDS = 2.0
 
     db_problem: str | None = None

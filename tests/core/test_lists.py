@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ccconsole.core.lists import MAX_CONNECTIONS, ListError, Replaced, append, inbound, replace
-from ccconsole.core.model import Connection
+from ccconsole.core.lists import (MAX_CONNECTIONS, ListError, Replaced, append, inbound, receive, receive_problem,
+                                  replace, unstopped)
+from ccconsole.core.model import RECEIVE, SEND, Channel, Connection, Contact, Status
 
 A = Connection("tel:+250788383383", affinity=1)
 B = Connection("mailto:jane@example.org")
@@ -193,3 +194,37 @@ def test_inbound_unknown_connection_added_at_top():
 
 def test_inbound_new_contact():
     assert inbound((), "tel:+250788383383", 1, True) == (Connection("tel:+250788383383", 1),)
+
+
+# --- receive: the contact after an incoming message ------------------------------------------------
+
+PHONE = Channel(id=1, name="Phone", type="Twilio", address="+250788000000", schemes=("tel",))
+SEND_ONLY = Channel(id=2, name="Blaster", type="Twilio", address="", schemes=("tel",), roles=frozenset({SEND}))
+INBOX = Channel(id=3, name="Inbox", type="Twilio", address="", schemes=("tel",), roles=frozenset({RECEIVE}))
+OFF = Channel(id=4, name="Old", type="Android", address="", schemes=("tel",), active=False)
+
+
+@pytest.mark.parametrize("channel, scheme, problem", [
+    (PHONE, "tel", None),
+    (INBOX, "tel", None),
+    (PHONE, "mailto", "Channel Phone does not serve mailto connections."),
+    (OFF, "tel", "Channel Old is disabled: it receives nothing."),
+    (SEND_ONLY, "tel", "Channel Blaster does not receive messages."),
+])
+def test_receive_problem(channel, scheme, problem):
+    assert receive_problem(channel, scheme) == problem
+
+
+@pytest.mark.parametrize("status, after", [(Status.STOPPED, Status.ACTIVE), (Status.ACTIVE, Status.ACTIVE),
+                                           (Status.BLOCKED, Status.BLOCKED), (Status.ARCHIVED, Status.ARCHIVED)])
+def test_unstopped(status, after):
+    assert unstopped(status) == after
+
+
+def test_receive_moves_up_sets_affinity_and_unstops():
+    contact = Contact(Status.STOPPED, (Connection("mailto:a@b.org"), Connection("tel:+250788111222")), "Ann", 5)
+    after = receive(contact, "tel:+250788111222", PHONE)
+    assert after == Contact(Status.ACTIVE, (Connection("tel:+250788111222", PHONE.id), Connection("mailto:a@b.org")),
+                            "Ann", 5)
+    # through a receive-only channel: moved up, no affinity
+    assert receive(contact, "tel:+250788111222", INBOX).connections[0] == Connection("tel:+250788111222")

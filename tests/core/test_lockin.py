@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ccconsole.core.lockin import LockIn, LockInKind, contact_urn, lock_in, urns_by_scheme
+from ccconsole.core.lockin import (LockIn, LockInKind, affinity_kind, assess, contact_urn, lock_in,
+                                   urns_by_scheme, what_if)
 from ccconsole.core.model import RECEIVE, SEND, Channel, Connection, Contact, Status
 from ccconsole.core.routing import Channels
 
@@ -127,7 +128,96 @@ def test_only_the_priority_connection_counts():
 
 
 def test_lock_in_kind_values():
-    assert {k.value for k in LockInKind} == {"locked-in", "single-channel", "stale", "none"}
+    assert {k.value for k in LockInKind} == {"locked-in", "single-channel", "stale", "not-priority", "none"}
+
+
+# --- assess: any connection's affinity, as the lock-ins screen lists it ---------------------------
+
+
+def test_assess_the_priority_connection_is_lock_in():
+    first = Connection(NUMBER, DE.id)
+    contact = who(first, "twitter:bob")
+    assert assess(first, first, [US, DE]) == lock_in(contact, [US, DE])
+
+
+def test_assess_s4_phone_affinity_behind_a_twitter_priority_is_not_in_effect():
+    # Bob: Twitter first; his phone once wrote in through the US channel
+    phone = Connection("tel:+13235550199", US.id)
+    state = assess(phone, Connection("twitter:bob"), [US, DE, TWITTER])
+    assert state.kind == LockInKind.DORMANT
+    assert state.channel == US
+    assert [c.met for c in state.conditions] == [True, False, False]
+    assert "twitter" in state.conditions[1].text
+
+
+def test_assess_second_phone_behind_another_phone_fails_only_condition_three():
+    second = Connection(NUMBER, DE.id)
+    state = assess(second, Connection("tel:+13235550199"), [US, DE])
+    assert state.kind == LockInKind.DORMANT
+    assert [c.met for c in state.conditions] == [True, True, False]
+
+
+def test_assess_stale_wins_over_not_priority():
+    off = ch(9, "Old phone", active=False)
+    second = Connection(NUMBER, off.id)
+    state = assess(second, Connection("twitter:bob"), [US, DE, off])
+    assert state.kind == LockInKind.STALE
+    assert state.stale_reason == "Old phone is inactive"
+
+
+def test_assess_without_affinity_is_none():
+    conn = Connection(NUMBER)
+    assert assess(conn, conn, [US, DE]).kind == LockInKind.NONE
+
+
+@pytest.mark.parametrize("is_priority, channels, expected", [
+    (True, [US, DE], LockInKind.LOCKED_IN),
+    (True, [DE], LockInKind.SINGLE_CHANNEL),
+    (False, [US, DE], LockInKind.DORMANT),
+    (False, [ch(2, "German number", active=False), US], LockInKind.STALE),
+    (True, [ch(2, "German number", active=False), US], LockInKind.STALE),
+])
+def test_affinity_kind(is_priority, channels, expected):
+    assert affinity_kind(DE.id, "tel", Channels(channels), is_priority=is_priority) == expected
+
+
+# --- what if this contact wrote in ---------------------------------------------------------------
+
+
+def test_what_if_moves_the_connection_up_and_locks_in_without_touching_the_contact():
+    contact = who("tel:+13235550199", NUMBER, "mailto:a@b.org")
+    after, decision, state = what_if(contact, NUMBER, DE, [US, DE])
+    assert [c.identity for c in after.connections] == [NUMBER, "tel:+13235550199", "mailto:a@b.org"]
+    assert after.connections[0].affinity == DE.id
+    assert decision.connection.identity == NUMBER and decision.channel == DE
+    assert state.kind == LockInKind.LOCKED_IN
+    # nothing changed on the contact itself
+    assert [c.identity for c in contact.connections][0] == "tel:+13235550199"
+    assert contact.connections[1].affinity is None
+
+
+def test_what_if_through_a_receive_only_channel_sets_no_affinity():
+    inbox = ch(5, "Inbox only", roles=(RECEIVE,))
+    contact = who("tel:+13235550199", NUMBER)
+    after, decision, state = what_if(contact, NUMBER, inbox, [US, DE, inbox])
+    assert after.connections[0] == Connection(NUMBER)
+    assert state.kind == LockInKind.NONE
+    assert decision.connection.identity == NUMBER
+
+
+def test_what_if_unstops_a_stopped_contact_and_a_new_connection_goes_first():
+    contact = who("tel:+13235550199", status=Status.STOPPED)
+    after, decision, _ = what_if(contact, NUMBER, DE, [US, DE])
+    assert after.status == Status.ACTIVE
+    assert [c.identity for c in after.connections] == [NUMBER, "tel:+13235550199"]
+    assert decision.ok and decision.channel == DE
+
+
+def test_what_if_a_blocked_contact_stays_blocked_and_gets_no_route():
+    contact = who("tel:+13235550199", status=Status.BLOCKED)
+    after, decision, _ = what_if(contact, "tel:+13235550199", US, [US, DE])
+    assert after.status == Status.BLOCKED
+    assert not decision.ok
 
 
 # --- contact_urn ------------------------------------------------------------------------------

@@ -203,7 +203,7 @@ async def test_audit_log_of_the_workspace_filters_and_of_one_contact(ws_any):
         await pilot.press("escape")  # back to the contacts
         await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen))
         await select_name(pilot, BOB)
-        await pilot.press("h")
+        await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen) and app.screen.total is not None,
                        what="Bob's history")
         screen = app.screen
@@ -332,8 +332,8 @@ async def test_read_only_hides_every_mutation_everywhere(ws_any):
         await pilot.press("e")
         await pilot.pause()
         assert isinstance(app.screen, ContactsScreen)
-        # the history is read-only and stays available
-        await pilot.press("h")
+        # the audit log is read-only and stays available
+        await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen) and app.screen.total == 1)
     assert ws.contact(ALICE).version == 1
 

@@ -1,4 +1,4 @@
-"""Snapshots of the four screens at 80x24 (the SSH case) and 120x40, on the demo workspace.
+"""Snapshots of the five screens at 80x24 (the SSH case) and 120x40, on the demo workspace.
 
 Deterministic: the demo is built from a fixed seed and clock, the title bar shows a fixed label, the
 root conftest turns animations off and scrubs the environment, and each ``run_before`` waits for the
@@ -72,3 +72,19 @@ def test_channels_screen(snap_compare, demo_url, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_help_screen(snap_compare, demo_url, size):
     assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=help_ready)
+
+
+async def lockins_ready(pilot) -> None:
+    from ccconsole.tui.screens.lockins import LockInsScreen
+
+    await contacts_ready(pilot)
+    await pilot.press("L")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, LockInsScreen)
+                   and pilot.app.screen.query_one("#lockins", DataTable).row_count > 0, what="the lock-ins")
+    await settle(pilot)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lockins_screen(snap_compare, demo_url, size):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=lockins_ready)

@@ -166,6 +166,24 @@ class ContactsScreen(Screen):
         preview = self.query_one(RoutePreview)
         preview.display = not preview.display
 
+    def action_history(self) -> None:
+        row = self.query_one(ContactTable).current
+        if row is not None:
+            from ccconsole.tui.screens.history import HistoryScreen
+
+            self.app.push_screen(HistoryScreen(row.id, row.name))
+
+    def action_what_if(self) -> None:
+        preview = self.query_one(RoutePreview)
+        row = self.query_one(ContactTable).current
+        if row is None or preview.current is None or preview.current.contact.id != row.id:
+            self.notify("Move to a contact and wait for its route first.", markup=False)
+            return
+        from ccconsole.tui.screens.whatif import WhatIf
+
+        ws = self.store.workspace
+        self.app.push_screen(WhatIf(preview.current, ws.country, ws.timezone))
+
     def action_refresh(self) -> None:
         self.query_one(ContactTable).reload()
 
@@ -186,7 +204,7 @@ class ContactsScreen(Screen):
 
         self.app.push_screen(ContactEditor(row.id), done)
 
-    def action_history(self) -> None:
+    def action_audit_contact(self) -> None:
         row = self.query_one(ContactTable).current
         if row is not None:
             from ccconsole.tui.screens.audit import AuditScreen

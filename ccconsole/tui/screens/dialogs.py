@@ -61,6 +61,12 @@ class HelpScreen(ModalScreen):
         table.add_row(Text("Next via column", style="bold underline"), "")
         table.add_row("●", "locked in to that channel: the priority connection's affinity (domain §5)")
         table.add_row("stale", "the affinity points at a disabled channel and is ignored by routing")
+        table.add_row("", "")
+        table.add_row(Text("Lock-ins states", style="bold underline"), "")
+        table.add_row("locked in", "all three conditions of domain §5 hold (the §5 column: ✓✓✓)")
+        table.add_row("single channel", "affinity to the only channel that sends that type")
+        table.add_row("stale", "its channel is disabled, cannot send or does not serve the type")
+        table.add_row("not priority", "a usable affinity of a connection that is not the first one")
         with Vertical(id="help"):
             yield Label("Keys — esc closes", id="editor-title")
             with VerticalScroll():

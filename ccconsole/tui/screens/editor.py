@@ -415,7 +415,7 @@ class ContactEditor(ModalScreen):
             return
         self._refetch()
 
-    def action_history(self) -> None:
+    def action_audit_contact(self) -> None:
         if self.view is not None:
             from ccconsole.tui.screens.audit import AuditScreen
 
@@ -467,6 +467,12 @@ class ContactEditor(ModalScreen):
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
         self.action_save()
+
+    def action_history(self) -> None:
+        if self.view is not None:
+            from ccconsole.tui.screens.history import HistoryScreen
+
+            self.app.push_screen(HistoryScreen(self.view.id, self.view.name))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

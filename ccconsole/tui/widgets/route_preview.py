@@ -119,6 +119,7 @@ class RoutePreview(VerticalScroll):
         super().__init__(id=id)
         self.country = country
         self.tz = tz
+        self.current: RouteView | None = None  # what the pane shows (the what-if starts from it)
         self.border_title = "Route"
 
     def compose(self):
@@ -126,6 +127,7 @@ class RoutePreview(VerticalScroll):
 
     def show(self, rv: RouteView | None) -> None:
         body = self.query_one("#route-body", Static)
+        self.current = rv
         if rv is None:
             self.border_title = "Route"
             body.update(safe.content("No contact selected."))
@@ -134,4 +136,5 @@ class RoutePreview(VerticalScroll):
         body.update(render_route(rv, self.country, self.tz))
 
     def show_error(self, text: str) -> None:
+        self.current = None
         self.query_one("#route-body", Static).update(safe.content(text))
