@@ -35,6 +35,8 @@ FIELD_LABELS = {
     "timezone": "Time zone",
     "type": "Type",
     "schemes": "Schemes",
+    "connection": "Connection",
+    "affinity_channel_id": "Affinity (channel id)",
 }
 
 
