@@ -543,6 +543,36 @@ def audit_cmd(ctx, contact_ref, who, action, text, limit, db_url, as_json) -> No
                           for e in entries])
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and report what would change; change nothing.")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def import_cmd(ctx, file, dry_run, db_url, as_json) -> None:
+    """Import contacts from a RapidPro/TextIt .xlsx or .csv file (adds connections, never removes)."""
+    from ccconsole.store.importer import import_file
+
+    report = import_file(_open(ctx, db_url), file, dry_run=dry_run)
+    _emit(report.as_dict(), as_json, report.lines())
+
+
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--query", default=None, help="Only the contacts matching this filter (as the console's / filter).")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def export_cmd(ctx, file, query, db_url, as_json) -> None:
+    """Export contacts in RapidPro's format: .xlsx, or .csv by extension."""
+    from ccconsole.store.exporter import export_file
+
+    report = export_file(_open(ctx, db_url), file, query=query)
+    _emit(report.as_dict(), as_json, [f"Exported {report.contacts:,} contacts to {report.file}."])
+
+
 @main.command("demo")
 @click.option("--contacts", "n", default=3000, show_default=True, help="How many contacts.")
 @click.option("--seed", default=7, show_default=True)

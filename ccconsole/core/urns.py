@@ -102,9 +102,10 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]")
 def normalize_phone(text: str, country: str | None = None) -> str:
     """Normalize a phone number with the workspace's default country (domain.md section 1).
 
-    Two refinements keep it idempotent (an export must re-import unchanged): an E.164-shaped number
-    typed with a ``+`` (7 to 15 digits) that is not a possible number keeps its ``+``, and an E.164 result that phonenumbers would
-    read differently again is normalized to its fixed point.
+    Two refinements keep it idempotent (an export must re-import unchanged): a number typed with a
+    ``+`` that is not a possible number keeps its ``+`` when it is E.164-shaped (7 to 15 digits) or
+    when its digits alone would read as another (national) number, and an E.164 result that
+    phonenumbers would read differently again is normalized to its fixed point.
     """
     raw = text.strip().lower()
     if _MANGLED_EXPONENT.search(raw):
@@ -115,7 +116,10 @@ def normalize_phone(text: str, country: str | None = None) -> str:
     international = raw.startswith("+") or (len(cleaned) >= 11 and not cleaned.startswith("0"))
     result = _e164(cleaned, None if international else country, international)
     if result is None:
-        keep_plus = raw.startswith("+") and cleaned.isdigit() and 7 <= len(cleaned) <= 15
+        # without its '+' the digits must not read as another number next time (``+01`` is not ``01``)
+        reread = not (len(cleaned) >= 11 and not cleaned.startswith("0")) and \
+            _e164(cleaned, country, False) is not None
+        keep_plus = raw.startswith("+") and cleaned.isdigit() and (7 <= len(cleaned) <= 15 or reread)
         return "+" + cleaned if keep_plus else cleaned
     for _ in range(16):  # phonenumbers may drop leading zeros it reads as a national prefix
         if result == "+" + cleaned:

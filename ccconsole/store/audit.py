@@ -86,7 +86,8 @@ class AuditEntry:
     def summary(self) -> str:
         """One line: the changed fields (or what was created/deleted)."""
         if self.before is None and self.after is not None:
-            return "created: " + _fmt_snapshot(self.after)
+            return ("created: " if self.action.endswith("create") or self.action.endswith(".add") else "") \
+                + _fmt_snapshot(self.after)
         if self.after is None and self.before is not None:
             return "deleted (was " + _fmt_snapshot(self.before) + ")"
         return "; ".join(str(c) for c in self.changes) or "no visible change"
@@ -110,6 +111,8 @@ def _fmt_snapshot(snap: dict) -> str:
     for key in FIELD_LABELS:
         if key in snap and snap[key] not in (None, "", [], {}):
             parts.append(f"{FIELD_LABELS[key]} {_value(key, snap[key])}")
+    if not parts:  # not a contact/channel snapshot (e.g. an import's summary): every value
+        parts = [f"{k} {_value(k, v)}" for k, v in snap.items()]
     return "; ".join(parts) or "—"
 
 

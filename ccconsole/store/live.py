@@ -25,9 +25,11 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def notify(s: Session, workspace_id: int) -> None:
-    """Inside a write transaction, after the change_seq bump: tell listeners the new sequence on commit."""
-    if s.get_bind().dialect.name != "postgresql":
+def notify(s, workspace_id: int) -> None:
+    """Inside a write transaction (a Session or a Connection), after the change_seq bump: tell listeners
+    the new sequence when it commits."""
+    bind = s.get_bind() if isinstance(s, Session) else s
+    if bind.dialect.name != "postgresql":
         return
     seq = s.execute(select(Workspace.change_seq).where(Workspace.id == workspace_id)).scalar_one()
     s.execute(text("SELECT pg_notify(:channel, :payload)"),

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from ccconsole.core import lists
 from ccconsole.core import urns as urnlib
+from ccconsole.core.importing import field_key
 from ccconsole.core.lockin import contact_urn, lock_in, urns_by_scheme
 from ccconsole.core.model import RECEIVE, SEND, Status
 from ccconsole.core.model import Channel as CoreChannel
@@ -67,11 +68,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value
-
-
-def field_key(name: str) -> str:
-    """A custom field's key: lowercase name, non-alphanumerics as ``_`` (domain.md section 6)."""
-    return re.sub(r"[^a-z0-9]", "_", name.strip().lower())
 
 
 def channel_core(row: Channel) -> CoreChannel:

@@ -43,6 +43,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("contacts.refresh", "contacts", "r", "refresh", "Refresh", footer=False, palette="Reload contacts"),
     ActionSpec("contacts.audit", "contacts", "a", "audit_contact", "Audit", footer=False,
                palette="Audit log of the highlighted contact: who changed what and when"),
+    ActionSpec("contacts.import", "contacts", "i", "import_file", "Import", footer=False,
+               palette="Import contacts from a RapidPro .xlsx or .csv file", mutates=True),
+    ActionSpec("contacts.export", "contacts", "x", "export", "Export", footer=False,
+               palette="Export the contacts of the current filter (.xlsx or .csv)", mutates=True),
     ActionSpec("contacts.top", "contacts", "g,home", "first", "First", footer=False),
     ActionSpec("contacts.bottom", "contacts", "G,end", "last", "Last", footer=False),
     ActionSpec("contacts.down", "contacts", "j,down", "down", "Down", footer=False),
@@ -57,6 +61,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.history", "editor", "f2", "history", "History"),
     ActionSpec("editor.reload", "editor", "ctrl+l", "reload", "Reload (keeps your edits)", footer=False),
     ActionSpec("editor.audit", "editor", "f3,ctrl+o", "audit_contact", "Audit log", footer=False),
+    # the import screen
+    ActionSpec("import.run", "import", "ctrl+s", "run_import", "Import", mutates=True, priority=True),
+    ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
     ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable", palette="Disable or enable the highlighted channel",
@@ -94,6 +101,7 @@ SCOPE_TITLES = {
     "lockins": "Lock-ins",
     "history": "History",
     "audit": "Audit log",
+    "import": "Import",
 }
 
 

@@ -211,6 +211,17 @@ class ContactsScreen(Screen):
 
             self.app.push_screen(AuditScreen(row.id, row.name))
 
+    def action_import_file(self) -> None:
+        from ccconsole.tui.screens.transfer import ImportScreen
+
+        self.app.push_screen(ImportScreen())
+
+    def action_export(self) -> None:
+        from ccconsole.tui.screens.transfer import ExportScreen
+
+        table = self.query_one(ContactTable)
+        self.app.push_screen(ExportScreen(table.filter_text, table.total, "~/contacts-export.xlsx"))
+
     def check_action(self, action: str, parameters) -> bool | None:
         spec = actions.by_action("contacts", action)
         return not (spec is not None and spec.mutates and self.app.read_only)

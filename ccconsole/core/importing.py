@@ -1,0 +1,451 @@
+"""RapidPro-compatible contact import and export, the pure part (domain.md section 6).
+
+The store streams a file's rows in; this module says what each row means and what it would do:
+
+- :func:`parse_headers` reads the header row (trimmed, split at the first ``:``, case-insensitive
+  prefix) and raises :class:`ImportFileError` with domain.md's exact messages;
+- :func:`cell_text` turns a spreadsheet cell (number, date, time, text) into text;
+- :func:`parse_row` turns one row into a :class:`ParsedRow` (blank keeps, ``--`` clears, ``0`` is a
+  value; connections normalized with the workspace country);
+- :func:`check_duplicates` finds the file-level duplicated UUID / connection errors;
+- :func:`plan_row` decides, given who owns the row's connections, whether the row creates a contact,
+  updates one or errors, and what the contact's connection list becomes (append-only).
+
+It reads no files and knows no database. The exporter's column order and the protection of csv cells
+against formula injection (reversed by the importer) live here too, so both sides share one rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Container, Iterable, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from ccconsole.core import lists
+from ccconsole.core import urns as urnlib
+from ccconsole.core.model import Connection, Status
+
+MAX_NAME = 128
+CLEAR_MARK = "--"
+
+EMPTY_FILE = "Import file appears to be empty."
+EMPTY_HEADER = "Import file contains an empty header."
+NO_UUID_OR_URN = "Import files must contain either UUID or a URN header."
+ONLY_UUID = "Import files must contain columns besides UUID."
+NO_RECORDS = "Import file doesn't contain any records."
+
+
+class ImportFileError(ValueError):
+    """The whole file is rejected; ``str(err)`` is the message (domain.md's wording)."""
+
+
+class _Clear:
+    """The ``--`` cell: clear the value."""
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return "CLEAR"
+
+
+CLEAR = _Clear()
+
+# --- headers -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """What one column of the file means. ``kind``: uuid, name, language, status, urn, field, ignored."""
+
+    index: int
+    header: str
+    kind: str
+    scheme: str | None = None  # urn columns
+    key: str | None = None  # field columns: the field key
+    label: str | None = None  # field columns: the field's name as the header gives it
+
+
+@dataclass(frozen=True)
+class Headers:
+    columns: tuple[Column, ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.columns)
+
+    def of(self, kind: str) -> list[Column]:
+        return [c for c in self.columns if c.kind == kind]
+
+
+def field_key(name: str) -> str:
+    """A custom field's key: lowercase name, non-alphanumerics as ``_`` (domain.md section 6)."""
+    return re.sub(r"[^a-z0-9]", "_", name.strip().lower())
+
+
+def parse_headers(cells: Sequence[object] | None) -> Headers:
+    """The columns of the header row; raises ImportFileError on domain.md's file-level errors."""
+    if cells is None:
+        raise ImportFileError(EMPTY_FILE)
+    texts = [cell_text(c) for c in cells]
+    while texts and not texts[-1]:
+        texts.pop()  # trailing empty columns
+    if not texts:
+        raise ImportFileError(EMPTY_FILE)
+    columns = []
+    for index, text in enumerate(texts):
+        if not text:
+            raise ImportFileError(EMPTY_HEADER)
+        prefix, sep, rest = text.partition(":")
+        prefix, rest = prefix.strip().lower(), rest.strip()
+        if not sep and prefix in ("uuid", "contact uuid"):
+            columns.append(Column(index, text, "uuid"))
+        elif not sep and prefix in ("name", "language", "status"):
+            columns.append(Column(index, text, prefix))
+        elif sep and prefix == "urn":
+            scheme = rest.lower()
+            if scheme not in urnlib.SCHEMES:
+                raise ImportFileError(f"Header '{text}' is not a valid URN type.")
+            columns.append(Column(index, text, "urn", scheme=scheme))
+        elif sep and prefix == "field" and field_key(rest).strip("_"):
+            columns.append(Column(index, text, "field", key=field_key(rest), label=rest))
+        else:
+            columns.append(Column(index, text, "ignored"))
+    kinds = {c.kind for c in columns}
+    if "uuid" not in kinds and "urn" not in kinds:
+        raise ImportFileError(NO_UUID_OR_URN)
+    if not kinds - {"uuid", "ignored"}:
+        raise ImportFileError(ONLY_UUID)
+    return Headers(tuple(columns))
+
+
+# --- cells ---------------------------------------------------------------------------------------
+
+
+def cell_text(value: object, tz: str | None = None) -> str:
+    """A spreadsheet cell as trimmed text: ``1234.0`` → ``"1234"``, ``2.50788383383e+11`` →
+    ``"250788383383"``, dates as ISO datetimes in the workspace's time zone, times as ``HH:MM:SS``."""
+    if type(value) is str:  # the common case first: csv cells are all text
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return format(Decimal(repr(value)), "f")
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    if isinstance(value, datetime):
+        zone = _zone(tz)
+        local = value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+        return local.isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=_zone(tz)).isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return str(value).strip()
+
+
+def _zone(tz: str | None):
+    try:
+        return ZoneInfo(tz) if tz else timezone.utc
+    except Exception:
+        return timezone.utc
+
+
+# csv cells that a spreadsheet would run as a formula; the exporter puts a ' before them
+_DANGEROUS = re.compile(r"^'*[=+\-@\t\r]")
+_PROTECTED = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def protect(text: str) -> str:
+    """A csv cell that no spreadsheet runs as a formula: a ``'`` before ``= + - @`` tab or CR (and
+    before any run of ``'`` that precedes one, so :func:`unprotect` is its exact inverse)."""
+    return "'" + text if _DANGEROUS.match(text) else text
+
+
+def unprotect(text: str) -> str:
+    """Undo :func:`protect` (the importer applies it to csv cells of the same columns)."""
+    return text[1:] if _PROTECTED.match(text) else text
+
+
+def protected_column(kind: str, scheme: str | None = None) -> bool:
+    """Which columns carry free text and get protected in csv. Phone numbers (``+250…``) do not:
+    their path is only ``[0-9a-z+]``, so a spreadsheet can at worst show them as a number, which
+    re-imports as the same number."""
+    return not (kind == "urn" and scheme == "tel")
+
+
+# xlsx cannot hold C0 control characters; OOXML writes them as _xHHHH_ (and a literal "_x" as _x005F_x)
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]|_(?=x[0-9A-Fa-f]{4}_)")
+_XLSX_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def xlsx_escape(text: str) -> str:
+    return _XLSX_ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+
+
+def xlsx_unescape(text: str) -> str:
+    return _XLSX_ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int  # the spreadsheet row (the header is row 1)
+    message: str
+
+    def __str__(self) -> str:
+        return f"Row {self.row}: {self.message}"
+
+
+@dataclass
+class ParsedRow:
+    """One data row: what it names and what it sets. Attributes/fields absent from ``attrs`` and
+    ``fields`` are kept; CLEAR clears them."""
+
+    row: int
+    uuid: str | None = None
+    attrs: dict[str, object] = field(default_factory=dict)  # name/language/status -> str | CLEAR
+    urns: list[urnlib.URN] = field(default_factory=list)  # valid, normalized, in column order
+    # invalid connections: (identity as normalized as it can be, the cell as "scheme:value"); one the
+    # matched contact already has is no error (an export of legacy data re-imports unchanged)
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+    fields: dict[str, tuple[str, object]] = field(default_factory=dict)  # key -> (label, str | CLEAR)
+    error: str | None = None
+
+    @property
+    def identities(self) -> list[str]:
+        return [u.identity for u in self.urns]
+
+    @property
+    def all_identities(self) -> list[str]:
+        """Valid and invalid ones: what the store looks up owners for."""
+        return self.identities + [i for i, _ in self.invalid]
+
+
+def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: str | None = None,
+              tz: str | None = None, csv: bool = False, xlsx: bool = False) -> ParsedRow | None:
+    """One data row, or None when it names neither a UUID nor a connection (skipped).
+
+    ``csv`` reverses the exporter's formula protection; ``xlsx`` decodes ``_xHHHH_`` escapes.
+    A row with a bad cell gets ``error`` set (the first problem found) and is applied not at all.
+    """
+    parsed = ParsedRow(row)
+    had_urn = False
+    errors: list[str] = []
+    seen: set[str] = set()
+    for col in headers.columns:
+        if col.kind == "ignored":
+            continue
+        text = cell_text(cells[col.index], tz) if col.index < len(cells) else ""
+        if not text:
+            continue  # blank keeps the value
+        if xlsx:
+            text = xlsx_unescape(text).strip()
+        clear = text == CLEAR_MARK
+        if csv and protected_column(col.kind, col.scheme):
+            text = unprotect(text)
+        if col.kind == "uuid":
+            if not clear:
+                parsed.uuid = text
+        elif col.kind == "urn":
+            if clear:
+                continue  # import never removes connections
+            had_urn = True
+            try:
+                urn = urnlib.clean(col.scheme, text, country)
+            except urnlib.URNError:
+                identity = _loose_identity(col.scheme, text, country)
+                if identity not in seen:
+                    seen.add(identity)
+                    parsed.invalid.append((identity, f"{col.scheme}:{text}"))
+                continue
+            if urn.identity not in seen:
+                seen.add(urn.identity)
+                parsed.urns.append(urn)
+        elif col.kind == "field":
+            parsed.fields[col.key] = (col.label, CLEAR if clear else text)
+        elif col.kind == "name":
+            parsed.attrs["name"] = CLEAR if clear else text[:MAX_NAME].strip()
+        elif col.kind == "language":
+            if clear:
+                parsed.attrs["language"] = CLEAR
+            elif re.fullmatch(r"[A-Za-z]{3}", text):
+                parsed.attrs["language"] = text.lower()
+            else:
+                errors.append(f"Language '{text}' is not an ISO-639-3 code such as eng.")
+        elif col.kind == "status":
+            value = Status.ACTIVE.value if clear else text.lower()
+            if value in {s.value for s in Status}:
+                parsed.attrs["status"] = value
+            else:
+                errors.append(f"Status '{text}' is not one of active, blocked, stopped, archived.")
+    if parsed.uuid is None and not had_urn:
+        return None
+    if errors:
+        parsed.error = errors[0]
+    return parsed
+
+
+def _loose_identity(scheme: str, text: str, country: str | None) -> str:
+    """The identity an invalid connection would have: normalized, not validated."""
+    path, _, _ = text.partition("#")
+    try:
+        return urnlib.normalize(urnlib.URN(scheme, path.strip()), country).identity
+    except Exception:
+        return f"{scheme}:{path.strip()}"
+
+
+def row_keys(parsed: ParsedRow) -> list[str]:
+    """What a row names that no other row may name: its UUID and its connections (as keys)."""
+    keys = [f"uuid:{parsed.uuid}"] if parsed.uuid is not None else []
+    return keys + [f"urn:{identity}" for identity in parsed.all_identities]
+
+
+def check_duplicates(rows: Sequence[ParsedRow], seen: Container[str]) -> None:
+    """File-level: raise for the first row (in file order) that names a UUID or connection that
+    an earlier row named, either in ``seen`` (the keys of earlier chunks) or earlier in ``rows``."""
+    here: set[str] = set()
+    for parsed in rows:
+        for key in row_keys(parsed):
+            if key in here or key in seen:
+                kind, _, value = key.partition(":")
+                what = "UUID" if kind == "uuid" else "URN"
+                raise ImportFileError(f"Import file contains duplicated contact {what} '{value}' on row {parsed.row}.")
+            here.add(key)
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+
+NEW = 0  # plan.contact_id for a contact the row creates
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """What the planner needs of a contact the row matches."""
+
+    id: int
+    name: str
+    language: str | None
+    status: str
+    connections: tuple[str, ...]  # identities in priority order
+    fields: Mapping[str, str]  # key -> value
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one row does. ``contact_id`` is NEW for a created contact."""
+
+    row: int
+    contact_id: int
+    connections: tuple[str, ...] = ()  # the whole list after the append, in order
+    added: tuple[urnlib.URN, ...] = ()  # the row's connections new to the contact
+    attrs: Mapping[str, object] = field(default_factory=dict)  # changed name/language/status
+    set_fields: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # key -> (label, value)
+    clear_fields: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.contact_id == NEW and self.error is None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.attrs or self.set_fields or self.clear_fields)
+
+
+def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
+             owners: Mapping[str, int | None], contacts: Mapping[int, Existing]) -> Plan:
+    """Match the row (UUID first, then connections) and plan the append and the attribute changes.
+
+    ``by_uuid``: live contacts for the UUIDs of the file's rows; ``owners``: identity -> contact id
+    (None when the connection exists detached; absent when unknown); ``contacts``: the contacts that
+    own any of the row's connections.
+    """
+    if parsed.error:
+        return Plan(parsed.row, NEW, error=parsed.error)
+    identities = parsed.identities
+    owned = {i: owners[i] for i in parsed.all_identities if owners.get(i) is not None}
+    if parsed.uuid is not None:
+        target = by_uuid.get(parsed.uuid)
+        if target is None:
+            return Plan(parsed.row, NEW, error=f"Unable to find contact with UUID '{parsed.uuid}'")
+        for identity, owner in owned.items():
+            if owner != target.id:
+                return Plan(parsed.row, target.id, error=f"URN {identity} already taken by another contact")
+    else:
+        distinct = set(owned.values())
+        if len(distinct) > 1:
+            return Plan(parsed.row, NEW, error=f"Unable to find or create contact with URNs {', '.join(identities)}")
+        target = contacts[distinct.pop()] if distinct else None
+    for identity, text in parsed.invalid:
+        if target is None or identity not in target.connections:
+            return Plan(parsed.row, target.id if target else NEW, error=f"'{text}' is not valid URN")
+    current = tuple(Connection(i) for i in (target.connections if target else ()))
+    try:
+        result = lists.append(current, identities)
+    except lists.ListError as err:
+        return Plan(parsed.row, target.id if target else NEW, error=str(err))
+    present = {c.identity for c in current}
+    added = tuple(u for u in parsed.urns if u.identity not in present)
+    attrs: dict[str, object] = {}
+    for key, value in parsed.attrs.items():
+        new = ("" if key == "name" else None) if value is CLEAR else value
+        old = getattr(target, key) if target else {"name": "", "language": None, "status": "active"}[key]
+        if new != old:
+            attrs[key] = new
+    old_fields = target.fields if target else {}
+    set_fields = {k: (label, v) for k, (label, v) in parsed.fields.items()
+                  if v is not CLEAR and old_fields.get(k) != v}
+    clear_fields = tuple(k for k, (_, v) in parsed.fields.items() if v is CLEAR and k in old_fields)
+    return Plan(parsed.row, target.id if target else NEW, tuple(c.identity for c in result), added, attrs,
+                set_fields, clear_fields)
+
+
+# --- export --------------------------------------------------------------------------------------
+
+FIXED_EXPORT_HEADERS = ("Contact UUID", "Name", "Language", "Status", "Created On", "Last Seen On")
+
+
+def export_headers(urn_columns: Mapping[str, int], fields: Iterable[tuple[str, str]],
+                   groups: Iterable[str]) -> list[str]:
+    """RapidPro's export columns, in its order: the fixed ones, ``URN:<Scheme>`` per scheme in use
+    (alphabetical; as many as the most connections of that scheme on one contact), then
+    ``Field:<name>`` per (key, name) and ``Group:<name>``."""
+    headers = list(FIXED_EXPORT_HEADERS)
+    for scheme in sorted(urn_columns):
+        headers += [f"URN:{scheme.capitalize()}"] * urn_columns[scheme]
+    headers += [f"Field:{field_header_name(key, name)}" for key, name in fields]
+    headers += [f"Group:{g}" for g in groups]
+    return headers
+
+
+def field_header_name(key: str, name: str) -> str:
+    """The name a Field column carries: the field's name when it maps back to the same key."""
+    return name if name.strip() and field_key(name) == key else key
+
+
+def urn_cells(identities: Sequence[str], urn_columns: Mapping[str, int]) -> list[str]:
+    """A contact's connection paths spread over the URN columns, in priority order per scheme."""
+    by_scheme: dict[str, list[str]] = {}
+    for identity in identities:
+        scheme, _, path = identity.partition(":")
+        by_scheme.setdefault(scheme, []).append(path)
+    cells: list[str] = []
+    for scheme in sorted(urn_columns):
+        paths = by_scheme.get(scheme, [])
+        cells += paths + [""] * (urn_columns[scheme] - len(paths))
+    return cells

@@ -1,0 +1,300 @@
+"""The pure part of import and export (domain.md section 6): headers, cells, rows, matching, columns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ccconsole.core import importing as imp
+from ccconsole.core.importing import CLEAR, NEW, Existing, ImportFileError
+
+
+def headers(*cells):
+    return imp.parse_headers(list(cells))
+
+
+def row(h, *cells, n=2, country="RW", csv=False, xlsx=False, tz="Africa/Kigali"):
+    return imp.parse_row(h, n, list(cells), country=country, tz=tz, csv=csv, xlsx=xlsx)
+
+
+# --- headers -------------------------------------------------------------------------------------
+
+
+def test_headers_are_trimmed_split_at_the_first_colon_and_case_insensitive():
+    h = headers(" contact uuid ", "NAME", "Language", "status", " urn : Tel ", "URN:tel", "Field: Date of Birth:x",
+                "Group:Nurses", "Created On")
+    kinds = [(c.kind, c.scheme, c.key) for c in h.columns]
+    assert kinds == [("uuid", None, None), ("name", None, None), ("language", None, None), ("status", None, None),
+                     ("urn", "tel", None), ("urn", "tel", None), ("field", None, "date_of_birth_x"),
+                     ("ignored", None, None), ("ignored", None, None)]
+    assert h.columns[6].label == "Date of Birth:x"
+    assert headers("UUID", "Name").columns[0].kind == "uuid"
+
+
+@pytest.mark.parametrize("cells, message", [
+    ([], "Import file appears to be empty."),
+    (None, "Import file appears to be empty."),
+    (["", None, "  "], "Import file appears to be empty."),
+    (["Name", "", "URN:tel"], "Import file contains an empty header."),
+    (["Name", "URN:XXX"], "Header 'URN:XXX' is not a valid URN type."),
+    (["URN:Tel", " URN:Fax "], "Header 'URN:Fax' is not a valid URN type."),
+    (["Name", "Field:Age"], "Import files must contain either UUID or a URN header."),
+    (["UUID"], "Import files must contain columns besides UUID."),
+    (["Contact UUID", "Group:Nurses", "Created On"], "Import files must contain columns besides UUID."),
+])
+def test_file_level_header_errors_have_the_exact_messages(cells, message):
+    with pytest.raises(ImportFileError) as err:
+        imp.parse_headers(cells)
+    assert str(err.value) == message
+
+
+def test_trailing_empty_header_columns_are_ignored():
+    h = headers("URN:Tel", "Name", None, "", None)
+    assert [c.kind for c in h.columns] == ["urn", "name"]
+
+
+def test_every_scheme_of_domain_md_is_a_valid_urn_header():
+    for scheme in ("tel", "mailto", "twitter", "telegram", "ext", "twitterid", "whatsapp", "facebook", "instagram",
+                   "viber", "line"):
+        assert headers(f"URN:{scheme.capitalize()}").columns[0].scheme == scheme
+
+
+def test_field_key_rule():
+    assert imp.field_key(" Date of Birth ") == "date_of_birth"
+    assert imp.field_key("Âge-2") == "_ge_2"
+    assert headers("URN:tel", "Field:District").columns[1].key == "district"
+
+
+# --- cells ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, text", [
+    (1234, "1234"), (1234.0, "1234"), (2.50788383383e+11, "250788383383"), (0, "0"), (0.0, "0"),
+    (1.5, "1.5"), (-3.25, "-3.25"), (1e-7, "0.0000001"), (Decimal("12.50"), "12.50"), (Decimal("7.000"), "7"),
+    ("  padded  ", "padded"), (None, ""), (True, "TRUE"), (time(9, 5, 3), "09:05:03"),
+    (float("nan"), ""),
+])
+def test_cells_become_text(value, text):
+    assert imp.cell_text(value, "Africa/Kigali") == text
+
+
+def test_date_cells_are_iso_datetimes_in_the_workspace_timezone():
+    assert imp.cell_text(datetime(2026, 3, 1, 14, 30), "Africa/Kigali") == "2026-03-01T14:30:00+02:00"
+    assert imp.cell_text(date(2026, 3, 1), "Africa/Kigali") == "2026-03-01T00:00:00+02:00"
+    aware = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    assert imp.cell_text(aware, "Africa/Kigali") == "2026-03-01T14:00:00+02:00"
+    assert imp.cell_text(datetime(2026, 3, 1, 14, 30), None) == "2026-03-01T14:30:00+00:00"
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+H = headers("UUID", "Name", "Language", "Status", "URN:Tel", "URN:tel", "URN:Mailto", "Field:Age", "Group:X")
+
+
+def test_blank_keeps_clear_mark_clears_and_zero_is_a_value():
+    p = row(H, "u-1", "", " -- ", None, "0788383383", "", "", "0", "ignored")
+    assert p.uuid == "u-1"
+    assert p.attrs == {"language": CLEAR}
+    assert p.fields == {"age": ("Age", "0")}
+    assert p.identities == ["tel:+250788383383"]
+
+
+def test_connections_are_normalized_with_the_workspace_country_in_column_order():
+    p = row(H, None, "Jane", None, None, 250788383383.0, "+1 323-375-4866", "JANE@Example.org")
+    assert p.identities == ["tel:+250788383383", "tel:+13233754866", "mailto:jane@example.org"]
+    assert row(H, None, "x", None, None, "2.50788383383e+11").identities == ["tel:+250788383383"]
+    assert row(H, None, "x", None, None, "0788383383", country=None).identities == ["tel:0788383383"]
+
+
+def test_the_same_connection_twice_in_one_row_counts_once():
+    p = row(H, None, "x", None, None, "0788383383", "+250788383383")
+    assert p.identities == ["tel:+250788383383"]
+
+
+def test_rows_with_neither_uuid_nor_connection_are_skipped():
+    assert row(H, None, "Only a name", "eng") is None
+    assert row(H, "", "", "", "", "--", "--") is None  # -- never removes a connection: nothing named
+
+
+def test_an_invalid_connection_is_kept_for_the_planner_with_its_cell():
+    p = row(H, None, "x", None, None, None, None, "not an email")
+    assert p.urns == [] and p.invalid == [("mailto:not an email", "mailto:not an email")]
+
+
+def test_bad_status_and_language_are_row_errors():
+    assert "Status 'sleeping'" in row(H, "u", "x", None, "sleeping").error
+    assert "Language 'english'" in row(H, "u", "x", "english").error
+    assert row(H, "u", "x", "ENG", "Blocked").attrs == {"name": "x", "language": "eng", "status": "blocked"}
+
+
+def test_a_long_name_is_cut_to_128_characters_and_long_fields_are_kept():
+    p = row(H, "u", "n" * 500, None, None, None, None, None, "v" * 10000)
+    assert p.attrs["name"] == "n" * 128
+    assert p.fields["age"][1] == "v" * 10000
+
+
+def test_csv_cells_undo_the_exporters_protection_but_tel_cells_are_untouched():
+    p = row(H, "u", "'=HYPERLINK(1)", None, None, "+250788383383", None, None, "'-5", csv=True)
+    assert p.attrs["name"] == "=HYPERLINK(1)"
+    assert p.fields["age"][1] == "-5"
+    assert p.identities == ["tel:+250788383383"]
+    assert row(H, "u", "'=x").attrs["name"] == "'=x"  # only csv files carry the protection
+
+
+def test_xlsx_cells_decode_control_character_escapes():
+    assert row(H, "u", "Evil _x001B_[31m", xlsx=True).attrs["name"] == "Evil \x1b[31m"
+
+
+# --- protection ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["=1+2", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", "'=x", "''@y"])
+def test_protect_defuses_formulas_and_unprotect_reverses_it(text):
+    protected = imp.protect(text)
+    assert protected.startswith("'")
+    assert imp.unprotect(protected) == text
+
+
+@given(st.text(max_size=30))
+def test_protect_round_trips_any_text(text):
+    assert imp.unprotect(imp.protect(text)) == text
+    assert not imp.protect(text)[:1] in ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_phone_columns_are_not_protected():
+    assert imp.protected_column("urn", "tel") is False
+    assert imp.protected_column("urn", "ext") and imp.protected_column("name") and imp.protected_column("field")
+
+
+@given(st.text(max_size=30))
+def test_xlsx_escape_round_trips_any_text(text):
+    escaped = imp.xlsx_escape(text)
+    assert not any(ord(ch) < 32 and ch not in "\t\n\r" for ch in escaped)
+    assert imp.xlsx_unescape(escaped) == text
+
+
+# --- duplicates ----------------------------------------------------------------------------------
+
+
+def test_duplicated_uuid_and_urn_reject_the_file_naming_the_row():
+    first, again = row(H, "u-1", "a", n=2), row(H, "u-1", "b", n=7)
+    with pytest.raises(ImportFileError) as err:
+        imp.check_duplicates([first, again], set())
+    assert str(err.value) == "Import file contains duplicated contact UUID 'u-1' on row 7."
+    rows = [row(H, None, "a", None, None, "0788383383", n=2), row(H, None, "b", None, None, "+250 788 383 383", n=3)]
+    with pytest.raises(ImportFileError) as err:
+        imp.check_duplicates(rows, set())
+    assert str(err.value) == "Import file contains duplicated contact URN 'tel:+250788383383' on row 3."
+
+
+def test_duplicates_of_earlier_chunks_and_the_first_one_in_file_order():
+    earlier = set(imp.row_keys(row(H, "u-1", "a", None, None, "0788000001", n=2)))
+    rows = [row(H, None, "x", None, None, "0788000002", n=10), row(H, None, "y", None, None, "0788000001", n=11),
+            row(H, "u-1", "z", n=12)]
+    with pytest.raises(ImportFileError, match=r"URN 'tel:\+250788000001' on row 11\.$"):
+        imp.check_duplicates(rows, earlier)
+    imp.check_duplicates(rows[:1], earlier)  # no duplicate: no error
+    invalid = [row(H, None, "a", None, None, None, None, "bad mail", n=2),
+               row(H, None, "b", None, None, None, None, "bad mail", n=3)]
+    with pytest.raises(ImportFileError, match="URN 'mailto:bad mail' on row 3"):
+        imp.check_duplicates(invalid, set())
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+JANE = Existing(1, "Jane", "eng", "active", ("tel:+250788383383", "mailto:jane@example.org"), {"age": "30"})
+BOB = Existing(2, "Bob", None, "active", ("tel:+250788000111",), {})
+
+
+def plan(p, owners=None, uuids=None):
+    owners = owners or {}
+    contacts = {c.id: c for c in (JANE, BOB)}
+    return imp.plan_row(p, by_uuid=uuids or {}, owners=owners, contacts=contacts)
+
+
+def test_uuid_match_appends_new_connections_last_and_changes_only_what_differs():
+    p = row(H, "jane-uuid", "Jane", "", "", "0788383383", "+49 171 2345678", "", "31")
+    result = plan(p, owners={"tel:+250788383383": 1}, uuids={"jane-uuid": JANE})
+    assert result.error is None and result.contact_id == 1
+    assert result.connections == ("tel:+250788383383", "mailto:jane@example.org", "tel:+491712345678")
+    assert [u.identity for u in result.added] == ["tel:+491712345678"]
+    assert result.attrs == {}
+    assert result.set_fields == {"age": ("Age", "31")}
+    assert result.changed
+
+
+def test_an_unknown_uuid_is_a_row_error():
+    result = plan(row(H, "nope", "x"))
+    assert result.error == "Unable to find contact with UUID 'nope'"
+
+
+def test_uuid_match_with_a_connection_of_another_contact_errors():
+    p = row(H, "jane-uuid", "Jane", None, None, "0788000111")
+    result = plan(p, owners={"tel:+250788000111": 2}, uuids={"jane-uuid": JANE})
+    assert result.error == "URN tel:+250788000111 already taken by another contact"
+
+
+def test_no_owner_creates_one_owner_updates_several_owners_error():
+    created = plan(row(H, None, "New", None, None, "0788999999"))
+    assert created.created and created.contact_id == NEW
+    assert created.connections == ("tel:+250788999999",) and created.attrs == {"name": "New"}
+    updated = plan(row(H, None, None, None, None, "0788383383", None, "new@example.org"),
+                   owners={"tel:+250788383383": 1})
+    assert updated.contact_id == 1 and not updated.created
+    assert updated.connections[-1] == "mailto:new@example.org"
+    both = plan(row(H, None, None, None, None, "0788383383", "0788000111", n=9),
+                owners={"tel:+250788383383": 1, "tel:+250788000111": 2})
+    assert both.error == "Unable to find or create contact with URNs tel:+250788383383, tel:+250788000111"
+
+
+def test_a_detached_connection_is_claimed_by_the_new_contact():
+    result = plan(row(H, None, "Back", None, None, "0788555555"), owners={"tel:+250788555555": None})
+    assert result.created and result.connections == ("tel:+250788555555",)
+
+
+def test_an_unchanged_row_changes_nothing():
+    p = row(H, "jane-uuid", "Jane", "eng", "active", "0788383383", None, "jane@example.org", "30")
+    result = plan(p, owners={"tel:+250788383383": 1, "mailto:jane@example.org": 1}, uuids={"jane-uuid": JANE})
+    assert result.error is None and not result.changed
+
+
+def test_clearing_name_language_and_fields():
+    p = row(H, "jane-uuid", "--", "--", None, None, None, None, "--")
+    result = plan(p, uuids={"jane-uuid": JANE})
+    assert result.attrs == {"name": "", "language": None}
+    assert result.clear_fields == ("age",)
+
+
+def test_an_invalid_connection_errors_unless_the_contact_already_has_it():
+    legacy = Existing(3, "Legacy", None, "active", ("twitter:josé_1",), {})
+    hh = headers("UUID", "URN:Twitter", "Name")
+    p = row(hh, "legacy", "josé_1", "Legacy")
+    assert imp.plan_row(p, by_uuid={"legacy": legacy}, owners={"twitter:josé_1": 3}, contacts={}).error is None
+    other = Existing(4, "Other", None, "active", (), {})
+    bad = imp.plan_row(p, by_uuid={"legacy": other}, owners={}, contacts={})
+    assert bad.error == "'twitter:josé_1' is not valid URN"
+
+
+def test_appending_past_50_connections_is_a_row_error():
+    full = Existing(5, "Full", None, "active", tuple(f"telegram:{i}" for i in range(50)), {})
+    p = row(headers("UUID", "URN:Telegram"), "full", "999")
+    assert "at most 50" in imp.plan_row(p, by_uuid={"full": full}, owners={}, contacts={}).error
+
+
+# --- export columns ------------------------------------------------------------------------------
+
+
+def test_export_columns_follow_rapidpros_order():
+    hs = imp.export_headers({"tel": 2, "mailto": 1, "twitter": 1}, [("age", "Age"), ("odd", "Odd Name!")],
+                            ["Nurses"])
+    assert hs == ["Contact UUID", "Name", "Language", "Status", "Created On", "Last Seen On", "URN:Mailto",
+                  "URN:Tel", "URN:Tel", "URN:Twitter", "Field:Age", "Field:odd", "Group:Nurses"]
+
+
+def test_urn_cells_spread_paths_in_priority_order_per_scheme():
+    cells = imp.urn_cells(["tel:+1", "mailto:a@b.c", "tel:+2"], {"mailto": 2, "tel": 2})
+    assert cells == ["a@b.c", "", "+1", "+2"]

@@ -1,0 +1,90 @@
+"""An import either commits completely or leaves the database as it was, even under ``kill -9``.
+
+A real subprocess imports a big file (one transaction, written chunk by chunk); once it reports that
+several chunks are written (and holds there), it gets SIGKILL. The database must be exactly as before, and running the
+import again must finish the job (no duplicates, nothing missing).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from sqlalchemy import func, select
+
+from ccconsole.store.importer import import_file
+from ccconsole.store.models import Connection, Contact, FieldValue
+from tests.store_helpers import rw_store
+
+ROWS = 30_000
+
+# the real import in a real process; after 5,000 rows (5 chunks written in the open transaction) it
+# waits, so the kill lands mid-import however fast or slow the machine is
+DRIVER = textwrap.dedent("""
+    import sys, time
+    from ccconsole.store.services import Store
+    from ccconsole.store.importer import import_file
+
+    def progress(done, total):
+        print(done, flush=True)
+        if done >= 5000:
+            time.sleep(120)
+
+    store = Store.open(sys.argv[1], actor="killed")
+    import_file(store, sys.argv[2], chunk=1000, progress=progress)
+    print("COMMITTED", flush=True)
+""")
+
+
+def counts(store):
+    with store.engine.connect() as c:
+        return (c.execute(select(func.count()).select_from(Contact)).scalar_one(),
+                c.execute(select(func.count()).select_from(Connection)).scalar_one(),
+                c.execute(select(func.count()).select_from(FieldValue)).scalar_one())
+
+
+def test_kill_9_mid_import_leaves_the_database_unchanged_and_a_rerun_finishes(backend_url, tmp_path):
+    store = rw_store(backend_url)
+    jane = store.create_contact("Jane", ["tel:+250788383383"], fields={"age": "30"})
+    f = tmp_path / "big.csv"
+    with f.open("w", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(["UUID", "Name", "URN:Tel", "URN:Mailto", "Field:Age"])
+        w.writerow([jane.uuid, "Jane Updated", "", "jane@example.org", "31"])
+        for i in range(ROWS):
+            w.writerow(["", f"Person {i}", f"07885{i:05d}", f"p{i}@example.org" if i % 3 == 0 else "", i % 90])
+    before = counts(store)
+    seq = store.change_seq()
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, backend_url, str(f)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(line.strip())
+            if line.strip().isdigit() and int(line) >= 5000:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, (seen, proc.stderr.read())
+    assert "COMMITTED" not in seen and int(seen[-1]) >= 5000  # killed mid-way, with chunks written
+
+    assert counts(store) == before
+    assert store.change_seq() == seq
+    view = store.get_contact(jane.uuid)
+    assert view.name == "Jane" and dict(view.fields) == {"age": "30"} and len(view.connections) == 1
+
+    report = import_file(store, f)  # running it again finishes the job
+    assert (report.created, report.updated, report.errored) == (ROWS, 1, 0)
+    contacts, connections, fields = counts(store)
+    assert contacts == ROWS + 1
+    assert connections == 1 + 1 + ROWS + len(range(0, ROWS, 3))
+    assert store.get_contact(jane.uuid).name == "Jane Updated"
+    again = import_file(store, f)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, ROWS + 1)
+    assert counts(store)[0] == ROWS + 1
+    store.close()
