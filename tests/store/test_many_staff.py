@@ -268,3 +268,38 @@ def test_notify_arrives_on_commit_and_never_for_a_rollback(store, backend_url):
         assert time.monotonic() - start >= 0.29
     finally:
         listener.close()
+
+
+def test_an_import_racing_edits_and_messages_keeps_every_identity_unique(store, backend_url, tmp_path):
+    """An import that creates contacts for 40 numbers runs while two staff add some of those numbers
+    and messages arrive on others: whatever order the database picks, each identity has one row and
+    one owner, and what was refused was refused as a whole with a clear message."""
+    import csv
+
+    from ccconsole.store.importer import import_file
+
+    numbers = [f"+2507880{i:05d}" for i in range(40)]
+    path = tmp_path / "people.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Name", "URN:Tel"])
+        w.writerows([f"Imported {i}", n] for i, n in enumerate(numbers))
+    a = store.create_contact("A", ["twitter:a"])
+    jobs = [lambda s: import_file(s, path),
+            lambda s: s.set_urns(a.uuid, ["twitter:a", f"tel:{numbers[5]}"]),
+            lambda s: s.create_contact("B", [f"tel:{numbers[17]}"]),
+            lambda s: [s.inbound("MTN", f"tel:{n}", "hi") for n in numbers[30:34]]]
+    results, refused, crashed = all_at_once(backend_url, jobs)
+    assert crashed == [], crashed
+    assert all("ccconsole" not in str(err) and str(err) for _, err in refused)
+    assert 3 in {i for i, _ in results}  # messages retry and are always recorded
+    with store.engine.connect() as c:
+        dupes = c.execute(select(Connection.identity).group_by(Connection.workspace_id, Connection.identity)
+                          .having(func.count() > 1)).all()
+    assert dupes == []
+    for n in numbers[30:34] + [numbers[5], numbers[17]]:
+        assert len(owners(store, f"tel:{n}")) == 1
+    imported = 0 in {i for i, _ in results}
+    if imported:  # the import went through: every number has an owner
+        assert all(len(owners(store, f"tel:{n}")) == 1 and owners(store, f"tel:{n}")[0] is not None
+                   for n in numbers)
