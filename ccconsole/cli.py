@@ -41,6 +41,8 @@ def _json_option(f):
 def _open(ctx: click.Context, db_url: str | None, **kw) -> Store:
     url = db_url or ctx.find_root().params.get("db_url") or db.default_url()
     actor = ctx.find_root().params.get("actor")
+    if ctx.find_root().params.get("read_only"):  # `ccconsole --read-only COMMAND`: the session cannot write
+        kw["read_only"] = True
     try:
         return Store.open(url, actor=actor, **kw)
     except StoreError as err:
@@ -531,6 +533,31 @@ def route_cmd(ctx, contact, query, db_url, as_json) -> None:
              f"@contact.urn = {rv.contact_urn or ''}",
              *(f"@urns.{k} = {v}" for k, v in rv.urns.items())]
     _emit(rv.as_dict(store.workspace.country), as_json, lines)
+
+
+@main.command("audit")
+@click.option("--contact", "contact_ref", default=None, help="Only this contact (uuid or connection).")
+@click.option("--actor", "who", default=None, help="Only this login name.")
+@click.option("--action", default=None, help="Only actions containing this, e.g. update, inbound, channel.")
+@click.option("--text", default=None, help="Only events mentioning this (name, number, value).")
+@click.option("--limit", default=50, show_default=True, help="How many events, newest first.")
+@_db_option
+@_json_option
+@click.pass_context
+@handles_errors
+def audit_cmd(ctx, contact_ref, who, action, text, limit, db_url, as_json) -> None:
+    """Who changed what and when: the audit log, newest first."""
+    from ccconsole.store import audit
+
+    store = _open(ctx, db_url)
+    contact_id = store.get_contact(contact_ref).id if contact_ref else None
+    entries = audit.page(store, contact_id=contact_id, actor=who, action=action, text=text, limit=limit)
+    data = [{"id": e.id, "when": e.created_on.isoformat(), "actor": e.actor, "action": e.action,
+             "subject": e.subject, "contact_id": e.contact_id, "channel_id": e.channel_id,
+             "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in e.changes],
+             "summary": e.summary} for e in entries]
+    _emit(data, as_json, [f"{e.created_on:%Y-%m-%d %H:%M:%S} {e.actor}\t{e.action}\t{e.subject}\t{e.summary}"
+                          for e in entries])
 
 
 @main.command("import")

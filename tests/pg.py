@@ -54,10 +54,12 @@ class PgServer:
         self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return f"{self.base_url}/{name}"
 
-    def start(self) -> None:
+    def start(self, same_port: bool = False) -> None:
+        """Start the server (on a free port; ``same_port``: again on the port it had, as a restart)."""
         data = self.workdir / "data"
         for attempt in range(5):
-            self.port = _free_port()
+            if not (same_port and self.port):
+                self.port = _free_port()
             opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.workdir} -c fsync=off "
                     f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
             result = self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.workdir / "server.log"),

@@ -64,14 +64,24 @@ def make_db(path: Path, country: str | None = "RW") -> str:
     return url
 
 
-@pytest.fixture
-def dbfile(tmp_path) -> str:
-    return str(tmp_path / "cc.db")
+def _fresh(request, tmp_path, name: str) -> str:
+    """A new empty database: a SQLite file, or with CCCONSOLE_TEST_BACKEND=postgres (the second pass
+    of scripts/test.sh) a database on the test run's PostgreSQL."""
+    if os.environ.get("CCCONSOLE_TEST_BACKEND") == "postgres":
+        return request.getfixturevalue("pg_server").create_database()
+    return str(tmp_path / name)
 
 
 @pytest.fixture
-def rw_db(tmp_path) -> str:
-    return make_db(tmp_path / "rw.db")
+def dbfile(request, tmp_path) -> str:
+    return _fresh(request, tmp_path, "cc.db")
+
+
+@pytest.fixture
+def rw_db(request, tmp_path) -> str:
+    url = _fresh(request, tmp_path, "rw.db")
+    Store.open(url, actor="setup", workspace_name="Kigali", country="RW").close()
+    return url
 
 
 def test_entry_point_exists():

@@ -17,6 +17,7 @@ from ccconsole.store.errors import StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_OPTION = "ccconsole_write"  # execution option: this transaction will write
+SQLITE_BUSY_SECONDS = 15.0  # how long a SQLite writer waits for another program's lock before giving up
 
 
 def normalize_url(url: str) -> str:
@@ -47,7 +48,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
                 raise StoreError(f"Cannot create the database folder {path.parent}: {err.strerror or err}.") from err
             if read_only:
                 url = f"sqlite:///file:{Path(database).expanduser()}?mode=ro&uri=true"
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):
@@ -104,6 +105,38 @@ def describe(err: Exception) -> str:
     orig = getattr(err, "orig", None) or err
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return text
+
+
+def is_race(err: Exception) -> bool:
+    """A PostgreSQL deadlock or serialization failure: the transaction lost a race and may be retried."""
+    return getattr(getattr(err, "orig", None), "sqlstate", None) in ("40P01", "40001")
+
+
+def is_unreachable(err: Exception) -> bool:
+    """The database server cannot be reached (stopped, restarting, network down)."""
+    orig = getattr(err, "orig", None) or err
+    text = str(orig).lower()
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    return (getattr(err, "connection_invalidated", False) or sqlstate.startswith("08")
+            or sqlstate in ("57P01", "57P02", "57P03")
+            or any(s in text for s in ("connection refused", "server closed the connection",
+                                       "terminating connection", "connection failed", "could not connect",
+                                       "the database system is", "consuming input failed",
+                                       "connection is closed", "no such file or directory")))
+
+
+def is_locked(err: Exception) -> bool:
+    return "database is locked" in str(getattr(err, "orig", None) or err).lower()
+
+
+def describe_failure(err: Exception) -> str:
+    """What a person should know when a database operation failed: one line, what to do."""
+    if is_locked(err):
+        return (f"The database is locked by another program (waited {SQLITE_BUSY_SECONDS:g} s); "
+                "nothing was saved. Try again in a moment.")
+    if is_unreachable(err):
+        return f"Cannot reach the database ({describe(err)}); nothing was saved. Try again when it is back."
+    return f"Database error: {describe(err)}"
 
 
 def default_url() -> str:

@@ -20,7 +20,14 @@ class ValidationFailed(StoreError):
 
 
 class Conflict(StoreError):
-    """Someone else saved the contact since it was loaded (optimistic concurrency)."""
+    """Someone else saved the contact since it was loaded (optimistic concurrency).
+
+    ``current`` is the contact as it is now (a ContactView) when the store knows it.
+    """
+
+    def __init__(self, message: str, current=None):
+        super().__init__(message)
+        self.current = current
 
 
 class RaceLost(Conflict):

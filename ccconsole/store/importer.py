@@ -27,7 +27,7 @@ from sqlalchemy import Column, MetaData, Table, Text, bindparam, delete, insert,
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ccconsole.core import importing as imp
-from ccconsole.store import db
+from ccconsole.store import db, live
 from ccconsole.store.errors import StoreError
 from ccconsole.store.models import AuditEvent, Connection, Contact, FieldDef, FieldValue, Workspace
 
@@ -498,3 +498,4 @@ class _Import:
         conn.execute(insert(AuditEvent).values(workspace_id=self.ws.id, actor=self.store.actor, action="contacts.import",
                                                after=json.dumps(summary), created_on=self.now))
         conn.execute(update(Workspace).where(Workspace.id == self.ws.id).values(change_seq=Workspace.change_seq + 1))
+        live.notify(conn, self.ws.id)  # PostgreSQL: other consoles hear of it when this commits

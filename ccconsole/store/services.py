@@ -29,8 +29,9 @@ from ccconsole.core.model import Channel as CoreChannel
 from ccconsole.core.model import Connection as CoreConnection
 from ccconsole.core.model import Contact as CoreContact
 from ccconsole.core.routing import Channels, route
-from ccconsole.store import db
+from ccconsole.store import db, live
 from ccconsole.store.errors import Conflict, NotFound, RaceLost, StoreError, ValidationFailed
+from ccconsole.store.query_sql import escape_like as _escape_like  # noqa: F401 (store.audit uses it)
 from ccconsole.store.models import (
     AuditEvent,
     Channel,
@@ -137,6 +138,7 @@ class Store:
                 yield s
                 s.execute(update(Workspace).where(Workspace.id == self.workspace.id)
                           .values(change_seq=Workspace.change_seq + 1))
+                live.notify(s, self.workspace.id)  # PostgreSQL: listeners hear it when this commits
                 s.commit()
             except IntegrityError as err:
                 s.rollback()
@@ -144,7 +146,10 @@ class Store:
                                "nothing was saved. Try again.") from err
             except OperationalError as err:
                 s.rollback()
-                raise StoreError(f"Database error: {db.describe(err)}") from err
+                if db.is_race(err):  # PostgreSQL deadlock / serialization failure: same as a lost race
+                    raise RaceLost("Another change to the same contact happened at the same moment; "
+                                   "nothing was saved. Try again.") from err
+                raise StoreError(db.describe_failure(err)) from err
             except BaseException:
                 s.rollback()
                 raise
@@ -463,14 +468,17 @@ class Store:
             seen[urn.identity] = i
             cleaned.append(urn)
         if cleaned:
-            # lock the rows (PostgreSQL; SQLite holds the write lock already) so the owner cannot change
+            # lock the rows (PostgreSQL; SQLite holds the write lock already) so the owner cannot change,
+            # detached ones too: two staff claiming one free number must not both get it (in a fixed
+            # order, so two such transactions wait for each other instead of deadlocking)
             owners = s.execute(select(Connection.identity, Connection.contact_id, Contact.name, Contact.uuid)
-                               .join(Contact, Contact.id == Connection.contact_id)
+                               .outerjoin(Contact, Contact.id == Connection.contact_id)
                                .where(Connection.workspace_id == self.workspace.id,
                                       Connection.identity.in_([u.identity for u in cleaned]))
+                               .order_by(Connection.identity)
                                .with_for_update(of=Connection)).all()
             for identity, owner_id, owner_name, owner_uuid in owners:
-                if owner_id != contact_id:
+                if owner_id is not None and owner_id != contact_id:
                     errors[f"urns.{seen[identity]}"] = (
                         f"In use by another contact: {owner_name or owner_uuid}.")
         return cleaned
@@ -583,7 +591,7 @@ class Store:
             contact = self._find_contact(s, ref)
             before = self._view(s, contact)
             if expected_version is not None and contact.version != expected_version:
-                raise Conflict(_conflict_message(before, expected_version))
+                raise Conflict(_conflict_message(before, expected_version), current=before)
             if urns is not None:
                 existing = {c.identity for c in before.connections}
                 cleaned = self._clean_urns(s, urns, contact.id, errors, existing)

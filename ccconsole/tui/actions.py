@@ -28,6 +28,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("app.channels", "app", "C", "channels", "Channels", palette="Show channels"),
     ActionSpec("app.contacts", "app", "H", "contacts", "Contacts", footer=False, palette="Show contacts"),
     ActionSpec("app.lockins", "app", "L", "lockins", "Lock-ins", palette="Show lock-ins: contacts locked in to each channel"),
+    ActionSpec("app.audit", "app", "A", "audit", "Audit log", palette="Audit log of the workspace (who changed what)"),
     # the contacts screen
     ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts"),
     ActionSpec("contacts.clear", "contacts", "escape", "clear_filter", "Clear filter", footer=False,
@@ -46,6 +47,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                palette="Unmark every contact"),
     ActionSpec("contacts.broadcast", "contacts", "b", "broadcast", "Broadcast",
                palette="Broadcast preview: how a send to the marked contacts (or the filter) splits"),
+    ActionSpec("contacts.audit", "contacts", "a", "audit_contact", "Audit", footer=False,
+               palette="Audit log of the highlighted contact: who changed what and when"),
     ActionSpec("contacts.import", "contacts", "i", "import_file", "Import", footer=False,
                palette="Import contacts from a RapidPro .xlsx or .csv file", mutates=True),
     ActionSpec("contacts.export", "contacts", "x", "export", "Export", footer=False,
@@ -62,6 +65,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.promote", "editor", "alt+up,ctrl+t", "promote", "Promote focused"),
     ActionSpec("editor.remove", "editor", "alt+delete,ctrl+r", "remove", "Remove focused"),
     ActionSpec("editor.history", "editor", "f2", "history", "History"),
+    ActionSpec("editor.reload", "editor", "ctrl+l", "reload", "Reload (keeps your edits)", footer=False),
+    ActionSpec("editor.audit", "editor", "f3,ctrl+o", "audit_contact", "Audit log", footer=False),
     # the import screen
     ActionSpec("import.run", "import", "ctrl+s", "run_import", "Import", mutates=True, priority=True),
     ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True),
@@ -86,6 +91,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("lockins.back", "lockins", "escape", "back", "Back"),
     # a contact's history
     ActionSpec("history.back", "history", "escape,q", "back", "Back"),
+    # the audit log
+    ActionSpec("audit.filter", "audit", "slash", "filter", "Filter"),
+    ActionSpec("audit.clear", "audit", "c", "clear_filters", "Clear filters"),
+    ActionSpec("audit.top", "audit", "g", "first", "Newest", footer=False),
+    ActionSpec("audit.bottom", "audit", "G", "last", "Oldest loaded (loads more)", footer=False),
+    ActionSpec("audit.back", "audit", "escape", "back", "Back"),
 )
 
 SCOPE_TITLES = {
@@ -95,6 +106,7 @@ SCOPE_TITLES = {
     "channels": "Channels",
     "lockins": "Lock-ins",
     "history": "History",
+    "audit": "Audit log",
     "import": "Import",
 }
 

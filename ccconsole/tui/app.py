@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Iterable
 
-from textual import on, work
+from textual import on
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
@@ -13,6 +13,8 @@ from textual.screen import Screen
 from ccconsole.store.db import normalize_url
 from ccconsole.store.services import Store
 from ccconsole.tui import actions
+from ccconsole.tui.live import LiveRefresh
+from ccconsole.tui.screens.audit import AuditScreen
 from ccconsole.tui.screens.channels import ChannelsScreen
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.dialogs import HelpScreen
@@ -36,7 +38,7 @@ def db_label(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-class CCConsole(App):
+class CCConsole(LiveRefresh, App):
     CSS_PATH = CSS_FILE
     TITLE = "ccconsole"
     BINDINGS = actions.bindings("app")
@@ -51,28 +53,14 @@ class CCConsole(App):
         self.read_only = read_only or store.read_only
         self.keymap = dict(keymap or {})
 
-    POLL_SECONDS = 0.25
-
     class DataChanged(Message):
         """The workspace's change sequence moved: someone (maybe another process) wrote."""
 
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
-        self._seen_seq: int | None = None
         self.push_screen(ContactsScreen())
-        self.set_interval(self.POLL_SECONDS, self._poll_changes)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
-    def _poll_changes(self) -> None:
-        """A cheap change signal: one indexed read of the change sequence, no reload unless it moved."""
-        try:
-            seq = self.store.change_seq()
-        except Exception:
-            return  # the next poll tries again; loads report their own errors
-        if self._seen_seq is not None and seq != self._seen_seq:
-            self.post_message(self.DataChanged())
-        self._seen_seq = seq
+        self.start_watching()
 
     @on(DataChanged)
     def _data_changed(self) -> None:
@@ -84,7 +72,7 @@ class CCConsole(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers every registered action of the current screen and the app."""
         scope = {ContactsScreen: "contacts", ChannelsScreen: "channels", LockInsScreen: "lockins",
-                 HistoryScreen: "history"}.get(type(screen))
+                 HistoryScreen: "history", AuditScreen: "audit"}.get(type(screen))
         for spec in actions.ACTIONS:
             if spec.palette is None or spec.scope not in ("app", scope):
                 continue
@@ -102,6 +90,10 @@ class CCConsole(App):
     def action_channels(self) -> None:
         if not isinstance(self.screen, ChannelsScreen):
             self.push_screen(ChannelsScreen())
+
+    def action_audit(self) -> None:
+        if not (isinstance(self.screen, AuditScreen) and self.screen.contact_id is None):
+            self.push_screen(AuditScreen())
 
     def action_lockins(self) -> None:
         if not isinstance(self.screen, LockInsScreen):

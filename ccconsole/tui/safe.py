@@ -35,3 +35,9 @@ def text(value: object, style: str = "", wrap: bool = False) -> Text:
 def content(value: object) -> Content:
     """Textual Content (labels, statics, toasts): literal, never markup."""
     return Content(visible(value))
+
+
+def lines(values) -> Content:
+    """Several lines of Content: each made visible (a newline *inside* a value shows as ␊), joined by
+    real line breaks."""
+    return Content("\n").join(content(v) for v in values)

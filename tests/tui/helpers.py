@@ -11,6 +11,7 @@ from rich.console import Console
 from sqlalchemy import insert, select
 from textual.content import Content
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 from textual.widgets import Input, Static
 
 from ccconsole.store.demo import DEMO_NOW, build_demo
@@ -40,8 +41,12 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], object], timeout: float
 
 
 async def settle(pilot: Pilot) -> None:
-    """Let the workers finish and their messages be handled."""
-    await pilot.app.workers.wait_for_complete()
+    """Let the workers finish and their messages be handled (not the PostgreSQL listener: it never ends)."""
+    for worker in [w for w in pilot.app.workers if w.group != "listen"]:
+        try:
+            await worker.wait()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one (the change-signal poll)
+            pass
     await pilot.pause()
 
 

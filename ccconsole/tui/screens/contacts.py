@@ -68,6 +68,8 @@ class ContactsScreen(Screen):
         table = self.query_one(ContactTable)
         count = table.position_label()
         mode = "  [read-only]" if self.app.read_only else ""
+        if self.app.db_problem:
+            mode += "  ⚠ " + self.app.db_problem
         left = f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "") + f" · {self.app.db_label}{mode}"
         width = max(0, self.size.width - len(left) - len(count) - 1)
         self.query_one("#title-bar", Static).update(safe.content(left + " " * width + count))
@@ -76,6 +78,10 @@ class ContactsScreen(Screen):
         table.border_subtitle = safe.content(count)
 
     def on_resize(self) -> None:
+        self._update_title()
+
+    def db_status_changed(self) -> None:
+        """The app lost or regained the database: the title bar says so."""
         self._update_title()
 
     # --- table events --------------------------------------------------------------------------
@@ -244,6 +250,13 @@ class ContactsScreen(Screen):
                 self.notify(f"Saved {safe.visible(saved.name or saved.uuid)}", markup=False)
 
         self.app.push_screen(ContactEditor(row.id), done)
+
+    def action_audit_contact(self) -> None:
+        row = self.query_one(ContactTable).current
+        if row is not None:
+            from ccconsole.tui.screens.audit import AuditScreen
+
+            self.app.push_screen(AuditScreen(row.id, row.name))
 
     def action_import_file(self) -> None:
         from ccconsole.tui.screens.transfer import ImportScreen

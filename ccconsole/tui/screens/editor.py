@@ -19,9 +19,12 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from ccconsole.core import urns as urnlib
 from ccconsole.core.model import Connection, Contact, Status
 from ccconsole.core.routing import RULE_TEXT, Channels, route
+from ccconsole.store import audit
+from ccconsole.store.db import describe_failure
 from ccconsole.store.errors import Conflict, StoreError, ValidationFailed
 from ccconsole.store.views import ContactView
 from ccconsole.tui import actions, safe
+from ccconsole.tui.merge import FormConn, merge
 
 
 class ErrorLine(Label):
@@ -32,6 +35,15 @@ class ErrorLine(Label):
     def show(self, text: str | None) -> None:
         self.update(safe.content(f"⚠ {text}") if text else "")
         self.display = bool(text)
+
+
+@dataclass(frozen=True)
+class ConflictInfo:
+    """A refused save: the contact as it is now, what changed since the form opened, who changed it."""
+
+    current: ContactView
+    changes: list
+    events: list
 
 
 @dataclass
@@ -75,9 +87,16 @@ class ContactEditor(ModalScreen):
 
     class Saved(Message):
         def __init__(self, view: ContactView | None, errors: dict[str, str] | None = None,
-                     error: str | None = None):
+                     error: str | None = None, conflict: "ConflictInfo | None" = None):
             super().__init__()
-            self.view, self.errors, self.error = view, errors or {}, error
+            self.view, self.errors, self.error, self.conflict = view, errors or {}, error, conflict
+
+    class Refetched(Message):
+        """The contact as it is now (for Reload), or why it could not be read."""
+
+        def __init__(self, info: "ConflictInfo | None", error: str | None = None):
+            super().__init__()
+            self.info, self.error = info, error
 
     def __init__(self, contact_id: int):
         super().__init__()
@@ -86,6 +105,7 @@ class ContactEditor(ModalScreen):
         self.channels = Channels(())
         self.items: list[Item] = []
         self.saving = False
+        self.conflict: ConflictInfo | None = None  # set while a refused save waits for Reload
 
     @property
     def store(self):
@@ -117,13 +137,18 @@ class ContactEditor(ModalScreen):
                     yield Input(id="groups", placeholder="comma separated, e.g. Nurses, Kigali", compact=True)
                 yield Static("", id="next-route")
                 yield ErrorLine(id="err-form")
+                yield Static("", id="conflict")
             with Horizontal(id="editor-buttons"):
+                yield Button("Reload (^l)", id="reload", compact=True,
+                             tooltip="Load the version saved meanwhile, keeping your edits on top")
                 yield Button("Cancel (esc)", id="cancel", compact=True)
                 yield Button("Save Changes (^s)", id="save", variant="primary", compact=True,
                              disabled=self.app.read_only)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#conflict", Static).display = False
+        self.query_one("#reload", Button).display = False
         self._load()
 
     @work(thread=True, exit_on_error=False, group="editor")
@@ -308,12 +333,40 @@ class ContactEditor(ModalScreen):
             self.post_message(self.Saved(None, err.errors))
             return
         except Conflict as err:
-            self.post_message(self.Saved(None, error=f"{err} Cancel and open the contact again to see the changes."))
+            try:
+                info = self._conflict_info(err.current)
+            except Exception as again:  # noqa: BLE001 - the save failed anyway; say why
+                self.post_message(self.Saved(None, error=f"{err} {describe_failure(again)}"))
+                return
+            self.post_message(self.Saved(None, error=str(err), conflict=info))
             return
         except StoreError as err:
             self.post_message(self.Saved(None, error=str(err)))
             return
+        except Exception as err:  # noqa: BLE001 - a driver error: one line, the form stays
+            self.post_message(self.Saved(None, error=describe_failure(err)))
+            return
         self.post_message(self.Saved(view))
+
+    def _conflict_info(self, current: ContactView | None) -> "ConflictInfo":
+        """(In a worker.) The contact as it is now, what changed since the form was opened, and who."""
+        if current is None:
+            current = self.store.get_contact(self.view.id)
+        missed = max(0, current.version - self.view.version)
+        events = list(reversed(audit.page(self.store, contact_id=current.id, limit=min(missed, 10)))) if missed else []
+        return ConflictInfo(current, audit.contact_changes(self.view, current), events)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="editor-reload")
+    def _refetch(self) -> None:
+        try:
+            info = self._conflict_info(None)
+        except StoreError as err:
+            self.post_message(self.Refetched(None, str(err)))
+            return
+        except Exception as err:  # noqa: BLE001 - unreachable database: the form stays as typed
+            self.post_message(self.Refetched(None, describe_failure(err)))
+            return
+        self.post_message(self.Refetched(info))
 
     def on_contact_editor_saved(self, message: Saved) -> None:
         self.saving = False
@@ -329,9 +382,87 @@ class ContactEditor(ModalScreen):
                 target = "#err-form"
             found = self.query(target)
             (found.first(ErrorLine) if found else self.query_one("#err-form", ErrorLine)).show(text)
+        if message.conflict is not None:
+            self.conflict = message.conflict
+            self._show_conflict(message.conflict)
+            self.notify("Not saved: someone else changed this contact. Reload (ctrl+l) keeps your edits.",
+                        severity="error", markup=False)
+            return
         if message.error:
             self.query_one("#err-form", ErrorLine).show(message.error)
-        self.notify("Not saved: fix the fields marked ⚠", severity="error", markup=False)
+        if message.errors:
+            self.notify("Not saved: fix the fields marked ⚠", severity="error", markup=False)
+        else:
+            self.notify(f"Not saved: {message.error}", severity="error", markup=False)
+
+    # --- someone else saved meanwhile: show what changed, reload keeping the user's edits ---------
+
+    def _show_conflict(self, info: "ConflictInfo") -> None:
+        who = ", ".join(f"{e.actor} ({e.action.partition('.')[2]}, {e.created_on:%Y-%m-%d %H:%M})"
+                        for e in info.events) or "someone"
+        lines = [f"⚠ Not saved: changed by {who} since you opened it (version {self.view.version} → "
+                 f"{info.current.version}). Changed meanwhile:"]
+        lines += [f"  {c}" for c in info.changes] or ["  (nothing visible)"]
+        lines.append("Reload (ctrl+l) loads their version and keeps your unsaved edits on top of it.")
+        box = self.query_one("#conflict", Static)
+        box.update(safe.lines(lines))
+        box.display = True
+        self.query_one("#reload", Button).display = True
+        self.call_after_refresh(box.scroll_visible)
+
+    def action_reload(self) -> None:
+        if self.view is None or self.saving:
+            return
+        self._refetch()
+
+    def action_audit_contact(self) -> None:
+        if self.view is not None:
+            from ccconsole.tui.screens.audit import AuditScreen
+
+            self.app.push_screen(AuditScreen(self.view.id, self.view.name))
+
+    @on(Button.Pressed, "#reload")
+    def _reload_pressed(self) -> None:
+        self.action_reload()
+
+    async def on_contact_editor_refetched(self, message: Refetched) -> None:
+        if message.error:
+            self.query_one("#err-form", ErrorLine).show(message.error)
+            self.notify(f"Could not reload: {message.error}", severity="error", markup=False)
+            return
+        info = message.info
+        self._sync_values()
+        base, current = self.view, info.current
+        mine_conns = [FormConn(i.scheme, i.value, i.original, i.affinity, self._identity(i)) for i in self.items]
+        mine_groups = [g.strip() for g in self.query_one("#groups", Input).value.split(",") if g.strip()]
+        result = merge(base.name, base.groups, [(c.identity, c.affinity_channel_id) for c in base.connections],
+                       self.query_one("#name", Input).value, mine_groups, mine_conns,
+                       current.name, current.groups,
+                       [(c.identity, c.affinity_channel_id) for c in current.connections], self._editable)
+        self.view = current
+        self.conflict = None
+        self.query_one("#editor-title", Label).update(
+            safe.content(f"Update Contact — {current.name or '(no name)'}"))
+        self.query_one("#name", Input).value = result.name
+        self.query_one("#groups", Input).value = ", ".join(result.groups)
+        self.items = [Item(c.scheme, c.value, c.original, c.affinity) for c in result.connections]
+        for label in self.query(ErrorLine):
+            label.show(None)
+        await self._rebuild(focus=None)
+        lines = [f"Reloaded version {current.version}. Their changes are in the form; your edits are kept."]
+        if info.changes:
+            lines.append("They changed: " + "; ".join(str(c) for c in info.changes))
+        labels = {"name": "Name", "groups": "Groups", "connections": "Connections"}
+        for key, theirs in result.clashes.items():
+            lines.append(f"⚠ {labels[key]}: you both changed it — yours is in the form, theirs was: {theirs}")
+        if "name" in result.clashes:
+            self.query_one("#err-name", ErrorLine).show(f"They saved “{result.clashes['name']}”; yours is kept.")
+        lines.append("ctrl+s saves the form as shown; esc discards your edits.")
+        box = self.query_one("#conflict", Static)
+        box.update(safe.lines(lines))
+        box.display = True
+        self.query_one("#reload", Button).display = False
+        self.call_after_refresh(box.scroll_visible)
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
