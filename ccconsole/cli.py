@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from ccconsole.core import urns as urnlib
+from ccconsole.core.query import QueryError
 from ccconsole.core.model import RECEIVE, SEND
 from ccconsole.store import db
 from ccconsole.store.errors import StoreError, ValidationFailed
@@ -59,6 +60,8 @@ def handles_errors(f):
             raise Fail("; ".join(f"{k}: {v}" if k else v for k, v in err.errors.items())) from err
         except (StoreError, urnlib.URNError) as err:
             raise Fail(str(err)) from err
+        except QueryError as err:
+            raise Fail(f"Bad query: {err}") from err
         except Exception as err:  # database drivers raise many kinds; show one line
             from sqlalchemy.exc import SQLAlchemyError
 
@@ -375,7 +378,7 @@ def _selection_options(f):
     for option in reversed([
         click.option("--channel", default=None, help="Only affinities to this channel (name, uuid or id)."),
         click.option("--kind", type=KIND_CHOICES, default=None, help="Only this kind of affinity."),
-        click.option("--text", default=None, help="Only contacts matching this filter (name or connection)."),
+        click.option("--text", default=None, help='Only contacts matching this query, e.g. "0788 38" or "group = Nurses".'),
         click.option("--contact", default=None, help="Only this contact (uuid, id or connection)."),
     ]):
         f = option(f)
@@ -500,14 +503,28 @@ def inbound(ctx, channel, urn, text, db_url, as_json) -> None:
 
 
 @main.command("route")
-@click.argument("contact")
+@click.argument("contact", required=False)
+@click.option("--query", "query", default=None,
+              help='Preview a send request to the contacts matching QUERY, e.g. "group = Nurses" ("" = all).')
 @_db_option
 @_json_option
 @click.pass_context
 @handles_errors
-def route_cmd(ctx, contact, db_url, as_json) -> None:
-    """Where the next message to CONTACT (uuid or connection) goes, and why."""
+def route_cmd(ctx, contact, query, db_url, as_json) -> None:
+    """Where the next message to CONTACT (uuid or connection) goes, and why; or, with --query, how a
+    send request to every matching contact splits across channels (nothing is sent)."""
+    if (contact is None) == (query is None):
+        raise Fail("Give either a CONTACT or --query QUERY.")
     store = _open(ctx, db_url)
+    if query is not None:
+        from ccconsole.core.query import canonical, parse
+        from ccconsole.store.broadcast import preview
+
+        shown = canonical(parse(query, store.workspace.country))
+        result = preview(store, query=query)
+        _emit({"query": shown, **result.as_dict()}, as_json,
+              [f"Query: {shown or '(all contacts)'}", *result.lines()])
+        return
     rv = store.route_contact(contact)
     lines = [f"{rv.contact.name or '(no name)'} ({rv.contact.uuid})", *rv.route.explain(),
              f"lock-in: {rv.lock_in.kind.value}"
@@ -560,7 +577,7 @@ def import_cmd(ctx, file, dry_run, db_url, as_json) -> None:
 
 @main.command("export")
 @click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--query", default=None, help="Only the contacts matching this filter (as the console's / filter).")
+@click.option("--query", default=None, help='Only the contacts matching this query (as the console\'s / bar), e.g. "group = Nurses".')
 @_db_option
 @_json_option
 @click.pass_context

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Iterable, Sequence
 
-from ccconsole.core.model import Channel, Connection, Contact
+from ccconsole.core.model import Channel, Connection, Contact, Status
 from ccconsole.core.urns import phone_country
 
 NOT_ACTIVE = "Contact is no longer active"
@@ -279,22 +279,40 @@ class Breakdown:
     unreachable: Counter = field(default_factory=Counter)  # reason -> contacts
     not_active: Counter = field(default_factory=Counter)  # status -> contacts
 
-    def add(self, contact: Contact, decision: Route) -> None:
-        self.total += 1
+    def add(self, contact: Contact, decision: Route, reason: str | None = None, times: int = 1) -> None:
+        """Count one contact (or ``times`` contacts in the same situation); ``reason`` (see
+        :func:`unreachable_reason`) when it has no route."""
+        self.total += times
         if not contact.is_active:
-            self.not_active[str(contact.status)] += 1
+            self.not_active[str(contact.status)] += times
         elif decision.ok:
-            self.per_channel[decision.channel.name] += 1
+            self.per_channel[decision.channel.name] += times
             if decision.rule == Rule.AFFINITY:
-                self.locked_in[decision.channel.name] += 1
+                self.locked_in[decision.channel.name] += times
         else:
-            self.unreachable[unreachable_reason(contact)] += 1
+            self.unreachable[reason or decision.reason or NO_CHANNEL] += times
 
     @property
     def headline(self) -> str:
         n = len(self.per_channel)
         return (f"Send to {self.total:,} contact{'s' if self.total != 1 else ''} → "
                 f"{n} channel{'s' if n != 1 else ''} process{'es' if n == 1 else ''} 1 send request")
+
+    def lines(self) -> list[str]:
+        """The breakdown as lines a person reads (the console and ``ccconsole route --query``)."""
+        out = [self.headline]
+        for name, n in self.per_channel.most_common():
+            locked = self.locked_in.get(name, 0)
+            out.append(f"  {name}: {n:,}" + (f" (of which {locked:,} locked in)" if locked else ""))
+        unreachable = sum(self.unreachable.values())
+        if unreachable:
+            out.append(f"  No route: {unreachable:,}")
+            out.extend(f"    {reason}: {n:,}" for reason, n in self.unreachable.most_common())
+        inactive = sum(self.not_active.values())
+        if inactive:
+            out.append(f"  Not active: {inactive:,} (" + ", ".join(
+                f"{status} {n:,}" for status, n in self.not_active.most_common()) + ")")
+        return out
 
     def as_dict(self) -> dict:
         return {
@@ -303,22 +321,92 @@ class Breakdown:
             "channels": dict(self.per_channel.most_common()),
             "locked_in": dict(self.locked_in),
             "unreachable": dict(self.unreachable.most_common()),
+            "unreachable_total": sum(self.unreachable.values()),
             "not_active": dict(self.not_active),
+            "not_active_total": sum(self.not_active.values()),
         }
 
 
-def unreachable_reason(contact: Contact) -> str:
-    """A short reason for a contact that has no route: the types it has that nothing serves."""
-    if not contact.connections:
-        return NO_CONNECTIONS.lower()
-    schemes = sorted({c.scheme for c in contact.connections})
-    return f"no channel for {', '.join(schemes)}"
+def unreachable_reason(decision: Route) -> str:
+    """Why a contact has no route, from the resolver's explained attempts: per connection type what
+    stopped it, e.g. ``no phone channel may send to EC numbers; no channel sends whatsapp``."""
+    if decision.reason and decision.reason.startswith(NOT_ACTIVE):
+        return decision.reason
+    if not decision.attempts:
+        return (decision.reason or NO_CHANNEL).lower()
+    parts: list[str] = []
+    for attempt in decision.attempts:
+        kinds = {n.kind for n in attempt.notes}
+        scheme = attempt.connection.scheme
+        if NoteKind.COUNTRY_FILTERED in kinds:
+            country = phone_country(attempt.connection.path)
+            text = f"no phone channel may send to {country} numbers"
+        else:
+            text = f"no channel sends {scheme}"
+        if text not in parts:
+            parts.append(text)
+    return "; ".join(parts)
+
+
+class BroadcastPlanner:
+    """Splits many contacts across channels with :func:`route`, fast: contacts in the same routing
+    situation (status; per connection in order its type, affinity and, for phones, the number's
+    country and the digits the channels' prefixes can overlap) share one decision."""
+
+    def __init__(self, channels: Channels | Sequence[Channel]):
+        self.channels = as_channels(channels)
+        prefixes = [p.removeprefix("+") for c in self.channels.senders("tel")
+                    for p in (c.match_prefixes or (c.address.removeprefix("+"),))]
+        self.depth = max((len(p) for p in prefixes), default=0)
+        self._decided: dict[tuple, tuple[Contact, Route, str | None]] = {}
+        self._count: Counter = Counter()  # situation -> contacts in it
+
+    def situation(self, status: str, connections: Sequence[tuple[str, int | None]]) -> tuple:
+        """The routing situation of a contact: what :func:`route` depends on and nothing else."""
+        if status != Status.ACTIVE:
+            return (status,)
+        key: list = [Status.ACTIVE]
+        depth = self.depth
+        for identity, affinity in connections:
+            if identity.startswith("tel:"):
+                path = identity[4:]
+                digits = path[1:] if path.startswith("+") else path
+                key.append(("tel", affinity, phone_country(path), digits[:depth]))
+            else:
+                key.append((identity.partition(":")[0], affinity))
+        return tuple(key)
+
+    def add(self, contact: Contact) -> None:
+        self.add_raw(contact.status, [(c.identity, c.affinity) for c in contact.connections])
+
+    def add_raw(self, status: str, connections: Sequence[tuple[str, int | None]]) -> None:
+        """Count one contact given as its status and (identity, affinity) pairs in priority order."""
+        key = self.situation(status, connections)
+        if key not in self._decided:
+            contact = Contact(Status(status), tuple(Connection(i, a) for i, a in connections))
+            decision = route(contact, self.channels, explain=False)
+            reason = None if decision.ok or not contact.is_active else \
+                unreachable_reason(route(contact, self.channels, explain=True))
+            self._decided[key] = (contact, decision, reason)
+        self._count[key] += 1
+
+    @property
+    def result(self) -> Breakdown:
+        """The breakdown of every contact added so far."""
+        result = Breakdown()
+        for key, n in self._count.items():
+            result.add(*self._decided[key], times=n)
+        return result
+
+    @property
+    def situations(self) -> int:
+        """How many distinct routing situations were resolved (the resolver calls made)."""
+        return len(self._decided)
 
 
 def broadcast(contacts: Iterable[Contact], channels: Channels | Sequence[Channel]) -> Breakdown:
     """Split a send request to ``contacts`` across channels with the same resolver as :func:`route`."""
-    chans = as_channels(channels)
-    result = Breakdown()
+    planner = BroadcastPlanner(channels)
     for contact in contacts:
-        result.add(contact, route(contact, chans, explain=False))
-    return result
+        planner.add(contact)
+    return planner.result

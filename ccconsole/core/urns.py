@@ -6,6 +6,7 @@ Phone numbers are normalized with the workspace's default country.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -153,9 +154,44 @@ def is_e164(path: str) -> bool:
 
 
 def phone_country(path: str) -> str | None:
-    """The ISO country phonenumbers assigns to an E.164 number; None when unknown or non-geographic."""
+    """The ISO country phonenumbers assigns to an E.164 number; None when unknown or non-geographic.
+
+    A calling code that belongs to one region only (+250 is RW) decides without parsing, exactly as
+    phonenumbers would (its parse accepts 2 to 17 national digits); shared codes (+1, +44, +7...)
+    are parsed. Broadcast previews call this for every phone number, so the fast path matters.
+    """
     if not path.startswith("+"):
         return None
+    digits = path[1:]
+    if digits.isascii() and digits.isdigit() and digits[:1] != "0":
+        code = _calling_code(digits[:3])
+        if code is not None and 2 <= len(digits) - code[0] <= 17:
+            return code[1]
+        if digits[0] == "1" and digits[1:2] in _NANP_AREA_START and len(digits) <= 18:
+            # +1 without a leading national prefix (1) parses to exactly this number: skip the parse
+            region = phonenumbers.region_code_for_number(
+                phonenumbers.PhoneNumber(country_code=1, national_number=int(digits[1:])))
+            return None if not region or region in ("ZZ", "001") else region
+    return _parsed_country(path)
+
+
+_NANP_AREA_START = tuple("23456789")
+
+
+@functools.lru_cache(maxsize=2048)
+def _calling_code(head: str) -> tuple[int, str | None] | None:
+    """For the first digits of an international number: (length of its calling code, its only
+    region or None if non-geographic), or None when the code is shared by several regions or unknown."""
+    for n in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(head[:n])) if len(head) >= n else None
+        if regions:
+            if len(regions) != 1:
+                return None
+            return n, (None if regions[0] in ("ZZ", "001") else regions[0])
+    return None
+
+
+def _parsed_country(path: str) -> str | None:
     try:
         number = phonenumbers.parse(path, None)
     except phonenumbers.NumberParseException:

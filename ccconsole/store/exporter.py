@@ -41,8 +41,8 @@ class ExportReport:
 
 def selection(store, query: str | None):
     """THE one place that turns the export's ``--query`` into a selection of contacts: a SELECT of
-    the matching live contacts' ids. Today it is the contacts table's plain filter text; swap in the
-    query language here."""
+    the matching live contacts' ids, by the contact query language (core.query, as the console's /
+    bar); a bad query raises core.query.QueryError."""
     return store._base_contacts(query).with_only_columns(Contact.id)
 
 

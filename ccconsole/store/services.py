@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator, Sequence
 
 import phonenumbers
-from sqlalchemy import Engine, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Engine, and_, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
@@ -31,6 +31,7 @@ from ccconsole.core.model import Contact as CoreContact
 from ccconsole.core.routing import Channels, route
 from ccconsole.store import db, live
 from ccconsole.store.errors import Conflict, NotFound, RaceLost, StoreError, ValidationFailed
+from ccconsole.store.query_sql import escape_like as _escape_like  # noqa: F401 (store.audit uses it)
 from ccconsole.store.models import (
     AuditEvent,
     Channel,
@@ -106,6 +107,9 @@ class Store:
         engine = db.make_engine(url, read_only=read_only)
         if not read_only:
             db.upgrade(engine)
+            from ccconsole.store.query_sql import ensure_statistics
+
+            ensure_statistics(engine)
         try:
             with Session(engine) as s:
                 ws = s.execute(select(Workspace).order_by(Workspace.id).limit(1)).scalars().first()
@@ -356,23 +360,10 @@ class Store:
     # --- the contacts table ----------------------------------------------------------------------
 
     def _filter_clause(self, text: str | None):
-        if not text or not text.strip():
-            return None
-        text = text.strip()
-        like = f"%{_escape_like(text)}%"
-        terms = [Contact.name.ilike(like, escape="\\")]
-        conn_terms = [Connection.identity.ilike(like, escape="\\")]
-        digits = re.sub(r"\D", "", text)
-        if digits and re.fullmatch(r"[\d\s()+\-.]+", text):
-            conn_terms.append(Connection.path.like(f"%{digits}%"))
-            country = self.workspace.country
-            if digits.startswith("0") and country:
-                code = phonenumbers.country_code_for_region(country)
-                if code:
-                    conn_terms.append(Connection.path.like(f"+{code}{digits[1:]}%"))
-        terms.append(Contact.id.in_(select(Connection.contact_id).where(
-            Connection.workspace_id == self.workspace.id, Connection.contact_id.is_not(None), or_(*conn_terms))))
-        return or_(*terms)
+        """The contacts matching the query ``text`` (core.query; QueryError when it is bad)."""
+        from ccconsole.store.query_sql import filter_clause
+
+        return filter_clause(text, self.workspace.id, self.engine.dialect.name, self.workspace.country)
 
     def _base_contacts(self, text: str | None):
         q = select(Contact.id, Contact.uuid, Contact.name, Contact.status, Contact.last_seen_on).where(
@@ -387,16 +378,20 @@ class Store:
         limit = max(1, min(limit, PAGE_MAX))
         q = self._base_contacts(text)
         key = tuple_(Contact.name, Contact.id)
+        forward = (Contact.name, Contact.id)
+        backward = (Contact.name.desc(), Contact.id.desc())
         if after is not None:
-            q = q.where(key > tuple_(*after)).order_by(Contact.name, Contact.id)
+            q, order = q.where(key > tuple_(*after)), forward
         elif before is not None:
-            q = q.where(key < tuple_(*before)).order_by(Contact.name.desc(), Contact.id.desc())
-        elif last:
-            q = q.order_by(Contact.name.desc(), Contact.id.desc())
+            q, order = q.where(key < tuple_(*before)), backward
         else:
-            q = q.order_by(Contact.name, Contact.id)
+            order = backward if last else forward
+        # pick the page's ids first, from indexes only (a case-insensitive name search sorts its
+        # matches by (name, id) inside a covering index: migration 0002), then read those rows
+        ids = q.with_only_columns(Contact.id).order_by(*order).limit(limit)
+        q = select(*q.selected_columns).where(Contact.id.in_(ids)).order_by(*order)
         with Session(self.engine) as s:
-            rows = s.execute(q.limit(limit)).all()
+            rows = s.execute(q).all()
             if before is not None or last:
                 rows = list(reversed(rows))
             return self._rows(s, rows)
@@ -732,10 +727,6 @@ class Store:
                 self._audit(s, "contact.inbound", contact_id=contact.id,
                             before=_snapshot(before) if before else None, after=_snapshot(after))
             return InboundResult(after, created, changed or created, message.id)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _snapshot(view: ContactView) -> dict:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ccconsole.core.model import RECEIVE, SEND, Channel, Connection, Contact, Status
-from ccconsole.core.routing import NO_CHANNEL, Rule, broadcast, channel_for, route
+from ccconsole.core.routing import NO_CHANNEL, Rule, broadcast, channel_for, route, unreachable_reason
 from ccconsole.core.urns import SCHEMES, URN, normalize, phone_country, validation_error
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -225,3 +225,35 @@ def test_broadcast_accounts_for_every_contact(channels, data):
         if d.ok:
             expected[d.channel.name] = expected.get(d.channel.name, 0) + 1
     assert dict(result.per_channel) == expected
+
+
+@FAST
+@given(channel_lists(), st.data())
+def test_grouped_broadcast_gives_each_contact_its_own_route_and_reason(channels, data):
+    """The planner shares decisions between contacts in the same routing situation: the counts and
+    the reasons are exactly those of resolving every contact on its own."""
+    people = data.draw(st.lists(contacts([c.id for c in channels]), max_size=12))
+    result = broadcast(people, channels)
+    per_channel: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for p in people:
+        d = route(p, channels)
+        if d.ok:
+            per_channel[d.channel.name] = per_channel.get(d.channel.name, 0) + 1
+        elif p.is_active:
+            reason = unreachable_reason(d)
+            reasons[reason] = reasons.get(reason, 0) + 1
+    assert dict(result.per_channel) == per_channel
+    assert dict(result.unreachable) == reasons
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(["1", "12", "13", "11", "10", "19", "250", "254", "44", "7", "39", "593", "800", "882", "0", ""]),
+       st.text(alphabet="0123456789", max_size=19))
+def test_phone_country_fast_paths_agree_with_phonenumbers(code, rest):
+    """phone_country decides single-region calling codes and +1 numbers without parsing; it must say
+    exactly what phonenumbers' parse + region_code_for_number says."""
+    from ccconsole.core.urns import _parsed_country
+
+    path = "+" + code + rest
+    assert phone_country(path) == _parsed_country(path)

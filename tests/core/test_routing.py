@@ -20,7 +20,9 @@ from ccconsole.core.routing import (
     NoteKind,
     Route,
     Rule,
+    BroadcastPlanner,
     broadcast,
+    unreachable_reason,
     channel_for,
     route,
 )
@@ -551,7 +553,8 @@ def test_broadcast_counts():
     assert dict(result.per_channel) == {"Tel": 1, "Tel 2": 2, "Twitter": 1}
     assert dict(result.locked_in) == {"Tel 2": 1}
     assert sum(result.unreachable.values()) == 2
-    assert dict(result.unreachable) == {"no channel for telegram": 1, "no channel for mailto, telegram": 1}
+    assert dict(result.unreachable) == {"no channel sends telegram": 1,
+                                        "no channel sends telegram; no channel sends mailto": 1}
     assert dict(result.not_active) == {"blocked": 2, "stopped": 1, "archived": 1}
     data = result.as_dict()
     assert data["total"] == 10
@@ -571,6 +574,70 @@ def test_broadcast_agrees_with_route():
             expected[d.channel.name] = expected.get(d.channel.name, 0) + 1
     assert dict(result.per_channel) == expected == {"Telegram": 1, "Twitter": 1}
     assert sum(result.unreachable.values()) == 1
+
+
+def test_unreachable_reasons_say_what_the_resolver_found():
+    rw = ch(5, "MTN RW", ("tel",), "+250788000000", country="RW")
+    ke = ch(6, "Safaricom", ("tel",), "+254700000000", country="KE")
+    contacts = [
+        who("tel:+593991234567"),  # Ecuador: both phone channels refuse international numbers
+        who("tel:+593991234568", "whatsapp:593991234568"),
+        who("whatsapp:1", "tel:+593991234569"),
+        who("mailto:a@b.org"),
+        who(),
+        who("tel:+250788111111"),
+    ]
+    result = broadcast(contacts, [rw, ke])
+    assert dict(result.unreachable) == {
+        "no phone channel may send to EC numbers": 1,
+        "no phone channel may send to EC numbers; no channel sends whatsapp": 1,
+        "no channel sends whatsapp; no phone channel may send to EC numbers": 1,
+        "no channel sends mailto": 1,
+        "contact has no connections": 1,
+    }
+    assert dict(result.per_channel) == {"MTN RW": 1}
+    assert unreachable_reason(route(who("tel:+250788111111"), [])) == "no channel sends tel"
+    assert unreachable_reason(route(who("tel:+250788111111", status=Status.BLOCKED), [rw])).startswith(
+        "Contact is no longer active")
+    lines = result.lines()
+    assert lines[0] == result.headline and "  MTN RW: 1" in lines and "  No route: 5" in lines
+
+
+def test_the_planner_groups_routing_situations_without_changing_decisions():
+    mtn = ch(5, "MTN", ("tel",), "+250788000000", country="RW", prefixes=("25078",))
+    airtel = ch(6, "Airtel", ("tel",), "+250730000000", country="RW", prefixes=("25073",))
+    planner = BroadcastPlanner([mtn, airtel, TWITTER])
+    assert planner.depth == 5
+    people = [who(f"tel:+25078{i:07d}") for i in range(50)] + [who(f"tel:+25073{i:07d}") for i in range(50)]
+    people += [who(Connection(f"tel:+25078{i:07d}", affinity=airtel.id)) for i in range(50, 60)]
+    people += [who(f"twitter:u{i}", f"tel:+25078{i:07d}") for i in range(30)]
+    people += [who(f"tel:+25078{i:07d}", status=Status.STOPPED) for i in range(5)]
+    for p in people:
+        planner.add(p)
+    assert planner.situations == 5  # MTN prefix, Airtel prefix, locked to Airtel, Twitter first, stopped
+    assert dict(planner.result.per_channel) == {"MTN": 50, "Airtel": 60, "Twitter": 30}
+    assert dict(planner.result.locked_in) == {"Airtel": 10}
+    assert dict(planner.result.not_active) == {"stopped": 5}
+    expected: dict[str, int] = {}
+    for p in people:
+        d = route(p, [mtn, airtel, TWITTER])
+        if d.ok:
+            expected[d.channel.name] = expected.get(d.channel.name, 0) + 1
+    assert dict(planner.result.per_channel) == expected
+
+
+def test_the_planner_tells_numbers_apart_within_the_prefix_depth():
+    # channels without prefixes compare their whole address: the depth is the address length
+    a = ch(5, "A", ("tel",), "+250788000000")
+    b = ch(6, "B", ("tel",), "+250788000999")
+    planner = BroadcastPlanner([a, b])
+    assert planner.depth == 12
+    planner.add(who("tel:+250788000001"))  # overlap 11 with A, 9 with B
+    planner.add(who("tel:+250788000990"))  # overlap 9 with A, 11 with B
+    planner.add(who("tel:+250788000000"))  # overlap 12 with A
+    planner.add(who("tel:+250788000000", status=Status.BLOCKED))
+    assert dict(planner.result.per_channel) == {"A": 2, "B": 1}
+    assert planner.situations == 4
 
 
 def test_broadcast_empty():

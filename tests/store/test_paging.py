@@ -182,23 +182,25 @@ def test_filter_by_name_fragment_is_case_insensitive(data):
     for text in ("Name 08", "name 08", "NAME 08"):
         assert data.store.count(text) == 3
         assert keys(data.store.page(text=text)) == want
-    assert keys(data.store.page(text="lucy")) == [k for k in data.expected if k[0] == "Locked Lucy"]
+    assert keys(data.store.page(text="locked l")) == [k for k in data.expected if k[0] == "Locked Lucy"]
+    assert keys(data.store.page(text="name ~ lucy")) == [k for k in data.expected if k[0] == "Locked Lucy"]
 
 
 def test_filter_by_connection_fragment(data):
     want = matching(data, lambda n, u: any("user1" in x for x in u))
-    assert data.store.count("user1") == len(want)
-    assert keys(data.store.page(text="user1", limit=500)) == want
+    assert data.store.count("urn ~ user1") == len(want)
+    assert keys(data.store.page(text="urn ~ user1", limit=500)) == want
     want = matching(data, lambda n, u: "mailto:user42@example.org" in u)
-    assert keys(data.store.page(text="user42@example")) == want and len(want) == 1
+    assert keys(data.store.page(text="urn ~ user42@example")) == want and len(want) == 1
+    assert keys(data.store.page(text="mailto:user42@example.org")) == want  # a bare connection
 
 
 def test_filter_treats_like_wildcards_literally(data):
     # "_" and "%" are the characters typed, not wildcards: user_1 matches only twitter:user_1..
     want = matching(data, lambda n, u: any("user_1" in x for x in u))
     assert want and all(any(x.startswith("twitter:user_1") for x in data.all_ids[k]) for _, k in want)
-    assert keys(data.store.page(text="user_1", limit=500)) == want
-    assert data.store.count("user%1") == 0
+    assert keys(data.store.page(text="urn ~ user_1", limit=500)) == want
+    assert data.store.count("urn ~ user%1") == 0
 
 
 def test_filter_by_national_phone_fragment(data):
@@ -244,8 +246,9 @@ def test_filter_finds_case_sensitive_external_ids(backend_url):
         store.add_channel("API", "External API", ["ext"])
         c = store.create_contact("Ext", ["ext:EXT-0042"])
         store.create_contact("Other", ["ext:ext-0043"])
-        assert [r.id for r in store.page(text="EXT-0042")] == [c.id]
-        assert store.count("EXT-0042") == 1
+        assert [r.id for r in store.page(text="ext:EXT-0042")] == [c.id]
+        assert store.count("ext = EXT-0042") == 1
+        assert store.count("ext = ext-0042") == 0
     finally:
         store.close()
 

@@ -10,10 +10,19 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
+from ccconsole.core import query
 from ccconsole.store.views import RouteView
 from ccconsole.tui import actions, safe
 from ccconsole.tui.widgets.contact_table import ContactTable
 from ccconsole.tui.widgets.route_preview import RoutePreview
+
+
+def canonical_or_none(text: str | None, country: str | None) -> str | None:
+    """The canonical form of a (valid) query for the border title."""
+    try:
+        return query.canonical(query.parse(text, country)) or None
+    except query.QueryError:
+        return text
 
 
 class ContactsScreen(Screen):
@@ -39,13 +48,16 @@ class ContactsScreen(Screen):
         yield Static(id="title-bar")
         with Horizontal(id="main"):
             with Vertical(id="table-pane"):
-                yield Input(placeholder="filter: name or connection fragment (esc clears)", id="filter")
+                yield Input(placeholder='query: jane · 0788 38 · tel:+250788383383 · group = "Nurses" AND status = active',
+                            id="filter")
+                yield Static(id="filter-status", markup=False)
                 yield ContactTable(self.store, country=ws.country, timezone=ws.timezone, id="contacts")
             yield RoutePreview(ws.country, ws.timezone, id="preview")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one("#filter-status", Static).display = False
         table = self.query_one(ContactTable)
         table.border_title = "Contacts"
         self._update_title()
@@ -61,7 +73,8 @@ class ContactsScreen(Screen):
         left = f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "") + f" · {self.app.db_label}{mode}"
         width = max(0, self.size.width - len(left) - len(count) - 1)
         self.query_one("#title-bar", Static).update(safe.content(left + " " * width + count))
-        table.border_title = safe.content("Contacts" + (f"  /{table.filter_text}" if table.filter_text else ""))
+        shown = canonical_or_none(table.filter_text, ws.country)
+        table.border_title = safe.content("Contacts" + (f"  /{shown}" if shown else ""))
         table.border_subtitle = safe.content(count)
 
     def on_resize(self) -> None:
@@ -142,25 +155,59 @@ class ContactsScreen(Screen):
         had = bool(box.value) or table.filter_text
         box.value = ""
         box.display = False
+        self.query_one("#filter-status", Static).display = False
         table.focus()
         if had:
             table.set_filter(None)
             self._update_title()
 
+    def _apply_query(self, text: str) -> bool:
+        """Check the query (core.query, instant) and show its canonical form or what is wrong and
+        where; only a valid query reaches the table, so a typo never empties it."""
+        status = self.query_one("#filter-status", Static)
+        text = text.strip()
+        status.display = bool(text)
+        status.remove_class("error")
+        try:
+            node = query.parse(text, self.store.workspace.country)
+        except query.QueryError as err:
+            status.update(safe.content(f"✗ {err.message}" + (f" (column {err.column})" if err.column else "")))
+            status.add_class("error")
+            return False
+        status.update(safe.content(f"= {query.canonical(node)}"))
+        self.query_one(ContactTable).set_filter(text or None)
+        self._update_title()
+        return True
+
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        table = self.query_one(ContactTable)
-        table.set_filter(event.value.strip() or None)
+        if not self._apply_query(event.value):
+            return  # the message stays; the text stays for fixing
         if not event.value.strip():
             event.input.display = False
-        table.focus()
-        self._update_title()
+        self.query_one(ContactTable).focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         # filter as you type (each load is a keyset page, cheap); the count follows in a worker
-        self.query_one(ContactTable).set_filter(event.value.strip() or None)
+        self._apply_query(event.value)
+
+    def action_mark(self) -> None:
+        self.query_one(ContactTable).toggle_mark()
+
+    def action_unmark_all(self) -> None:
+        self.query_one(ContactTable).unmark_all()
         self._update_title()
+
+    def action_broadcast(self) -> None:
+        """The broadcast preview for the marked contacts, or else for the current query."""
+        from ccconsole.tui.screens.broadcast import BroadcastPreview
+
+        table = self.query_one(ContactTable)
+        if table.marked:
+            self.app.push_screen(BroadcastPreview(contact_ids=sorted(table.marked)))
+        else:
+            self.app.push_screen(BroadcastPreview(query=table.filter_text, total=table.total))
 
     def action_toggle_preview(self) -> None:
         preview = self.query_one(RoutePreview)

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Select, Static, Tab, Tabs
 
+from ccconsole.core import query
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import KIND_TEXT, LockInKind
 from ccconsole.store import lockins
@@ -261,13 +262,27 @@ class LockInsScreen(Screen):
             self.marked.clear()
             self.refresh_data()
 
+    def _query_problem(self, text: str) -> str | None:
+        """The filter is a contact query (core.query): what is wrong with it, or None."""
+        try:
+            query.parse(text, self.store.workspace.country)
+        except query.QueryError as err:
+            return str(err)
+        return None
+
     @on(Input.Changed, "#lockin-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        if self._query_problem(event.value):
+            return  # half-typed: keep listing by the last good filter
         self.text = event.value.strip() or None
         self.refresh_data()
 
     @on(Input.Submitted, "#lockin-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
+        problem = self._query_problem(event.value)
+        if problem:
+            self.notify(safe.visible(f"Bad query: {problem}"), severity="error", markup=False)
+            return
         if not event.value.strip():
             event.input.display = False
         self.query_one("#lockins", DataTable).focus()

@@ -119,7 +119,9 @@ class ContactTable(Widget, can_focus=True):
         self.total: int | None = None
         self._generation = 0
         self._pending = 0  # cursor moves waiting for rows that are being fetched
+        self._count_after_load: int | None = None  # the generation whose count starts once loaded
         self._last_highlight: int | None = None
+        self.marked: set[int] = set()  # contact ids marked with space (kept across filters and reloads)
 
     # --- geometry ------------------------------------------------------------------------------
 
@@ -175,7 +177,7 @@ class ContactTable(Widget, can_focus=True):
         self.filter_text = text or None
         self.total = None
         self.load("first")
-        self._count(self._generation, self.filter_text)
+        self._count_after_load = self._generation
 
     def reload(self) -> None:
         """Reload the window around the current contact (after an edit or a change elsewhere)."""
@@ -184,7 +186,7 @@ class ContactTable(Widget, can_focus=True):
             self.load("first")
         else:
             self.load("around", row.key, anchor=row.id)
-        self._count(self._generation, self.filter_text)
+        self._count_after_load = self._generation
 
     def on_contact_table_loaded(self, message: Loaded) -> None:
         message.stop()
@@ -192,6 +194,11 @@ class ContactTable(Widget, can_focus=True):
             return
         self.fetching = False
         self.loaded_once = True
+        if self._count_after_load == message.generation:
+            # counting a large set takes a while: start it once the rows are in, so that it never
+            # competes with the first page
+            self._count_after_load = None
+            self._count(message.generation, self.filter_text)
         rows, mode = message.rows, message.mode
         h = self.body_height
         if mode == "first":
@@ -317,6 +324,21 @@ class ContactTable(Widget, can_focus=True):
                 self._settle()
                 return
 
+    def toggle_mark(self) -> None:
+        """Mark or unmark the contact under the cursor, then move down (as in file managers)."""
+        row = self.current
+        if row is None:
+            return
+        self.marked.symmetric_difference_update({row.id})
+        self.post_message(self.Highlighted(row))  # the screen shows the number marked
+        self.move(1)
+        self.refresh()
+
+    def unmark_all(self) -> None:
+        self.marked.clear()
+        self.post_message(self.Highlighted(self.current))
+        self.refresh()
+
     def replace_rows(self, fresh: list[ContactRow]) -> None:
         """Swap in refreshed rows for contacts already in the window (same ids), keeping the cursor."""
         by_id = {r.id: r for r in fresh}
@@ -367,6 +389,8 @@ class ContactTable(Widget, can_focus=True):
         if kind == LockInKind.STALE:
             via.append(" stale", style=CELL_STYLES["warning"])
         cells["via"] = via
+        if row.id in self.marked:
+            cells["name"] = Text("✓ ", style=CELL_STYLES["locked"]) + cells["name"]
         return cells
 
     def _date(self, when: datetime | None) -> str:
@@ -406,4 +430,5 @@ class ContactTable(Widget, can_focus=True):
     def position_label(self) -> str:
         """``123 of 3,000`` style text for the border (approximate while the count is pending)."""
         total = "…" if self.total is None else f"{self.total:,}"
-        return f"{total} contacts"
+        marked = f" · {len(self.marked):,} marked" if self.marked else ""
+        return f"{total} contacts{marked}"
