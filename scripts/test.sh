@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Debian's PostgreSQL and tmux, the Python packages) and run them:
 # the whole suite (store and many-staff tests on SQLite and PostgreSQL), then — when no arguments are
-# given — the console flows and the command line a second time on PostgreSQL.
+# given — every console and command-line test a second time on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -19,6 +19,6 @@ if [ $# -gt 0 ]; then
   exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 fi
 .venv/bin/python -m pytest -q -p no:cacheprovider
-echo "Second pass: the console flows and the command line on PostgreSQL"
+echo "Second pass: every console and command-line test on PostgreSQL (the store tests ran on both above)"
 CCCONSOLE_TEST_BACKEND=postgres exec .venv/bin/python -m pytest -q -p no:cacheprovider \
-  tests/tui/test_flows.py tests/tui/test_channels.py tests/test_cli.py
+  tests/tui tests/test_cli.py tests/test_cli_import.py tests/test_cli_broadcast.py

@@ -1,7 +1,7 @@
 """Fixtures of the console tests: a small hand-made workspace per test, a demo database per module.
 
 ``CCCONSOLE_TEST_BACKEND=postgres`` puts them on the test run's PostgreSQL instead of SQLite
-(scripts/test.sh runs the console flows and the command line a second time that way); ``ws_any``
+(scripts/test.sh runs every console test and the command line a second time that way); ``ws_any``
 runs a test on both backends always.
 """
 

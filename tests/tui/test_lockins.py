@@ -14,12 +14,14 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from ccconsole.core.lockin import LockInKind
 from ccconsole.store import lockins
+from ccconsole.store.services import Store
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.history import HistoryScreen
 from ccconsole.tui.screens.lockins import BulkAffinity, LockInsScreen
 from ccconsole.tui.screens.whatif import WhatIf
-from tests.tui.helpers import (ALICE, BOB, preview_for, preview_text, row_text, select_name, static_text, table_ready,
-                               type_text, wait_for)
+from tests.tui.conftest import _url
+from tests.tui.helpers import (ALICE, BOB, demo_workspace, preview_for, preview_text, row_text, select_name, settle,
+                               static_text, table_ready, type_text, wait_for)
 
 CCCONSOLE = Path(sys.executable).with_name("ccconsole")
 SIZE = (120, 40)
@@ -38,8 +40,7 @@ async def open_lockins(pilot) -> LockInsScreen:
     await pilot.press("L")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, LockInsScreen)
                    and pilot.app.screen.query_one("#lockin-channels", DataTable).row_count > 0, what="lock-ins")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
     return pilot.app.screen
 
 
@@ -122,11 +123,8 @@ async def test_filter_by_channel_and_text_and_mark_then_clear_with_confirmation(
     assert events == [("agent-7", "affinity.clear")]
 
 
-async def test_move_everything_listed_to_another_channel_with_progress(demo_url, tmp_path):
-    import shutil
-
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    shutil.copy(demo_url.removeprefix("sqlite:///"), tmp_path / "demo.db")
+async def test_move_everything_listed_to_another_channel_with_progress(request, tmp_path):
+    url = demo_workspace(_url(request, tmp_path, "demo.db"))  # its own: the test changes it
     app = make_app(url)
     async with app.run_test(size=SIZE) as pilot:
         await table_ready(pilot)
@@ -145,8 +143,6 @@ async def test_move_everything_listed_to_another_channel_with_progress(demo_url,
         await pilot.click("#bulk-go")
         await wait_for(pilot, lambda: isinstance(app.screen, LockInsScreen), what="done", timeout=10)
         await wait_for(pilot, lambda: listed(screen) == [], what="no stale left")
-    from ccconsole.store.services import Store
-
     store = Store.open(url)
     try:
         assert lockins.rows(store, kinds=[LockInKind.STALE]) == []
