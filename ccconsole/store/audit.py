@@ -17,7 +17,8 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from ccconsole.store.models import AuditEvent, Channel, Contact
-from ccconsole.store.services import Store, _aware, _escape_like, _snapshot
+from ccconsole.store.query_sql import escape_like as _escape_like
+from ccconsole.store.services import Store, _aware, _snapshot
 from ccconsole.store.views import ContactView
 
 PAGE = 50

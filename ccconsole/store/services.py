@@ -31,7 +31,6 @@ from ccconsole.core.model import Contact as CoreContact
 from ccconsole.core.routing import Channels, route
 from ccconsole.store import db, live
 from ccconsole.store.errors import Conflict, NotFound, RaceLost, StoreError, ValidationFailed
-from ccconsole.store.query_sql import escape_like as _escape_like  # noqa: F401 (store.audit uses it)
 from ccconsole.store.models import (
     AuditEvent,
     Channel,

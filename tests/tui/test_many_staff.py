@@ -26,7 +26,6 @@ from tests.tui.helpers import (
     select_name,
     settle,
     static_text,
-    table,
     table_ready,
     type_text,
     wait_for,
