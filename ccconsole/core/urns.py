@@ -123,7 +123,7 @@ def normalize_phone(text: str, country: str | None = None) -> str:
         keep_plus = raw.startswith("+") and cleaned.isdigit() and (7 <= len(cleaned) <= 15 or reread)
         return "+" + cleaned if keep_plus else cleaned
     for _ in range(16):  # phonenumbers may drop leading zeros it reads as a national prefix
-        if result == "+" + cleaned:
+        if result == "+" + cleaned or not _may_strip_prefix(result):
             break
         again = _e164(result[1:], None, True)
         if again is None or again == result:
@@ -143,6 +143,32 @@ def _e164(digits: str, country: str | None, international: bool) -> str | None:
     if phonenumbers.is_possible_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None
+
+
+def _may_strip_prefix(e164: str) -> bool:
+    """Whether parsing ``e164`` again could read a national prefix off its national number.
+
+    Parsing ``+<code><national>`` changes the number only by that stripping: calling codes are
+    prefix-free, so the same code is read again. When the region's national prefix pattern does not
+    match the start of the national number, the number is its own fixed point and the (costly)
+    second parse is skipped; otherwise :func:`normalize_phone` parses again to be sure.
+    """
+    digits = e164[1:]
+    for n in (1, 2, 3):
+        code = int(digits[:n]) if digits[:n].isdigit() else 0
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            pattern = _national_prefix(code)
+            return pattern is not None and pattern.match(digits[n:]) is not None
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def _national_prefix(code: int) -> re.Pattern | None:
+    """The national prefix pattern (for parsing) of the main region of a calling code, or None."""
+    region = phonenumbers.region_code_for_country_code(code)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    prefix = meta.national_prefix_for_parsing if meta is not None else None
+    return re.compile(prefix) if prefix else None
 
 
 _E164 = re.compile(r"^\+\d{7,15}$")
