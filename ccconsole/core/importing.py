@@ -17,6 +17,7 @@ against formula injection (reversed by the importer) live here too, so both side
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -47,6 +48,9 @@ class _Clear:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return "CLEAR"
+
+    def __reduce__(self) -> str:
+        return "CLEAR"  # unpickles as the module's one CLEAR, so ``value is CLEAR`` still holds
 
 
 CLEAR = _Clear()
@@ -225,14 +229,18 @@ class ParsedRow:
     fields: dict[str, tuple[str, object]] = field(default_factory=dict)  # key -> (label, str | CLEAR)
     error: str | None = None
 
-    @property
-    def identities(self) -> list[str]:
-        return [u.identity for u in self.urns]
+    def __reduce__(self):  # compact and quick to pickle: the importer's reader process sends these
+        return ParsedRow, (self.row, self.uuid, self.attrs, self.urns, self.invalid, self.fields, self.error)
 
-    @property
-    def all_identities(self) -> list[str]:
+    # computed once, when first asked (parse_row fills ``urns`` and ``invalid`` before anyone asks)
+    @functools.cached_property
+    def identities(self) -> tuple[str, ...]:
+        return tuple(u.identity for u in self.urns)
+
+    @functools.cached_property
+    def all_identities(self) -> tuple[str, ...]:
         """Valid and invalid ones: what the store looks up owners for."""
-        return self.identities + [i for i, _ in self.invalid]
+        return self.identities + tuple(i for i, _ in self.invalid)
 
 
 def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: str | None = None,
@@ -358,6 +366,10 @@ class Plan:
     clear_fields: tuple[str, ...] = ()
     error: str | None = None
 
+    def __reduce__(self):  # compact and quick to pickle (see ParsedRow)
+        return Plan, (self.row, self.contact_id, self.connections, self.added, self.attrs, self.set_fields,
+                      self.clear_fields, self.error)
+
     @property
     def created(self) -> bool:
         return self.contact_id == NEW and self.error is None
@@ -365,6 +377,18 @@ class Plan:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.attrs or self.set_fields or self.clear_fields)
+
+
+def plan_unmatched(parsed: ParsedRow) -> Plan | None:
+    """The plan of a row without a UUID, assuming none of its connections has a contact: what
+    :func:`plan_row` returns for it whenever that holds (see :func:`plan_holds`). It needs no
+    database, so the importer's reader works it out ahead; None for a row with a UUID."""
+    return None if parsed.uuid is not None else plan_row(parsed, by_uuid={}, owners={}, contacts={})
+
+
+def plan_holds(parsed: ParsedRow, owners: Mapping[str, int | None]) -> bool:
+    """Whether :func:`plan_unmatched` is the row's plan, given the owners of the chunk's connections."""
+    return parsed.uuid is None and not (owners and any(owners.get(i) is not None for i in parsed.all_identities))
 
 
 def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
@@ -378,7 +402,7 @@ def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
     if parsed.error:
         return Plan(parsed.row, NEW, error=parsed.error)
     identities = parsed.identities
-    owned = {i: owners[i] for i in parsed.all_identities if owners.get(i) is not None}
+    owned = {i: o for i in parsed.all_identities if (o := owners.get(i)) is not None} if owners else {}
     if parsed.uuid is not None:
         target = by_uuid.get(parsed.uuid)
         if target is None:
@@ -391,28 +415,29 @@ def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
         if len(distinct) > 1:
             return Plan(parsed.row, NEW, error=f"Unable to find or create contact with URNs {', '.join(identities)}")
         target = contacts[distinct.pop()] if distinct else None
+    contact_id = target.id if target else NEW
+    current = target.connections if target else ()
     for identity, text in parsed.invalid:
-        if target is None or identity not in target.connections:
-            return Plan(parsed.row, target.id if target else NEW, error=f"'{text}' is not valid URN")
-    current = tuple(Connection(i) for i in (target.connections if target else ()))
+        if identity not in current:
+            return Plan(parsed.row, contact_id, error=f"'{text}' is not valid URN")
     try:
-        result = lists.append(current, identities)
+        result = lists.append_identities(current, identities)
     except lists.ListError as err:
-        return Plan(parsed.row, target.id if target else NEW, error=str(err))
-    present = {c.identity for c in current}
-    added = tuple(u for u in parsed.urns if u.identity not in present)
+        return Plan(parsed.row, contact_id, error=str(err))
+    added = tuple(parsed.urns[identities.index(i)] for i in result[len(current):])
     attrs: dict[str, object] = {}
     for key, value in parsed.attrs.items():
         new = ("" if key == "name" else None) if value is CLEAR else value
-        old = getattr(target, key) if target else {"name": "", "language": None, "status": "active"}[key]
-        if new != old:
+        if new != (getattr(target, key) if target else NEW_CONTACT[key]):
             attrs[key] = new
     old_fields = target.fields if target else {}
     set_fields = {k: (label, v) for k, (label, v) in parsed.fields.items()
                   if v is not CLEAR and old_fields.get(k) != v}
     clear_fields = tuple(k for k, (_, v) in parsed.fields.items() if v is CLEAR and k in old_fields)
-    return Plan(parsed.row, target.id if target else NEW, tuple(c.identity for c in result), added, attrs,
-                set_fields, clear_fields)
+    return Plan(parsed.row, contact_id, result, added, attrs, set_fields, clear_fields)
+
+
+NEW_CONTACT = {"name": "", "language": None, "status": "active"}  # the attributes of a contact a row creates
 
 
 # --- export --------------------------------------------------------------------------------------

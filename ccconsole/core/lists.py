@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from ccconsole.core.model import RECEIVE, Channel, Connection, Contact, Status
 
@@ -48,15 +48,22 @@ def replace(current: Iterable[Connection], identities: Iterable[str]) -> Replace
 
 def append(current: Iterable[Connection], identities: Iterable[str]) -> tuple[Connection, ...]:
     """The existing connections, then the new ones in order; ones already present are left alone."""
+    result = tuple(current)
+    extended = append_identities([c.identity for c in result], identities)
+    return result + tuple(Connection(i) for i in extended[len(result):])
+
+
+def append_identities(current: Sequence[str], identities: Iterable[str]) -> tuple[str, ...]:
+    """:func:`append` on identities alone (the importer's form): ``current``, then the new ones."""
     result = list(current)
-    present = {c.identity for c in result}
+    present = set(result)
     for identity in identities:
         if identity in present:
             continue
         if len(result) >= MAX_CONNECTIONS:
             raise ListError(f"A contact may have at most {MAX_CONNECTIONS} connections.")
         present.add(identity)
-        result.append(Connection(identity))
+        result.append(identity)
     return tuple(result)
 
 

@@ -59,6 +59,9 @@ class URN:
     path: str
     display: str | None = None
 
+    def __reduce__(self):  # pickled positionally: quicker than a frozen dataclass's state
+        return URN, (self.scheme, self.path, self.display)
+
     @property
     def identity(self) -> str:
         return f"{self.scheme}:{self.path}"
@@ -133,6 +136,10 @@ def normalize_phone(text: str, country: str | None = None) -> str:
 
 
 def _e164(digits: str, country: str | None, international: bool) -> str | None:
+    if international:
+        quick = _quick_international(digits)
+        if quick is not None:
+            return quick or None
     try:
         if international:
             number = phonenumbers.parse("+" + digits, None)
@@ -142,6 +149,26 @@ def _e164(digits: str, country: str | None, international: bool) -> str | None:
         return None
     if phonenumbers.is_possible_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def _quick_international(digits: str) -> str | None:
+    """``+digits`` in E.164 ("" when not a possible number) without phonenumbers' full parse, for
+    the common shape where that parse provably changes nothing: plain ASCII digits, a calling code,
+    then 2 to 17 national digits that start with no zero and no national prefix. Such a parse
+    reads exactly (code, national number); what remains is its possible-length check. None: other
+    shapes, left to the full parse. (Imports are mostly such numbers; the parse is their main cost.)
+    """
+    if not (7 <= len(digits) <= 20 and digits.isascii() and digits.isdigit()) or digits[0] == "0":
+        return None
+    for n in (1, 2, 3):
+        code = int(digits[:n])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[n:]
+            if not 2 <= len(national) <= 17 or national[0] == "0" or _may_strip_prefix("+" + digits):
+                return None
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return "+" + digits if phonenumbers.is_possible_number(number) else ""
     return None
 
 

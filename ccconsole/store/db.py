@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from alembic import command
@@ -98,6 +99,102 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# --- bulk statements straight through the driver ---------------------------------------------------
+# Core's per-row parameter handling costs more than SQLite's own work for an insert; the bulk paths
+# (import, demo) build the statement once and hand the driver plain tuples.
+
+
+def _mark(conn) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def insert_many(conn, table, columns: Sequence[str], rows: Iterable[Sequence], *,
+                skip_conflicts: bool = False) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order) with one driver executemany; returns how many
+    were inserted (``skip_conflicts``: rows that hit a unique key are skipped, not counted). Values
+    go through the column types' own bind processors, so they are stored exactly as Core stores
+    them (SQLite keeps datetimes as text)."""
+    t = getattr(table, "__table__", table)
+    dialect = conn.dialect
+    processors = [(i, p) for i, c in enumerate(columns)
+                  if (p := t.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+    if processors:
+        params = []
+        memo: dict[int, tuple] = {}  # column -> (last value, processed): bulk rows repeat values (now)
+        for row in rows:
+            values = list(row)
+            for i, process in processors:
+                value = values[i]
+                last = memo.get(i)
+                if last is None or last[0] is not value:
+                    last = memo[i] = (value, process(value))
+                values[i] = last[1]
+            params.append(tuple(values))
+    else:
+        params = list(rows)
+    if not params:
+        return 0
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(t.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([_mark(conn)] * len(columns))})")
+    if skip_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    return conn.exec_driver_sql(sql, params).rowcount
+
+
+def select_in(conn, sql: str, values: Sequence, *params) -> list:
+    """Rows of ``sql`` for ``values``, in parts that stay within SQLite's limit of bound parameters:
+    ``{in}`` in ``sql`` becomes the membership test of a part, ``{p}`` the driver's placeholder of
+    one of ``params`` (which come before the values)."""
+    rows: list = []
+    postgres = conn.dialect.name == "postgresql"
+    for start in range(0, len(values), 5000):
+        part = list(values[start:start + 5000])
+        if postgres:
+            statement = sql.format(p="%s", **{"in": "= ANY(%s)"})
+            args = (*params, part)
+        else:
+            statement = sql.format(p="?", **{"in": f"IN ({', '.join('?' * len(part))})"})
+            args = (*params, *part)
+        rows += conn.exec_driver_sql(statement, args).all()
+    return rows
+
+
+def next_ids(conn, table, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table``, for a transaction that then inserts them explicitly.
+
+    SQLite: the ids above the highest, which no one else can take while this transaction holds the
+    write lock (``BEGIN IMMEDIATE``). PostgreSQL: ``n`` values of the id sequence."""
+    t = getattr(table, "__table__", table)
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return list(conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{t.name}', 'id')) FROM generate_series(1, %s)", (n,)).scalars())
+    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {t.name}").scalar_one()
+    return list(range(top + 1, top + 1 + n))
+
+
+def drop_plain_indexes(conn, tables: Sequence[str]) -> list[str]:
+    """SQLite: drop the plain indexes of ``tables`` (not those that enforce a primary key or a
+    unique constraint) and return their CREATE statements for :func:`create_indexes`. Building an
+    index once, from all the rows, is far quicker than growing it row by row during a bulk load.
+    Elsewhere nothing is dropped (PostgreSQL would lock the tables against every reader)."""
+    if conn.dialect.name != "sqlite":
+        return []
+    found = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+        f"({', '.join('?' for _ in tables)}) ORDER BY name", tuple(tables)).all()
+    for name, _ in found:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found]
+
+
+def create_indexes(conn, statements: Sequence[str]) -> None:
+    for sql in statements:
+        conn.exec_driver_sql(sql)
 
 
 def describe(err: Exception) -> str:

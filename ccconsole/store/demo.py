@@ -19,6 +19,7 @@ from typing import Callable
 
 from sqlalchemy import DateTime, insert, update
 
+from ccconsole.store import db
 from ccconsole.store.models import (
     Channel,
     Connection,
@@ -309,26 +310,17 @@ DEFER_INDEXES_FROM = 50_000  # contacts: below this, building the indexes as row
 
 
 def _drop_indexes(engine, tables) -> list[str]:
-    """SQLite: drop the plain (non-unique-constraint) indexes of ``tables`` and return their CREATE
-    statements: building an index once from sorted data is far faster than growing it row by row."""
-    if engine.dialect.name != "sqlite":
-        return []
     with engine.connect() as conn:
-        found = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-            f"({', '.join('?' for _ in tables)})", tuple(tables)).all()
-        for name, _ in found:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        statements = db.drop_plain_indexes(conn, tables)
         conn.commit()
-    return [sql for _, sql in found]
+    return statements
 
 
 def _create_indexes(engine, statements: list[str]) -> None:
     if not statements:
         return
     with bulk_connection(engine) as conn:
-        for sql in statements:
-            conn.exec_driver_sql(sql)
+        db.create_indexes(conn, statements)
         conn.commit()
 
 

@@ -1,0 +1,333 @@
+"""Reading a contacts file (.xlsx or .csv) as batches of parsed rows, in this process or another one.
+
+The file is streamed (openpyxl read-only, values only; the csv module with BOM handling and a sniffed
+delimiter). :func:`read_batches` turns it into :class:`Batch` es of ``core.importing.ParsedRow`` s, the
+pure parse of domain.md section 6 (normalizing phone numbers is most of its cost).
+
+:func:`open_batches` can run that reading and parsing in a separate process, one batch ahead of the
+importer, which meanwhile writes the previous batch: the two halves of the work use both cores.
+The worker pickles each batch to its stdout; the pipe's buffer is the only queue, so memory stays
+bounded. If the importer dies (even ``kill -9``), the worker's next write fails and it exits.
+
+This module imports no database code, so the worker process starts quickly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gc
+import io
+import json
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ccconsole.core import importing as imp
+from ccconsole.store.errors import StoreError
+
+SNIFF_BYTES = 64 * 1024
+
+
+class ImportFailed(StoreError):
+    """The file is rejected as a whole (domain.md's file-level messages, or unreadable); nothing written."""
+
+
+
+# --- reading files -------------------------------------------------------------------------------
+
+
+@dataclass
+class SheetReader:
+    """The rows of a file as lists of cell values, with a row count estimate for progress."""
+
+    path: Path
+    kind: str  # "csv" or "xlsx"
+    total: int | None = None
+
+    def rows(self) -> Iterator[list]:
+        return self._csv_rows() if self.kind == "csv" else self._xlsx_rows()
+
+    def _xlsx_rows(self) -> Iterator[list]:
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as err:
+            raise ImportFailed(f"Cannot read {self.path.name}: it is not a valid .xlsx workbook ({_short(err)}).") from err
+        except Exception as err:  # openpyxl raises assorted errors on corrupt workbooks
+            raise ImportFailed(f"Cannot read {self.path.name}: the workbook is corrupt ({_short(err)}).") from err
+        try:
+            ws = wb.active
+            if ws is None:
+                raise ImportFailed(imp.EMPTY_FILE)
+            try:
+                self.total = max(0, (ws.max_row or 1) - 1)
+            except Exception:
+                self.total = None
+            try:
+                for values in ws.iter_rows(values_only=True):
+                    yield list(values)
+            except ImportFailed:
+                raise
+            except (zipfile.BadZipFile, OSError, ValueError, KeyError) as err:
+                raise ImportFailed(f"Cannot read {self.path.name}: the workbook is corrupt ({_short(err)}).") from err
+        finally:
+            wb.close()
+
+    def _csv_rows(self) -> Iterator[list]:
+        try:
+            raw = self.path.open("rb")
+        except OSError as err:
+            raise ImportFailed(f"Cannot open {self.path}: {err.strerror or err}.") from err
+        with raw:
+            head = raw.read(SNIFF_BYTES)
+            _check_text(self.path, head)
+            try:
+                sample = head.decode("utf-8-sig")
+            except UnicodeDecodeError as err:
+                if err.start < len(head) - 4:  # not just a character cut at the sample's end
+                    raise _not_utf8(self.path, err.start) from err
+                sample = head[:err.start].decode("utf-8-sig")
+            delimiter = _sniff(sample)
+            self.total = max(0, head.count(b"\n") + _count_lines(raw) - 1)
+            raw.seek(0)
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            line = 1
+            try:
+                for values in reader:
+                    line = reader.line_num
+                    yield values
+            except UnicodeDecodeError as err:
+                raise _not_utf8(self.path, None, line + 1) from err
+            except csv.Error as err:
+                raise ImportFailed(f"Cannot read {self.path.name} near line {line}: {err}.") from err
+
+
+def _short(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:120]
+
+
+def _not_utf8(path: Path, offset: int | None, line: int | None = None) -> ImportFailed:
+    where = f" (byte {offset})" if offset is not None else f" (near line {line})"
+    return ImportFailed(f"{path.name} is not UTF-8 text{where}: save it as \"CSV UTF-8\" and import it again.")
+
+
+def _check_text(path: Path, head: bytes) -> None:
+    if not head.strip():
+        raise ImportFailed(imp.EMPTY_FILE)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFailed(f"{path.name} is UTF-16 text: save it as \"CSV UTF-8\" and import it again.")
+    if b"\x00" in head or head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFailed(f"{path.name} is not a spreadsheet this console reads: use .xlsx or UTF-8 .csv.")
+
+
+def _count_lines(raw) -> int:
+    n = 0
+    while True:
+        block = raw.read(1 << 20)
+        if not block:
+            return n
+        n += block.count(b"\n")
+
+
+def _sniff(sample: str) -> str:
+    lines = sample.splitlines()
+    probe = "\n".join(lines[:50]) if len(lines) > 1 else sample
+    try:
+        return csv.Sniffer().sniff(probe, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def open_sheet(path: str | Path) -> SheetReader:
+    """A reader for ``path``: .xlsx by its zip signature or name, otherwise csv; clear errors for the rest."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise ImportFailed(f"{p} is a folder, not a file.")
+    try:
+        with p.open("rb") as f:
+            head = f.read(8)
+    except FileNotFoundError as err:
+        raise ImportFailed(f"No such file: {p}.") from err
+    except OSError as err:
+        raise ImportFailed(f"Cannot open {p}: {err.strerror or err}.") from err
+    suffix = p.suffix.lower()
+    if head.startswith(b"PK\x03\x04"):
+        return SheetReader(p, "xlsx")
+    if suffix in (".xlsx", ".xlsm"):
+        if not head:
+            raise ImportFailed(imp.EMPTY_FILE)
+        raise ImportFailed(f"Cannot read {p.name}: it is not a valid .xlsx workbook.")
+    if suffix == ".xls" or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFailed(f"{p.name} is an old .xls workbook: save it as .xlsx or CSV UTF-8.")
+    return SheetReader(p, "csv")
+
+
+
+
+# --- batches of parsed rows ----------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """Parsed rows of the file, in file order. ``rows`` and ``skipped`` count the data rows read
+    since the previous batch (blank rows not counted; skipped ones name neither UUID nor connection)."""
+
+    rows: int
+    skipped: int
+    parsed: list[imp.ParsedRow]
+    guesses: list[imp.Plan | None]  # per parsed row: ``imp.plan_unmatched``, worked out ahead
+    total: int | None  # the reader's estimate of the file's data rows, for progress
+
+
+def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk: int) -> Iterator[Batch]:
+    """The file's rows parsed, ``chunk`` parsed rows per batch; the last batch may be smaller (or
+    empty). Raises ImportFailed / ``imp.ImportFileError`` for file-level errors."""
+    rows = sheet.rows()
+    headers = imp.parse_headers(next(rows, None))
+    csv_file, xlsx_file = sheet.kind == "csv", sheet.kind == "xlsx"
+    parsed: list[imp.ParsedRow] = []
+    guesses: list[imp.Plan | None] = []
+    read = skipped = 0
+    number = 1
+    for cells in rows:
+        number += 1
+        if not any(c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
+            continue  # an empty row
+        read += 1
+        row = imp.parse_row(headers, number, cells, country=country, tz=tz, csv=csv_file, xlsx=xlsx_file)
+        if row is None:
+            skipped += 1
+            continue
+        parsed.append(row)
+        guesses.append(imp.plan_unmatched(row))
+        if len(parsed) >= chunk:
+            yield Batch(read, skipped, parsed, guesses, sheet.total)
+            parsed, guesses, read, skipped = [], [], 0, 0
+    yield Batch(read, skipped, parsed, guesses, sheet.total)
+
+
+PARALLEL_FROM_BYTES = 512 * 1024  # smaller files: starting a process costs more than it saves
+
+
+@contextlib.contextmanager
+def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk: int,
+                 parallel: bool | None = None) -> Iterator[Iterator[Batch]]:
+    """:func:`read_batches`, run in a worker process when ``parallel`` (None: when the file is big
+    enough to gain from it). The worker reads and parses batch N+1 while the caller writes batch N."""
+    if parallel is None:
+        try:
+            parallel = sheet.path.stat().st_size >= PARALLEL_FROM_BYTES
+        except OSError:
+            parallel = False
+    if not parallel:
+        yield read_batches(sheet, country, tz, chunk)
+        return
+    # a fresh interpreter running this module (not multiprocessing, which would re-run the caller's
+    # __main__); its own session, so ctrl+c goes to the importer, which then closes the pipe
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    args = json.dumps({"path": str(sheet.path), "kind": sheet.kind, "country": country, "tz": tz, "chunk": chunk})
+    worker = subprocess.Popen([sys.executable, "-m", __name__, args], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    frames: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+    reader = threading.Thread(target=_pump, args=(worker.stdout, frames), daemon=True,
+                              name="ccconsole-import-pipe")
+    reader.start()
+    try:
+        yield _received(frames, sheet)
+    finally:
+        worker.stdout.close()  # a worker still sending gets a broken pipe and exits
+        try:
+            worker.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        with contextlib.suppress(queue.Empty):
+            frames.get_nowait()  # unblock the pump if it waits to put
+        reader.join(timeout=5)
+
+
+READ_AHEAD = 3  # batches read off the pipe ahead of the writer: bounded memory, no stalls either side
+_HEADER = struct.Struct("!Q")
+
+
+def _pump(stream, frames: queue.Queue) -> None:
+    """A thread of the importer: read the worker's frames (length, pickle) as they come, so the
+    worker never waits for the writer to finish a batch before it can send the next one."""
+    try:
+        while True:
+            head = stream.read(_HEADER.size)
+            if len(head) < _HEADER.size:
+                break
+            (size,) = _HEADER.unpack(head)
+            body = stream.read(size)
+            if len(body) < size:
+                break
+            frames.put(body)
+    except (OSError, ValueError):
+        pass  # the pipe was closed under us: the import is over
+    frames.put(None)
+
+
+_DONE = "done"
+
+
+def _worker(args: str) -> None:
+    """The worker process: send each batch to stdout, then ``_DONE``, or the file-level error."""
+    gc.disable()  # batches hold no reference cycles: reference counting frees them; no collector passes
+    options = json.loads(args)
+    out = sys.stdout.buffer
+    sheet = SheetReader(Path(options["path"]), options["kind"])
+
+    def send(item) -> None:
+        body = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(_HEADER.pack(len(body)))
+        out.write(body)
+        out.flush()
+
+    try:
+        try:
+            for batch in read_batches(sheet, options["country"], options["tz"], options["chunk"]):
+                send(batch)
+        except (ImportFailed, imp.ImportFileError) as err:
+            send(err)
+            return
+        except Exception as err:  # an unexpected reader error: its text, never a hang
+            send(ImportFailed(f"Cannot read {sheet.path.name}: {type(err).__name__}: {err}."))
+            return
+        send(_DONE)
+    except (BrokenPipeError, OSError):
+        return  # the importer is gone (finished, failed, cancelled or killed)
+
+
+def _received(frames: queue.Queue, sheet: SheetReader) -> Iterator[Batch]:
+    while True:
+        body = frames.get()
+        if body is None:
+            raise ImportFailed(f"Reading {sheet.path.name} stopped unexpectedly (the reader process "
+                               "ended); nothing was imported.")
+        item = pickle.loads(body)
+        if isinstance(item, Batch):
+            yield item
+        elif item == _DONE:
+            return
+        else:
+            raise item
+
+
+if __name__ == "__main__":  # the worker process (``python -m``): pickle the importable module's classes
+    from ccconsole.store.sheets import _worker as worker
+
+    worker(sys.argv[1])
