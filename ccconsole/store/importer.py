@@ -14,6 +14,7 @@ dry run is the same work, rolled back, so its report is exactly what the import 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import json
@@ -24,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, bindparam, delete, insert, select, update
+from sqlalchemy import Column, MetaData, Table, Text, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ccconsole.core import importing as imp
@@ -145,8 +146,36 @@ def _no_gc_passes():
 
 # the UUIDs and connections the file's rows named so far (with the row that named them), for the
 # file-level duplicate check: a temporary table, so memory does not grow with the file
-SEEN = Table("ccconsole_import_seen", MetaData(), Column("k", Text, primary_key=True), Column("line", Integer),
+SEEN = Table("ccconsole_import_seen", MetaData(), Column("k", Text, primary_key=True),
              prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
+class _Ranges:
+    """A set of ints kept as sorted, disjoint [start, end] ranges: the ids of the contacts an import
+    created, which come in runs (one run on SQLite), in constant memory however big the file."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, ids: list[int]) -> None:
+        for n in ids:
+            if n in self:
+                continue
+            k = bisect.bisect_right(self.starts, n)
+            if k and self.ends[k - 1] == n - 1:
+                self.ends[k - 1] = n
+            else:
+                self.starts.insert(k, n)
+                self.ends.insert(k, n)
+                k += 1
+            if k < len(self.starts) and self.starts[k] == self.ends[k - 1] + 1:  # joins the next run
+                self.ends[k - 1] = self.ends.pop(k)
+                self.starts.pop(k)
+
+    def __contains__(self, n: int) -> bool:
+        k = bisect.bisect_right(self.starts, n)
+        return k > 0 and n <= self.ends[k - 1]
 
 CONTACT_COLUMNS = ("id", "uuid", "workspace_id", "name", "language", "status", "created_on", "modified_on",
                    "version")
@@ -165,6 +194,8 @@ class _Import:
         self.field_ids: dict[str, int] = {}
         self.now = datetime.now(timezone.utc)
         self.deferred: list[str] | None = None  # the indexes dropped for the import (None: not decided)
+        self.created = _Ranges()  # the ids of the contacts the import created
+        self.seen = 0  # keys in SEEN
 
     def report(self) -> ImportReport:
         return ImportReport(self.sheet.path.name, errors=tuple(self.errors), dry_run=self.dry_run, **self.counts)
@@ -207,41 +238,42 @@ class _Import:
 
     # -- one chunk --
 
-    def _check_duplicates(self, conn, batch: list[imp.ParsedRow]) -> None:
-        """File-level: no UUID or connection named twice. The chunk's keys go into SEEN, skipping
-        ones already there; only when some were (or the chunk repeats one) is SEEN read back."""
-        keyed = [(k, p.row) for p in batch for k in imp.row_keys(p)]
-        unique = {k for k, _ in keyed}
-        inserted = db.insert_many(conn, SEEN, ("k", "line"), keyed, skip_conflicts=True)
-        if len(unique) < len(keyed) or inserted != len(unique):
-            first = batch[0].row
-            earlier = {k for k, line in db.select_in(
-                conn, "SELECT k, line FROM ccconsole_import_seen WHERE k {in}", list(unique)) if line < first}
-            imp.check_duplicates(batch, earlier)  # raises ImportFileError for the first duplicate
+    def _check_duplicates(self, conn, batch: list[imp.ParsedRow], owners: dict[str, int | None]) -> None:
+        """File-level: no UUID or connection named twice. A connection named by an earlier row that
+        created a contact is owned by a contact of ``self.created``; the keys of every other earlier
+        row are in SEEN (none, in the usual import of new contacts: nothing to look up then)."""
+        earlier = {f"urn:{i}" for i, owner in owners.items() if owner is not None and owner in self.created}
+        if self.seen:
+            keys = [k for p in batch for k in imp.row_keys(p)]
+            earlier.update(k for (k,) in db.select_in(conn, "SELECT k FROM ccconsole_import_seen WHERE k {in}", keys))
+        imp.check_duplicates(batch, earlier)  # raises ImportFileError for the first duplicate
 
     def _chunk(self, conn, batch: list[imp.ParsedRow], guesses: list[imp.Plan | None]) -> None:
         ws = self.ws.id
-        self._check_duplicates(conn, batch)
+        owners: dict[str, int | None] = dict(db.select_in(
+            conn, "SELECT identity, contact_id FROM connection WHERE workspace_id = {p} AND identity {in}",
+            [i for p in batch for i in p.all_identities], ws))
+        self._check_duplicates(conn, batch, owners)
         uuids = [p.uuid for p in batch if p.uuid]
         by_uuid_ids: dict[str, int] = {}
         if uuids:
             by_uuid_ids = dict(db.select_in(
                 conn, "SELECT uuid, id FROM contact WHERE workspace_id = {p} AND deleted_on IS NULL AND uuid {in}",
                 uuids, ws))
-        owners: dict[str, int | None] = dict(db.select_in(
-            conn, "SELECT identity, contact_id FROM connection WHERE workspace_id = {p} AND identity {in}",
-            [i for p in batch for i in p.all_identities], ws))
         ids = set(by_uuid_ids.values()) | {o for o in owners.values() if o is not None}
         states = self._load(conn, ids)
         contacts = {i: s.cur for i, s in states.items()}
         created: list[imp.Plan] = []
         updated: list[imp.Plan] = []
+        unseen: list[tuple[str]] = []  # the keys of the rows that create no contact, for SEEN
         for parsed, guess in zip(batch, guesses):
             if guess is not None and imp.plan_holds(parsed, owners):
                 plan = guess  # the reader's plan: no UUID, no connection taken
             else:
                 by_uuid = {parsed.uuid: contacts[by_uuid_ids[parsed.uuid]]} if parsed.uuid in by_uuid_ids else {}
                 plan = imp.plan_row(parsed, by_uuid=by_uuid, owners=owners, contacts=contacts)
+            if not plan.created:
+                unseen += [(k,) for k in imp.row_keys(parsed)]
             if plan.error:
                 self._error(plan.row, plan.error)
                 continue
@@ -266,6 +298,7 @@ class _Import:
                 updated.append(plan)
             else:
                 self.counts["unchanged"] += 1
+        self.seen += db.insert_many(conn, SEEN, ("k",), unseen)
         links: list[tuple] = []  # new connections: CONNECTION_COLUMNS
         claims: list[dict] = []  # detached connections claimed again
         if created:
@@ -312,7 +345,9 @@ class _Import:
         connections is a duplicate, which fails the file), with ids reserved up front."""
         ws, now = self.ws.id, self.now
         contacts, values = [], []
-        for plan, cid in zip(plans, db.next_ids(conn, Contact, len(plans))):
+        ids = db.next_ids(conn, Contact, len(plans))
+        self.created.add(ids)
+        for plan, cid in zip(plans, ids):
             attrs = plan.attrs
             contacts.append((cid, str(uuidlib.uuid4()), ws, attrs.get("name", ""), attrs.get("language"),
                              attrs.get("status", "active"), now, now, 1))

@@ -1,8 +1,9 @@
 """An import either commits completely or leaves the database as it was, even under ``kill -9``.
 
 A real subprocess imports a big file (one transaction, written chunk by chunk); once it reports that
-several chunks are written (and holds there), it gets SIGKILL. The database must be exactly as before, and running the
-import again must finish the job (no duplicates, nothing missing).
+several chunks are written (and holds there), it gets SIGKILL. The database must be exactly as before
+(its indexes too: a big SQLite import rebuilds them at the end), the reader process it started must
+exit on its own, and running the import again must finish the job (no duplicates, nothing missing).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -47,6 +50,34 @@ def counts(store):
                 c.execute(select(func.count()).select_from(FieldValue)).scalar_one())
 
 
+def indexes(store):
+    with store.engine.connect() as c:
+        if store.engine.dialect.name == "sqlite":
+            return sorted(c.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'").all())
+        return sorted(c.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'").all())
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_kill_9_mid_import_leaves_the_database_unchanged_and_a_rerun_finishes(backend_url, tmp_path):
     store = rw_store(backend_url)
     jane = store.create_contact("Jane", ["tel:+250788383383"], fields={"age": "30"})
@@ -58,20 +89,29 @@ def test_kill_9_mid_import_leaves_the_database_unchanged_and_a_rerun_finishes(ba
         for i in range(ROWS):
             w.writerow(["", f"Person {i}", f"07885{i:05d}", f"p{i}@example.org" if i % 3 == 0 else "", i % 90])
     before = counts(store)
+    before_indexes = indexes(store)
     seq = store.change_seq()
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, backend_url, str(f)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     seen = []
+    readers = []
     try:
         for line in proc.stdout:
             seen.append(line.strip())
             if line.strip().isdigit() and int(line) >= 5000:
+                readers = children(proc.pid)  # the file is big: it is read by a reader process
                 os.kill(proc.pid, signal.SIGKILL)
                 break
     finally:
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, (seen, proc.stderr.read())
     assert "COMMITTED" not in seen and int(seen[-1]) >= 5000  # killed mid-way, with chunks written
+    assert len(readers) == 1
+    deadline = time.monotonic() + 30  # the orphaned reader's next write fails: it exits by itself
+    while time.monotonic() < deadline and running(readers[0]):
+        time.sleep(0.1)
+    assert not running(readers[0]), "the reader process outlived the killed import"
+    assert indexes(store) == before_indexes  # the deferred indexes came back with the rollback
 
     assert counts(store) == before
     assert store.change_seq() == seq
