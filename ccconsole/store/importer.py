@@ -144,8 +144,9 @@ def _no_gc_passes():
             gc.enable()
 
 
-# the UUIDs and connections the file's rows named so far (with the row that named them), for the
-# file-level duplicate check: a temporary table, so memory does not grow with the file
+# the UUIDs and connections named by the rows so far that created no contact (those that did are
+# told by their contacts' ids), for the file-level duplicate check: a temporary table, so memory does
+# not grow with the file
 SEEN = Table("ccconsole_import_seen", MetaData(), Column("k", Text, primary_key=True),
              prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 
@@ -176,6 +177,7 @@ class _Ranges:
     def __contains__(self, n: int) -> bool:
         k = bisect.bisect_right(self.starts, n)
         return k > 0 and n <= self.ends[k - 1]
+
 
 CONTACT_COLUMNS = ("id", "uuid", "workspace_id", "name", "language", "status", "created_on", "modified_on",
                    "version")

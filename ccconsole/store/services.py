@@ -486,9 +486,15 @@ class Store:
                            result: Sequence) -> None:
         """Make the stored list equal ``result`` (core Connections) in order; attach or create rows."""
         displays = {u.identity: u for u in wanted}
+        # locked (in a fixed order); a row another contact owns now was taken after the caller checked
+        # (PostgreSQL, read committed: a number that did not exist then): retry or refuse, never steal it
         rows = {r.identity: r for r in s.execute(select(Connection).where(
             Connection.workspace_id == self.workspace.id,
-            Connection.identity.in_([c.identity for c in result]))).scalars().all()}
+            Connection.identity.in_([c.identity for c in result]))
+            .order_by(Connection.identity).with_for_update()).scalars().all()}
+        if any(r.contact_id is not None and r.contact_id != contact_id for r in rows.values()):
+            raise RaceLost("Another change took the same connection at the same moment; nothing was saved. "
+                           "Try again.")
         for index, conn in enumerate(result):
             row = rows.get(conn.identity)
             urn = displays.get(conn.identity) or urnlib.URN(conn.scheme, conn.path, conn.display)
