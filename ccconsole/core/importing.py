@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from ccconsole.core import lists
 from ccconsole.core import urns as urnlib
-from ccconsole.core.model import Connection, Status
+from ccconsole.core.model import Status
 
 MAX_NAME = 128
 CLEAR_MARK = "--"
@@ -80,6 +80,13 @@ class Headers:
 
     def of(self, kind: str) -> list[Column]:
         return [c for c in self.columns if c.kind == kind]
+
+    @functools.cached_property
+    def plan(self) -> tuple[tuple, ...]:
+        """What :func:`parse_row` reads, per column it does not ignore: (index, kind, scheme, key,
+        label, protected in csv)."""
+        return tuple((c.index, c.kind, c.scheme, c.key, c.label, protected_column(c.kind, c.scheme))
+                     for c in self.columns if c.kind != "ignored")
 
 
 def field_key(name: str) -> str:
@@ -229,8 +236,10 @@ class ParsedRow:
     fields: dict[str, tuple[str, object]] = field(default_factory=dict)  # key -> (label, str | CLEAR)
     error: str | None = None
 
-    def __reduce__(self):  # compact and quick to pickle: the importer's reader process sends these
-        return ParsedRow, (self.row, self.uuid, self.attrs, self.urns, self.invalid, self.fields, self.error)
+    def __reduce__(self):  # compact and quick to pickle: the importer's reader process sends these,
+        # with the identities worked out there
+        return _parsed_row, (self.row, self.uuid, self.attrs, self.urns, self.invalid, self.fields, self.error,
+                             self.all_identities, len(self.urns))
 
     # computed once, when first asked (parse_row fills ``urns`` and ``invalid`` before anyone asks)
     @functools.cached_property
@@ -241,6 +250,16 @@ class ParsedRow:
     def all_identities(self) -> tuple[str, ...]:
         """Valid and invalid ones: what the store looks up owners for."""
         return self.identities + tuple(i for i, _ in self.invalid)
+
+
+def _parsed_row(row, uuid, attrs, urns, invalid, fields, error, all_identities, valid) -> ParsedRow:
+    parsed = ParsedRow(row, uuid, attrs, urns, invalid, fields, error)
+    parsed.__dict__.update(all_identities=all_identities, identities=all_identities[:valid])
+    return parsed
+
+
+_LANGUAGE = re.compile(r"[A-Za-z]{3}")
+_STATUSES = frozenset(s.value for s in Status)
 
 
 def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: str | None = None,
@@ -254,49 +273,54 @@ def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: s
     had_urn = False
     errors: list[str] = []
     seen: set[str] = set()
-    for col in headers.columns:
-        if col.kind == "ignored":
+    width = len(cells)
+    valid: list[str] = []  # the identities of parsed.urns, in order
+    for index, kind, scheme, key, label, protected in headers.plan:
+        if index >= width:
             continue
-        text = cell_text(cells[col.index], tz) if col.index < len(cells) else ""
+        value = cells[index]
+        text = value.strip() if type(value) is str else cell_text(value, tz)
         if not text:
             continue  # blank keeps the value
         if xlsx:
             text = xlsx_unescape(text).strip()
         clear = text == CLEAR_MARK
-        if csv and protected_column(col.kind, col.scheme):
+        if csv and protected and text[0] == "'":
             text = unprotect(text)
-        if col.kind == "uuid":
-            if not clear:
-                parsed.uuid = text
-        elif col.kind == "urn":
+        if kind == "urn":
             if clear:
                 continue  # import never removes connections
             had_urn = True
             try:
-                urn = urnlib.clean(col.scheme, text, country)
+                urn = urnlib.clean(scheme, text, country)
             except urnlib.URNError:
-                identity = _loose_identity(col.scheme, text, country)
+                identity = _loose_identity(scheme, text, country)
                 if identity not in seen:
                     seen.add(identity)
-                    parsed.invalid.append((identity, f"{col.scheme}:{text}"))
+                    parsed.invalid.append((identity, f"{scheme}:{text}"))
                 continue
-            if urn.identity not in seen:
-                seen.add(urn.identity)
+            identity = urn.identity
+            if identity not in seen:
+                seen.add(identity)
                 parsed.urns.append(urn)
-        elif col.kind == "field":
-            parsed.fields[col.key] = (col.label, CLEAR if clear else text)
-        elif col.kind == "name":
+                valid.append(identity)
+        elif kind == "field":
+            parsed.fields[key] = (label, CLEAR if clear else text)
+        elif kind == "name":
             parsed.attrs["name"] = CLEAR if clear else text[:MAX_NAME].strip()
-        elif col.kind == "language":
+        elif kind == "uuid":
+            if not clear:
+                parsed.uuid = text
+        elif kind == "language":
             if clear:
                 parsed.attrs["language"] = CLEAR
-            elif re.fullmatch(r"[A-Za-z]{3}", text):
+            elif _LANGUAGE.fullmatch(text):
                 parsed.attrs["language"] = text.lower()
             else:
                 errors.append(f"Language '{text}' is not an ISO-639-3 code such as eng.")
-        elif col.kind == "status":
+        elif kind == "status":
             value = Status.ACTIVE.value if clear else text.lower()
-            if value in {s.value for s in Status}:
+            if value in _STATUSES:
                 parsed.attrs["status"] = value
             else:
                 errors.append(f"Status '{text}' is not one of active, blocked, stopped, archived.")
@@ -304,6 +328,8 @@ def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: s
         return None
     if errors:
         parsed.error = errors[0]
+    identities = tuple(valid)  # the cached properties, worked out here at no cost
+    parsed.__dict__.update(identities=identities, all_identities=identities + tuple(i for i, _ in parsed.invalid))
     return parsed
 
 

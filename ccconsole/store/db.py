@@ -193,6 +193,8 @@ def drop_plain_indexes(conn, tables: Sequence[str]) -> list[str]:
 
 
 def create_indexes(conn, statements: Sequence[str]) -> None:
+    if statements and conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")  # helpers for the sorting
     for sql in statements:
         conn.exec_driver_sql(sql)
 

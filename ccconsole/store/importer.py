@@ -32,7 +32,7 @@ from ccconsole.core import importing as imp
 from ccconsole.store import db, live
 from ccconsole.store.errors import StoreError
 from ccconsole.store.models import AuditEvent, Connection, Contact, FieldDef, FieldValue, Workspace
-from ccconsole.store.sheets import ImportFailed, SheetReader, open_batches, open_sheet
+from ccconsole.store.sheets import Batch, ImportFailed, SheetReader, open_batches, open_sheet
 
 CHUNK = 2000
 MAX_ERRORS_KEPT = 1000
@@ -218,7 +218,7 @@ class _Import:
                 if self.deferred is None:
                     self.deferred = self._defer_indexes(conn, batch.total)
                 if batch.parsed:
-                    self._chunk(conn, batch.parsed, batch.guesses)
+                    self._chunk(conn, batch)
                 if len(batch.parsed) >= chunk:  # a full chunk: more may follow
                     if progress:
                         progress(self.counts["rows"], batch.total)
@@ -250,8 +250,8 @@ class _Import:
             earlier.update(k for (k,) in db.select_in(conn, "SELECT k FROM ccconsole_import_seen WHERE k {in}", keys))
         imp.check_duplicates(batch, earlier)  # raises ImportFileError for the first duplicate
 
-    def _chunk(self, conn, batch: list[imp.ParsedRow], guesses: list[imp.Plan | None]) -> None:
-        ws = self.ws.id
+    def _chunk(self, conn, rows: Batch) -> None:
+        ws, batch = self.ws.id, rows.parsed
         owners: dict[str, int | None] = dict(db.select_in(
             conn, "SELECT identity, contact_id FROM connection WHERE workspace_id = {p} AND identity {in}",
             [i for p in batch for i in p.all_identities], ws))
@@ -265,10 +265,10 @@ class _Import:
         ids = set(by_uuid_ids.values()) | {o for o in owners.values() if o is not None}
         states = self._load(conn, ids)
         contacts = {i: s.cur for i, s in states.items()}
-        created: list[imp.Plan] = []
+        created: list[tuple[imp.Plan, str]] = []  # with the new contact's UUID
         updated: list[imp.Plan] = []
         unseen: list[tuple[str]] = []  # the keys of the rows that create no contact, for SEEN
-        for parsed, guess in zip(batch, guesses):
+        for parsed, guess, new_uuid in zip(batch, rows.guesses, rows.uuids):
             if guess is not None and imp.plan_holds(parsed, owners):
                 plan = guess  # the reader's plan: no UUID, no connection taken
             else:
@@ -285,7 +285,7 @@ class _Import:
                         workspace_id=ws, key=key, name=label).returning(FieldDef.id)).scalar_one()
             if plan.created:
                 self.counts["created"] += 1
-                created.append(plan)
+                created.append((plan, new_uuid or str(uuidlib.uuid4())))
             elif plan.changed:
                 self.counts["updated"] += 1
                 state = states[plan.contact_id]
@@ -341,7 +341,7 @@ class _Import:
                 states[cid] = _State(existing, existing, lowest.get(cid, 1001))
         return states
 
-    def _create(self, conn, plans: list[imp.Plan], owners: dict[str, int | None],
+    def _create(self, conn, plans: list[tuple[imp.Plan, str]], owners: dict[str, int | None],
                 links: list[tuple], claims: list[dict]) -> None:
         """The contacts the rows create (one row each: a second row naming one of a new contact's
         connections is a duplicate, which fails the file), with ids reserved up front."""
@@ -349,9 +349,9 @@ class _Import:
         contacts, values = [], []
         ids = db.next_ids(conn, Contact, len(plans))
         self.created.add(ids)
-        for plan, cid in zip(plans, ids):
+        for (plan, new_uuid), cid in zip(plans, ids):
             attrs = plan.attrs
-            contacts.append((cid, str(uuidlib.uuid4()), ws, attrs.get("name", ""), attrs.get("language"),
+            contacts.append((cid, new_uuid, ws, attrs.get("name", ""), attrs.get("language"),
                              attrs.get("status", "active"), now, now, 1))
             for index, urn in enumerate(plan.added):  # the list is the row's connections, in order
                 if urn.identity in owners:  # exists, detached

@@ -26,6 +26,7 @@ import struct
 import subprocess
 import sys
 import threading
+import uuid as uuidlib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -188,6 +189,7 @@ class Batch:
     skipped: int
     parsed: list[imp.ParsedRow]
     guesses: list[imp.Plan | None]  # per parsed row: ``imp.plan_unmatched``, worked out ahead
+    uuids: list[str | None]  # per parsed row: a fresh UUID when its guess creates a contact
     total: int | None  # the reader's estimate of the file's data rows, for progress
 
 
@@ -199,6 +201,7 @@ def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
     csv_file, xlsx_file = sheet.kind == "csv", sheet.kind == "xlsx"
     parsed: list[imp.ParsedRow] = []
     guesses: list[imp.Plan | None] = []
+    uuids: list[str | None] = []
     read = skipped = 0
     number = 1
     for cells in rows:
@@ -210,12 +213,14 @@ def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
         if row is None:
             skipped += 1
             continue
+        guess = imp.plan_unmatched(row)
         parsed.append(row)
-        guesses.append(imp.plan_unmatched(row))
+        guesses.append(guess)
+        uuids.append(str(uuidlib.uuid4()) if guess is not None and guess.created else None)
         if len(parsed) >= chunk:
-            yield Batch(read, skipped, parsed, guesses, sheet.total)
-            parsed, guesses, read, skipped = [], [], 0, 0
-    yield Batch(read, skipped, parsed, guesses, sheet.total)
+            yield Batch(read, skipped, parsed, guesses, uuids, sheet.total)
+            parsed, guesses, uuids, read, skipped = [], [], [], 0, 0
+    yield Batch(read, skipped, parsed, guesses, uuids, sheet.total)
 
 
 PARALLEL_FROM_BYTES = 512 * 1024  # smaller files: starting a process costs more than it saves

@@ -100,8 +100,8 @@ async def test_cancel_rolls_the_import_back(ws, tmp_path, monkeypatch):
 
     real_chunk = importer._Import._chunk
 
-    def slow_chunk(self, conn, batch, guesses):  # the real work, made slow enough that esc lands mid-way
-        real_chunk(self, conn, batch, guesses)
+    def slow_chunk(self, conn, batch):  # the real work, made slow enough that esc lands mid-way
+        real_chunk(self, conn, batch)
         if not self.dry_run:
             time.sleep(0.5)
 
