@@ -219,7 +219,7 @@ class _Import:
                     self.deferred = self._defer_indexes(conn, batch.total)
                 if batch.parsed:
                     self._chunk(conn, batch)
-                if len(batch.parsed) >= chunk:  # a full chunk: more may follow
+                if batch.rows >= chunk:  # a full chunk: more may follow
                     if progress:
                         progress(self.counts["rows"], batch.total)
                     if cancelled and cancelled():

@@ -193,9 +193,12 @@ class Batch:
     total: int | None  # the reader's estimate of the file's data rows, for progress
 
 
-def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk: int) -> Iterator[Batch]:
-    """The file's rows parsed, ``chunk`` parsed rows per batch; the last batch may be smaller (or
-    empty). Raises ImportFailed / ``imp.ImportFileError`` for file-level errors."""
+def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk: int, part: int = 0,
+                 parts: int = 1) -> Iterator[Batch]:
+    """The file's rows parsed, a batch per ``chunk`` data rows (the last may be smaller; blank rows
+    do not count). With ``parts`` > 1 this yields only batches number ``part``, ``part + parts``, …:
+    several readers share the parsing, each reading the whole file. Raises ImportFailed /
+    ``imp.ImportFileError`` for file-level errors."""
     rows = sheet.rows()
     headers = imp.parse_headers(next(rows, None))
     csv_file, xlsx_file = sheet.kind == "csv", sheet.kind == "xlsx"
@@ -203,24 +206,32 @@ def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
     guesses: list[imp.Plan | None] = []
     uuids: list[str | None] = []
     read = skipped = 0
+    mine = part == 0  # this reader parses the current batch
+    index = 0
     number = 1
     for cells in rows:
         number += 1
         if not any(c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
             continue  # an empty row
         read += 1
-        row = imp.parse_row(headers, number, cells, country=country, tz=tz, csv=csv_file, xlsx=xlsx_file)
-        if row is None:
-            skipped += 1
-            continue
-        guess = imp.plan_unmatched(row)
-        parsed.append(row)
-        guesses.append(guess)
-        uuids.append(str(uuidlib.uuid4()) if guess is not None and guess.created else None)
-        if len(parsed) >= chunk:
-            yield Batch(read, skipped, parsed, guesses, uuids, sheet.total)
-            parsed, guesses, uuids, read, skipped = [], [], [], 0, 0
-    yield Batch(read, skipped, parsed, guesses, uuids, sheet.total)
+        if mine:
+            row = imp.parse_row(headers, number, cells, country=country, tz=tz, csv=csv_file, xlsx=xlsx_file)
+            if row is None:
+                skipped += 1
+            else:
+                guess = imp.plan_unmatched(row)
+                parsed.append(row)
+                guesses.append(guess)
+                uuids.append(str(uuidlib.uuid4()) if guess is not None and guess.created else None)
+        if read >= chunk:
+            if mine:
+                yield Batch(read, skipped, parsed, guesses, uuids, sheet.total)
+                parsed, guesses, uuids, skipped = [], [], [], 0
+            read = 0
+            index += 1
+            mine = index % parts == part
+    if mine and read:
+        yield Batch(read, skipped, parsed, guesses, uuids, sheet.total)
 
 
 PARALLEL_FROM_BYTES = 512 * 1024  # smaller files: starting a process costs more than it saves
@@ -229,8 +240,8 @@ PARALLEL_FROM_BYTES = 512 * 1024  # smaller files: starting a process costs more
 @contextlib.contextmanager
 def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk: int,
                  parallel: bool | None = None) -> Iterator[Iterator[Batch]]:
-    """:func:`read_batches`, run in a worker process when ``parallel`` (None: when the file is big
-    enough to gain from it). The worker reads and parses batch N+1 while the caller writes batch N."""
+    """:func:`read_batches`, run in reader processes when ``parallel`` (None: when the file is big
+    enough to gain from it). They read and parse the next batches while the caller writes one."""
     if parallel is None:
         try:
             parallel = sheet.path.stat().st_size >= PARALLEL_FROM_BYTES
@@ -239,31 +250,44 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
     if not parallel:
         yield read_batches(sheet, country, tz, chunk)
         return
-    # a fresh interpreter running this module (not multiprocessing, which would re-run the caller's
-    # __main__); its own session, so ctrl+c goes to the importer, which then closes the pipe
+    # fresh interpreters running this module (not multiprocessing, which would re-run the caller's
+    # __main__), in their own session, so ctrl+c goes to the importer, which then closes the pipes;
+    # a csv is cheap to read, so two readers share its parsing (a workbook's reading is the cost)
+    parts = READERS if sheet.kind == "csv" else 1
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    args = json.dumps({"path": str(sheet.path), "kind": sheet.kind, "country": country, "tz": tz, "chunk": chunk})
-    worker = subprocess.Popen([sys.executable, "-m", __name__, args], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    frames: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
-    reader = threading.Thread(target=_pump, args=(worker.stdout, frames), daemon=True,
-                              name="ccconsole-import-pipe")
-    reader.start()
+    workers, pumps, queues = [], [], []
     try:
-        yield _received(frames, sheet)
+        for part in range(parts):
+            args = json.dumps({"path": str(sheet.path), "kind": sheet.kind, "country": country, "tz": tz,
+                               "chunk": chunk, "part": part, "parts": parts})
+            worker = subprocess.Popen([sys.executable, "-m", __name__, args], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                                      start_new_session=True)
+            workers.append(worker)
+            frames: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+            pump = threading.Thread(target=_pump, args=(worker.stdout, frames), daemon=True,
+                                    name="ccconsole-import-pipe")
+            pump.start()
+            pumps.append(pump)
+            queues.append(frames)
+        yield _received(queues, sheet)
     finally:
-        worker.stdout.close()  # a worker still sending gets a broken pipe and exits
-        try:
-            worker.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        with contextlib.suppress(queue.Empty):
-            frames.get_nowait()  # unblock the pump if it waits to put
-        reader.join(timeout=5)
+        for worker in workers:
+            worker.stdout.close()  # a worker still sending gets a broken pipe and exits
+        for worker in workers:
+            try:
+                worker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        for frames, pump in zip(queues, pumps):
+            with contextlib.suppress(queue.Empty):
+                frames.get_nowait()  # unblock the pump if it waits to put
+            pump.join(timeout=5)
 
 
+READERS = 2
 READ_AHEAD = 3  # batches read off the pipe ahead of the writer: bounded memory, no stalls either side
 _HEADER = struct.Struct("!Q")
 
@@ -292,6 +316,8 @@ _DONE = "done"
 def _worker(args: str) -> None:
     """The worker process: send each batch to stdout, then ``_DONE``, or the file-level error."""
     gc.disable()  # batches hold no reference cycles: reference counting frees them; no collector passes
+    with contextlib.suppress(OSError):
+        os.nice(5)  # the writer (the importer) is the bottleneck: it comes first for the cores
     options = json.loads(args)
     out = sys.stdout.buffer
     sheet = SheetReader(Path(options["path"]), options["kind"])
@@ -304,7 +330,8 @@ def _worker(args: str) -> None:
 
     try:
         try:
-            for batch in read_batches(sheet, options["country"], options["tz"], options["chunk"]):
+            for batch in read_batches(sheet, options["country"], options["tz"], options["chunk"],
+                                      options["part"], options["parts"]):
                 send(batch)
         except (ImportFailed, imp.ImportFileError) as err:
             send(err)
@@ -317,9 +344,12 @@ def _worker(args: str) -> None:
         return  # the importer is gone (finished, failed, cancelled or killed)
 
 
-def _received(frames: queue.Queue, sheet: SheetReader) -> Iterator[Batch]:
+def _received(queues: list[queue.Queue], sheet: SheetReader) -> Iterator[Batch]:
+    """The readers' batches in file order: batch N comes from reader N mod the number of readers;
+    the reader whose turn it is ends the import when it has no batch left."""
+    turn = 0
     while True:
-        body = frames.get()
+        body = queues[turn % len(queues)].get()
         if body is None:
             raise ImportFailed(f"Reading {sheet.path.name} stopped unexpectedly (the reader process "
                                "ended); nothing was imported.")
@@ -330,6 +360,7 @@ def _received(frames: queue.Queue, sheet: SheetReader) -> Iterator[Batch]:
             return
         else:
             raise item
+        turn += 1
 
 
 if __name__ == "__main__":  # the worker process (``python -m``): pickle the importable module's classes

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from ccconsole.store import db, importer
 from ccconsole.store.importer import ImportFailed, import_file
+from ccconsole.store.sheets import open_sheet, read_batches
 from tests.store.test_import_export import dump, write_csv
 from tests.store_helpers import rw_store
 
@@ -194,3 +195,18 @@ def test_a_big_import_defers_the_plain_indexes_and_builds_them_again(store, tmp_
     g = write_csv(tmp_path / "d.csv", [["Name", "URN:Tel"]] + [[f"Q{i}", f"07886{i:05d}"] for i in range(30)])
     import_file(store, g)
     assert dropped == []
+
+
+def test_readers_sharing_a_file_give_the_batches_of_one_reader(store, tmp_path):
+    f, _ = _mixed_file(store, tmp_path)
+    sheet = open_sheet(f)
+
+    def summary(batch):
+        return batch.rows, batch.skipped, [p.row for p in batch.parsed], [g.row if g else None for g in batch.guesses]
+
+    for chunk in (7, 37, 271, 1000):
+        alone = [summary(b) for b in read_batches(sheet, "RW", None, chunk)]
+        parts = [list(read_batches(sheet, "RW", None, chunk, part, 3)) for part in range(3)]
+        shared = [summary(parts[i % 3][i // 3]) for i in range(sum(len(p) for p in parts))]
+        assert shared == alone
+        assert sum(rows for rows, *_ in alone) == 271
