@@ -261,9 +261,15 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
         for part in range(parts):
             args = json.dumps({"path": str(sheet.path), "kind": sheet.kind, "country": country, "tz": tz,
                                "chunk": chunk, "part": part, "parts": parts})
-            worker = subprocess.Popen([sys.executable, "-m", __name__, args], stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                                      start_new_session=True)
+            try:
+                worker = subprocess.Popen([sys.executable, "-m", __name__, args], stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                                          start_new_session=True)
+            except OSError:  # no interpreter to start (an embedded Python): read here, as for small files
+                if workers:
+                    raise
+                yield read_batches(sheet, country, tz, chunk)
+                return
             workers.append(worker)
             frames: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
             pump = threading.Thread(target=_pump, args=(worker.stdout, frames), daemon=True,
