@@ -351,6 +351,11 @@ def row_keys(parsed: ParsedRow) -> list[str]:
 def check_duplicates(rows: Sequence[ParsedRow], seen: Container[str]) -> None:
     """File-level: raise for the first row (in file order) that names a UUID or connection that
     an earlier row named, either in ``seen`` (the keys of earlier chunks) or earlier in ``rows``."""
+    if not seen:  # the usual case, told without building keys: nothing named twice in ``rows``
+        identities = [i for parsed in rows for i in parsed.all_identities]
+        uuids = [parsed.uuid for parsed in rows if parsed.uuid is not None]
+        if len(set(identities)) == len(identities) and len(set(uuids)) == len(uuids):
+            return
     here: set[str] = set()
     for parsed in rows:
         for key in row_keys(parsed):
@@ -457,8 +462,8 @@ def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
         if new != (getattr(target, key) if target else NEW_CONTACT[key]):
             attrs[key] = new
     old_fields = target.fields if target else {}
-    set_fields = {k: (label, v) for k, (label, v) in parsed.fields.items()
-                  if v is not CLEAR and old_fields.get(k) != v}
+    set_fields = {k: pair for k, pair in parsed.fields.items()
+                  if pair[1] is not CLEAR and old_fields.get(k) != pair[1]}
     clear_fields = tuple(k for k, (_, v) in parsed.fields.items() if v is CLEAR and k in old_fields)
     return Plan(parsed.row, contact_id, result, added, attrs, set_fields, clear_fields)
 

@@ -160,19 +160,23 @@ class _Ranges:
         self.ends: list[int] = []
 
     def add(self, ids: list[int]) -> None:
+        if ids and ids == list(range(ids[0], ids[0] + len(ids))):  # one run (always, on SQLite)
+            self._add_run(ids[0], ids[-1])
+            return
         for n in ids:
-            if n in self:
-                continue
-            k = bisect.bisect_right(self.starts, n)
-            if k and self.ends[k - 1] == n - 1:
-                self.ends[k - 1] = n
-            else:
-                self.starts.insert(k, n)
-                self.ends.insert(k, n)
-                k += 1
-            if k < len(self.starts) and self.starts[k] == self.ends[k - 1] + 1:  # joins the next run
-                self.ends[k - 1] = self.ends.pop(k)
-                self.starts.pop(k)
+            self._add_run(n, n)
+
+    def _add_run(self, first: int, last: int) -> None:
+        k = bisect.bisect_right(self.starts, first)
+        if k and self.ends[k - 1] >= first - 1:  # overlaps or touches the run before
+            k -= 1
+            self.ends[k] = max(self.ends[k], last)
+        else:
+            self.starts.insert(k, first)
+            self.ends.insert(k, last)
+        while k + 1 < len(self.starts) and self.starts[k + 1] <= self.ends[k] + 1:  # swallows runs after
+            self.ends[k] = max(self.ends[k], self.ends.pop(k + 1))
+            self.starts.pop(k + 1)
 
     def __contains__(self, n: int) -> bool:
         k = bisect.bisect_right(self.starts, n)
@@ -353,11 +357,12 @@ class _Import:
             attrs = plan.attrs
             contacts.append((cid, new_uuid, ws, attrs.get("name", ""), attrs.get("language"),
                              attrs.get("status", "active"), now, now, 1))
-            for index, urn in enumerate(plan.added):  # the list is the row's connections, in order
-                if urn.identity in owners:  # exists, detached
-                    claims.append(dict(_identity=urn.identity, _cid=cid, _priority=1000 - index))
+            # the list is the row's connections, in order (plan.connections: their identities)
+            for index, (urn, identity) in enumerate(zip(plan.added, plan.connections)):
+                if identity in owners:  # exists, detached
+                    claims.append(dict(_identity=identity, _cid=cid, _priority=1000 - index))
                 else:
-                    links.append((ws, cid, urn.scheme, urn.path, urn.display, urn.identity, 1000 - index))
+                    links.append((ws, cid, urn.scheme, urn.path, urn.display, identity, 1000 - index))
             values += [(cid, self.field_ids[k], v) for k, (_, v) in plan.set_fields.items()]
         db.insert_many(conn, Contact, CONTACT_COLUMNS, contacts)
         db.insert_many(conn, FieldValue, FIELD_COLUMNS, values)

@@ -210,3 +210,24 @@ def test_readers_sharing_a_file_give_the_batches_of_one_reader(store, tmp_path):
         shared = [summary(parts[i % 3][i // 3]) for i in range(sum(len(p) for p in parts))]
         assert shared == alone
         assert sum(rows for rows, *_ in alone) == 271
+
+
+def test_the_created_ids_are_kept_as_runs_and_answer_membership_exactly():
+    import random
+
+    from ccconsole.store.importer import _Ranges
+
+    rng = random.Random(5)
+    for _ in range(300):
+        ranges, ids = _Ranges(), set()
+        for _ in range(20):
+            if rng.random() < 0.4:  # a run, as SQLite gives (and PostgreSQL, without other writers)
+                first = rng.randrange(200)
+                new = list(range(first, first + rng.randint(1, 30)))
+            else:  # sequence values interleaved with other sessions' ids
+                new = rng.sample(range(230), rng.randint(0, 15))
+            ranges.add(new)
+            ids.update(new)
+        assert [n for n in range(-5, 240) if n in ranges] == sorted(ids)
+        assert all(start <= end for start, end in zip(ranges.starts, ranges.ends))
+        assert all(end + 1 < start for start, end in zip(ranges.starts[1:], ranges.ends))  # disjoint, merged
