@@ -342,27 +342,33 @@ def _loose_identity(scheme: str, text: str, country: str | None) -> str:
         return f"{scheme}:{path.strip()}"
 
 
-def row_keys(parsed: ParsedRow) -> list[str]:
+def names(rows: Iterable[ParsedRow]) -> list[tuple[int, str | None, tuple[str, ...]]]:
+    """What each row names, for :func:`check_duplicates`: (spreadsheet row, UUID, identities)."""
+    return [(p.row, p.uuid, p.all_identities) for p in rows]
+
+
+def row_keys(uuid: str | None, identities: Iterable[str]) -> list[str]:
     """What a row names that no other row may name: its UUID and its connections (as keys)."""
-    keys = [f"uuid:{parsed.uuid}"] if parsed.uuid is not None else []
-    return keys + [f"urn:{identity}" for identity in parsed.all_identities]
+    keys = [f"uuid:{uuid}"] if uuid is not None else []
+    return keys + [f"urn:{identity}" for identity in identities]
 
 
-def check_duplicates(rows: Sequence[ParsedRow], seen: Container[str]) -> None:
-    """File-level: raise for the first row (in file order) that names a UUID or connection that
-    an earlier row named, either in ``seen`` (the keys of earlier chunks) or earlier in ``rows``."""
-    if not seen:  # the usual case, told without building keys: nothing named twice in ``rows``
-        identities = [i for parsed in rows for i in parsed.all_identities]
-        uuids = [parsed.uuid for parsed in rows if parsed.uuid is not None]
+def check_duplicates(named: Sequence[tuple[int, str | None, Sequence[str]]], seen: Container[str]) -> None:
+    """File-level: raise for the first row (in file order) that names a UUID or connection that an
+    earlier row named, either in ``seen`` (the keys of earlier chunks) or earlier in ``named``
+    (rows as :func:`names` gives them)."""
+    if not seen:  # the usual case, told without building keys: nothing named twice in ``named``
+        identities = [i for _, _, ids in named for i in ids]
+        uuids = [uuid for _, uuid, _ in named if uuid is not None]
         if len(set(identities)) == len(identities) and len(set(uuids)) == len(uuids):
             return
     here: set[str] = set()
-    for parsed in rows:
-        for key in row_keys(parsed):
+    for row, uuid, identities in named:
+        for key in row_keys(uuid, identities):
             if key in here or key in seen:
                 kind, _, value = key.partition(":")
                 what = "UUID" if kind == "uuid" else "URN"
-                raise ImportFileError(f"Import file contains duplicated contact {what} '{value}' on row {parsed.row}.")
+                raise ImportFileError(f"Import file contains duplicated contact {what} '{value}' on row {row}.")
             here.add(key)
 
 
@@ -417,9 +423,22 @@ def plan_unmatched(parsed: ParsedRow) -> Plan | None:
     return None if parsed.uuid is not None else plan_row(parsed, by_uuid={}, owners={}, contacts={})
 
 
-def plan_holds(parsed: ParsedRow, owners: Mapping[str, int | None]) -> bool:
-    """Whether :func:`plan_unmatched` is the row's plan, given the owners of the chunk's connections."""
-    return parsed.uuid is None and not (owners and any(owners.get(i) is not None for i in parsed.all_identities))
+def plan_holds(uuid: str | None, identities: Iterable[str], owners: Mapping[str, int | None]) -> bool:
+    """Whether :func:`plan_unmatched` is the plan of a row (its UUID and all its identities), given
+    the owners of the chunk's connections."""
+    return uuid is None and not (owners and any(owners.get(i) is not None for i in identities))
+
+
+def new_contact(plan: Plan) -> tuple:
+    """A plan that creates a contact, as plain data (the importer's reader sends it; plain tuples
+    unpickle at C speed): (name, language, status, connections as (scheme, path, display,
+    identity, priority) in order, fields as (key, label, value))."""
+    attrs = plan.attrs
+    links = tuple((urn.scheme, urn.path, urn.display, identity, 1000 - index)
+                  for index, (urn, identity) in enumerate(zip(plan.added, plan.connections)))
+    return (attrs.get("name", NEW_CONTACT["name"]), attrs.get("language", NEW_CONTACT["language"]),
+            attrs.get("status", NEW_CONTACT["status"]), links,
+            tuple((key, label, value) for key, (label, value) in plan.set_fields.items()))
 
 
 def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],

@@ -221,7 +221,7 @@ class _Import:
                 self.counts["skipped"] += batch.skipped
                 if self.deferred is None:
                     self.deferred = self._defer_indexes(conn, batch.total)
-                if batch.parsed:
+                if batch.named:
                     self._chunk(conn, batch)
                 if batch.rows >= chunk:  # a full chunk: more may follow
                     if progress:
@@ -244,23 +244,23 @@ class _Import:
 
     # -- one chunk --
 
-    def _check_duplicates(self, conn, batch: list[imp.ParsedRow], owners: dict[str, int | None]) -> None:
+    def _check_duplicates(self, conn, named: list, owners: dict[str, int | None]) -> None:
         """File-level: no UUID or connection named twice. A connection named by an earlier row that
         created a contact is owned by a contact of ``self.created``; the keys of every other earlier
         row are in SEEN (none, in the usual import of new contacts: nothing to look up then)."""
         earlier = {f"urn:{i}" for i, owner in owners.items() if owner is not None and owner in self.created}
         if self.seen:
-            keys = [k for p in batch for k in imp.row_keys(p)]
+            keys = [k for _, uuid, identities in named for k in imp.row_keys(uuid, identities)]
             earlier.update(k for (k,) in db.select_in(conn, "SELECT k FROM ccconsole_import_seen WHERE k {in}", keys))
-        imp.check_duplicates(batch, earlier)  # raises ImportFileError for the first duplicate
+        imp.check_duplicates(named, earlier)  # raises ImportFileError for the first duplicate
 
-    def _chunk(self, conn, rows: Batch) -> None:
-        ws, batch = self.ws.id, rows.parsed
+    def _chunk(self, conn, batch: Batch) -> None:
+        ws, named = self.ws.id, batch.named
         owners: dict[str, int | None] = dict(db.select_in(
             conn, "SELECT identity, contact_id FROM connection WHERE workspace_id = {p} AND identity {in}",
-            [i for p in batch for i in p.all_identities], ws))
-        self._check_duplicates(conn, batch, owners)
-        uuids = [p.uuid for p in batch if p.uuid]
+            [i for _, _, identities in named for i in identities], ws))
+        self._check_duplicates(conn, named, owners)
+        uuids = [uuid for _, uuid, _ in named if uuid]
         by_uuid_ids: dict[str, int] = {}
         if uuids:
             by_uuid_ids = dict(db.select_in(
@@ -269,27 +269,31 @@ class _Import:
         ids = set(by_uuid_ids.values()) | {o for o in owners.values() if o is not None}
         states = self._load(conn, ids)
         contacts = {i: s.cur for i, s in states.items()}
-        created: list[tuple[imp.Plan, str]] = []  # with the new contact's UUID
+        created: list[tuple[tuple, str]] = []  # (imp.new_contact data, its UUID)
         updated: list[imp.Plan] = []
         unseen: list[tuple[str]] = []  # the keys of the rows that create no contact, for SEEN
-        for parsed, guess, new_uuid in zip(batch, rows.guesses, rows.uuids):
-            if guess is not None and imp.plan_holds(parsed, owners):
-                plan = guess  # the reader's plan: no UUID, no connection taken
-            else:
-                by_uuid = {parsed.uuid: contacts[by_uuid_ids[parsed.uuid]]} if parsed.uuid in by_uuid_ids else {}
+        for n, (_, uuid, identities) in enumerate(named):
+            guess = batch.guesses[n]
+            if guess is not None and imp.plan_holds(uuid, identities, owners):
+                if type(guess) is tuple:  # the reader's plan: a new contact
+                    self._field_ids(conn, guess[4])
+                    self.counts["created"] += 1
+                    created.append((guess, batch.new_uuids[n]))
+                    continue
+                plan = guess  # the reader's error
+            else:  # the row matches a contact (or has a UUID): plan it against what is stored
+                parsed = batch.parsed[n]
+                by_uuid = {uuid: contacts[by_uuid_ids[uuid]]} if uuid in by_uuid_ids else {}
                 plan = imp.plan_row(parsed, by_uuid=by_uuid, owners=owners, contacts=contacts)
             if not plan.created:
-                unseen += [(k,) for k in imp.row_keys(parsed)]
+                unseen += [(k,) for k in imp.row_keys(uuid, identities)]
             if plan.error:
                 self._error(plan.row, plan.error)
                 continue
-            for key, (label, _) in plan.set_fields.items():
-                if key not in self.field_ids:
-                    self.field_ids[key] = conn.execute(insert(FieldDef).values(
-                        workspace_id=ws, key=key, name=label).returning(FieldDef.id)).scalar_one()
-            if plan.created:
+            self._field_ids(conn, [(k, label, v) for k, (label, v) in plan.set_fields.items()])
+            if plan.created:  # (a row the reader could plan: kept for completeness)
                 self.counts["created"] += 1
-                created.append((plan, new_uuid or str(uuidlib.uuid4())))
+                created.append((imp.new_contact(plan), str(uuidlib.uuid4())))
             elif plan.changed:
                 self.counts["updated"] += 1
                 state = states[plan.contact_id]
@@ -318,6 +322,13 @@ class _Import:
                          .values(contact_id=bindparam("_cid"), priority=bindparam("_priority"),
                                  affinity_channel_id=None, affinity_since=None, affinity_message_id=None), claims)
 
+    def _field_ids(self, conn, fields) -> None:
+        """Field definitions for the (key, label, value) a row sets that the workspace lacks."""
+        for key, label, _ in fields:
+            if key not in self.field_ids:
+                self.field_ids[key] = conn.execute(insert(FieldDef).values(
+                    workspace_id=self.ws.id, key=key, name=label).returning(FieldDef.id)).scalar_one()
+
     def _load(self, conn, ids: set[int]) -> dict[int, _State]:
         if not ids:
             return {}
@@ -345,25 +356,22 @@ class _Import:
                 states[cid] = _State(existing, existing, lowest.get(cid, 1001))
         return states
 
-    def _create(self, conn, plans: list[tuple[imp.Plan, str]], owners: dict[str, int | None],
+    def _create(self, conn, news: list[tuple[tuple, str]], owners: dict[str, int | None],
                 links: list[tuple], claims: list[dict]) -> None:
         """The contacts the rows create (one row each: a second row naming one of a new contact's
         connections is a duplicate, which fails the file), with ids reserved up front."""
-        ws, now = self.ws.id, self.now
+        ws, now, field_ids = self.ws.id, self.now, self.field_ids
         contacts, values = [], []
-        ids = db.next_ids(conn, Contact, len(plans))
+        ids = db.next_ids(conn, Contact, len(news))
         self.created.add(ids)
-        for (plan, new_uuid), cid in zip(plans, ids):
-            attrs = plan.attrs
-            contacts.append((cid, new_uuid, ws, attrs.get("name", ""), attrs.get("language"),
-                             attrs.get("status", "active"), now, now, 1))
-            # the list is the row's connections, in order (plan.connections: their identities)
-            for index, (urn, identity) in enumerate(zip(plan.added, plan.connections)):
+        for ((name, language, status, connections, fields), new_uuid), cid in zip(news, ids):
+            contacts.append((cid, new_uuid, ws, name, language, status, now, now, 1))
+            for scheme, path, display, identity, priority in connections:
                 if identity in owners:  # exists, detached
-                    claims.append(dict(_identity=identity, _cid=cid, _priority=1000 - index))
+                    claims.append(dict(_identity=identity, _cid=cid, _priority=priority))
                 else:
-                    links.append((ws, cid, urn.scheme, urn.path, urn.display, identity, 1000 - index))
-            values += [(cid, self.field_ids[k], v) for k, (_, v) in plan.set_fields.items()]
+                    links.append((ws, cid, scheme, path, display, identity, priority))
+            values += [(cid, field_ids[key], value) for key, _, value in fields]
         db.insert_many(conn, Contact, CONTACT_COLUMNS, contacts)
         db.insert_many(conn, FieldValue, FIELD_COLUMNS, values)
 

@@ -180,17 +180,44 @@ def open_sheet(path: str | Path) -> SheetReader:
 # --- batches of parsed rows ----------------------------------------------------------------------
 
 
-@dataclass
 class Batch:
-    """Parsed rows of the file, in file order. ``rows`` and ``skipped`` count the data rows read
-    since the previous batch (blank rows not counted; skipped ones name neither UUID nor connection)."""
+    """A batch of the file's data rows, in file order, as the importer needs them: for each parsed
+    row its spreadsheet row, UUID and identities, and what :func:`imp.plan_unmatched` says it does
+    (a new contact as plain data, from ``imp.new_contact``, with a fresh UUID for it; an error
+    Plan; or None for a row with a UUID). The parsed rows themselves travel as one pickle, unpacked
+    only if the importer needs them (a row that matches a contact is planned again there).
+    ``rows`` and ``skipped`` count the data rows read (blank rows not counted; skipped ones name
+    neither UUID nor connection); ``total`` is the reader's estimate of the file's rows."""
 
-    rows: int
-    skipped: int
-    parsed: list[imp.ParsedRow]
-    guesses: list[imp.Plan | None]  # per parsed row: ``imp.plan_unmatched``, worked out ahead
-    uuids: list[str | None]  # per parsed row: a fresh UUID when its guess creates a contact
-    total: int | None  # the reader's estimate of the file's data rows, for progress
+    def __init__(self, rows: int, skipped: int, parsed: list[imp.ParsedRow], total: int | None):
+        self.rows, self.skipped, self.total = rows, skipped, total
+        self.named = imp.names(parsed)
+        self.guesses: list[tuple | imp.Plan | None] = []
+        self.new_uuids: list[str | None] = []
+        for row in parsed:
+            guess = imp.plan_unmatched(row)
+            if guess is not None and guess.created:
+                self.guesses.append(imp.new_contact(guess))
+                self.new_uuids.append(str(uuidlib.uuid4()))
+            else:
+                self.guesses.append(guess)
+                self.new_uuids.append(None)
+        self._parsed: list[imp.ParsedRow] | None = parsed
+        self._packed: bytes | None = None
+
+    @property
+    def parsed(self) -> list[imp.ParsedRow]:
+        if self._parsed is None:
+            self._parsed = pickle.loads(self._packed)
+            self._packed = None
+        return self._parsed
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if state["_parsed"] is not None:
+            state["_packed"] = pickle.dumps(state["_parsed"], protocol=pickle.HIGHEST_PROTOCOL)
+            state["_parsed"] = None
+        return state
 
 
 def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk: int, part: int = 0,
@@ -203,8 +230,6 @@ def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
     headers = imp.parse_headers(next(rows, None))
     csv_file, xlsx_file = sheet.kind == "csv", sheet.kind == "xlsx"
     parsed: list[imp.ParsedRow] = []
-    guesses: list[imp.Plan | None] = []
-    uuids: list[str | None] = []
     read = skipped = 0
     mine = part == 0  # this reader parses the current batch
     index = 0
@@ -219,19 +244,16 @@ def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
             if row is None:
                 skipped += 1
             else:
-                guess = imp.plan_unmatched(row)
                 parsed.append(row)
-                guesses.append(guess)
-                uuids.append(str(uuidlib.uuid4()) if guess is not None and guess.created else None)
         if read >= chunk:
             if mine:
-                yield Batch(read, skipped, parsed, guesses, uuids, sheet.total)
-                parsed, guesses, uuids, skipped = [], [], [], 0
+                yield Batch(read, skipped, parsed, sheet.total)
+                parsed, skipped = [], 0
             read = 0
             index += 1
             mine = index % parts == part
     if mine and read:
-        yield Batch(read, skipped, parsed, guesses, uuids, sheet.total)
+        yield Batch(read, skipped, parsed, sheet.total)
 
 
 PARALLEL_FROM_BYTES = 512 * 1024  # smaller files: starting a process costs more than it saves

@@ -183,25 +183,26 @@ def test_xlsx_escape_round_trips_any_text(text):
 def test_duplicated_uuid_and_urn_reject_the_file_naming_the_row():
     first, again = row(H, "u-1", "a", n=2), row(H, "u-1", "b", n=7)
     with pytest.raises(ImportFileError) as err:
-        imp.check_duplicates([first, again], set())
+        imp.check_duplicates(imp.names([first, again]), set())
     assert str(err.value) == "Import file contains duplicated contact UUID 'u-1' on row 7."
     rows = [row(H, None, "a", None, None, "0788383383", n=2), row(H, None, "b", None, None, "+250 788 383 383", n=3)]
     with pytest.raises(ImportFileError) as err:
-        imp.check_duplicates(rows, set())
+        imp.check_duplicates(imp.names(rows), set())
     assert str(err.value) == "Import file contains duplicated contact URN 'tel:+250788383383' on row 3."
 
 
 def test_duplicates_of_earlier_chunks_and_the_first_one_in_file_order():
-    earlier = set(imp.row_keys(row(H, "u-1", "a", None, None, "0788000001", n=2)))
+    first = row(H, "u-1", "a", None, None, "0788000001", n=2)
+    earlier = set(imp.row_keys(first.uuid, first.all_identities))
     rows = [row(H, None, "x", None, None, "0788000002", n=10), row(H, None, "y", None, None, "0788000001", n=11),
             row(H, "u-1", "z", n=12)]
     with pytest.raises(ImportFileError, match=r"URN 'tel:\+250788000001' on row 11\.$"):
-        imp.check_duplicates(rows, earlier)
-    imp.check_duplicates(rows[:1], earlier)  # no duplicate: no error
+        imp.check_duplicates(imp.names(rows), earlier)
+    imp.check_duplicates(imp.names(rows[:1]), earlier)  # no duplicate: no error
     invalid = [row(H, None, "a", None, None, None, None, "bad mail", n=2),
                row(H, None, "b", None, None, None, None, "bad mail", n=3)]
     with pytest.raises(ImportFileError, match="URN 'mailto:bad mail' on row 3"):
-        imp.check_duplicates(invalid, set())
+        imp.check_duplicates(imp.names(invalid), set())
 
 
 # --- planning ------------------------------------------------------------------------------------

@@ -202,7 +202,8 @@ def test_readers_sharing_a_file_give_the_batches_of_one_reader(store, tmp_path):
     sheet = open_sheet(f)
 
     def summary(batch):
-        return batch.rows, batch.skipped, [p.row for p in batch.parsed], [g.row if g else None for g in batch.guesses]
+        return (batch.rows, batch.skipped, [p.row for p in batch.parsed], batch.named,
+                [g if g is None or type(g) is tuple else g.row for g in batch.guesses])
 
     for chunk in (7, 37, 271, 1000):
         alone = [summary(b) for b in read_batches(sheet, "RW", None, chunk)]
