@@ -1,15 +1,17 @@
-"""Reading a contacts file (.xlsx or .csv) as batches of parsed rows, in this process or another one.
+"""Reading a contacts file (.xlsx or .csv) as batches of parsed rows, in this process or others.
 
 The file is streamed (openpyxl read-only, values only; the csv module with BOM handling and a sniffed
-delimiter). :func:`read_batches` turns it into :class:`Batch` es of ``core.importing.ParsedRow`` s, the
-pure parse of domain.md section 6 (normalizing phone numbers is most of its cost).
+delimiter). :func:`read_batches` turns it into :class:`Batch` es: the pure parse of domain.md
+section 6 (``core.importing``; normalizing phone numbers is most of its cost), and for each row
+that needs no database to plan (no UUID), its plan worked out ahead.
 
-:func:`open_batches` can run that reading and parsing in a separate process, one batch ahead of the
-importer, which meanwhile writes the previous batch: the two halves of the work use both cores.
-The worker pickles each batch to its stdout; the pipe's buffer is the only queue, so memory stays
-bounded. If the importer dies (even ``kill -9``), the worker's next write fails and it exits.
+:func:`open_batches` runs that reading and parsing in reader processes (two share a csv: batch N
+comes from reader N mod 2), batches ahead of the importer, which meanwhile writes: the work uses
+both cores. A reader pickles each batch to its stdout; a thread of the importer takes the frames
+off the pipe into a short queue, so memory stays bounded. If the importer dies (even ``kill -9``),
+a reader's next write fails and it exits.
 
-This module imports no database code, so the worker process starts quickly.
+This module imports no database code, so a reader process starts quickly.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ SNIFF_BYTES = 64 * 1024
 
 class ImportFailed(StoreError):
     """The file is rejected as a whole (domain.md's file-level messages, or unreadable); nothing written."""
-
 
 
 # --- reading files -------------------------------------------------------------------------------
@@ -278,7 +279,9 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
     parts = READERS if sheet.kind == "csv" else 1
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    workers, pumps, queues = [], [], []
+    workers: list[subprocess.Popen] = []
+    pumps: list[threading.Thread] = []
+    queues: list[queue.Queue] = []
     try:
         for part in range(parts):
             args = json.dumps({"path": str(sheet.path), "kind": sheet.kind, "country": country, "tz": tz,
@@ -293,7 +296,7 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
                 yield read_batches(sheet, country, tz, chunk)
                 return
             workers.append(worker)
-            frames: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+            frames = queue.Queue(maxsize=READ_AHEAD)
             pump = threading.Thread(target=_pump, args=(worker.stdout, frames), daemon=True,
                                     name="ccconsole-import-pipe")
             pump.start()
@@ -301,18 +304,18 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
             queues.append(frames)
         yield _received(queues, sheet)
     finally:
+        # done, failed or cancelled: what the readers still have is not needed (they only read a file)
         for worker in workers:
-            worker.stdout.close()  # a worker still sending gets a broken pipe and exits
-        for worker in workers:
-            try:
-                worker.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+            if worker.poll() is None:
                 worker.kill()
-                worker.wait()
-        for frames, pump in zip(queues, pumps):
-            with contextlib.suppress(queue.Empty):
-                frames.get_nowait()  # unblock the pump if it waits to put
-            pump.join(timeout=5)
+            worker.wait()
+        for worker, frames, pump in zip(workers, queues, pumps):
+            while pump.is_alive():  # its pipe is at its end now; let it put its last frame
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        frames.get_nowait()
+                pump.join(timeout=0.05)
+            worker.stdout.close()
 
 
 READERS = 2

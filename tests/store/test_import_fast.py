@@ -3,13 +3,14 @@ found across chunks, ids reserved up front, deferred indexes, values stored as C
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 from sqlalchemy import text
 
 from ccconsole.store import db, importer
-from ccconsole.store.importer import ImportFailed, import_file
+from ccconsole.store.importer import ImportCancelled, ImportFailed, import_file
 from ccconsole.store.sheets import open_sheet, read_batches
 from tests.store.test_import_export import dump, write_csv
 from tests.store_helpers import rw_store
@@ -232,3 +233,33 @@ def test_the_created_ids_are_kept_as_runs_and_answer_membership_exactly():
         assert [n for n in range(-5, 240) if n in ranges] == sorted(ids)
         assert all(start <= end for start, end in zip(ranges.starts, ranges.ends))
         assert all(end + 1 < start for start, end in zip(ranges.starts[1:], ranges.ends))  # disjoint, merged
+
+
+def _readers_running() -> list[int]:
+    """This process's reader processes, running or not yet reaped."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
+                _, parent = open(f"/proc/{entry}/stat").read().rpartition(")")[2].split()[:2]
+            except OSError:
+                continue
+            if b"ccconsole.store.sheets" in cmdline and int(parent) == os.getpid():  # even a zombie counts
+                found.append(int(entry))
+    return found
+
+
+def test_cancelling_a_parallel_import_stops_its_readers_and_keeps_nothing(store, tmp_path):
+    rows = [["Name", "URN:Tel"]] + [[f"P{i}", f"07885{i:05d}"] for i in range(60000)]
+    f = write_csv(tmp_path / "big.csv", rows)
+    seen = []
+    with pytest.raises(ImportCancelled):
+        import_file(store, f, chunk=1000, parallel=True, progress=lambda done, total: seen.append((done, total)),
+                    cancelled=lambda: len(seen) >= 3)
+    assert seen[:3] == [(1000, 60000), (2000, 60000), (3000, 60000)]
+    assert store.count() == 0
+    assert _readers_running() == []  # killed and reaped before import_file returned
+    report = import_file(store, f, parallel=True)  # and the file imports in full afterwards
+    assert (report.created, report.rows) == (60000, 60000) and store.count() == 60000
+    assert _readers_running() == []
