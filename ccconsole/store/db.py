@@ -102,20 +102,18 @@ def upgrade(engine: Engine) -> None:
 
 
 # --- bulk statements straight through the driver ---------------------------------------------------
-# Core's per-row parameter handling costs more than SQLite's own work for an insert; the bulk paths
-# (import, demo) build the statement once and hand the driver plain tuples.
+# Core's per-row parameter handling costs more than SQLite's own work for an insert; the import
+# builds each statement once and hands the driver plain tuples.
 
 
 def _mark(conn) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def insert_many(conn, table, columns: Sequence[str], rows: Iterable[Sequence], *,
-                skip_conflicts: bool = False) -> int:
-    """Insert ``rows`` (tuples in ``columns`` order) with one driver executemany; returns how many
-    were inserted (``skip_conflicts``: rows that hit a unique key are skipped, not counted). Values
-    go through the column types' own bind processors, so they are stored exactly as Core stores
-    them (SQLite keeps datetimes as text)."""
+def insert_many(conn, table, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order) with one driver executemany; returns how many.
+    Values go through the column types' own bind processors, so they are stored exactly as Core
+    stores them (SQLite keeps datetimes as text)."""
     t = getattr(table, "__table__", table)
     dialect = conn.dialect
     processors = [(i, p) for i, c in enumerate(columns)
@@ -139,9 +137,8 @@ def insert_many(conn, table, columns: Sequence[str], rows: Iterable[Sequence], *
     quote = conn.dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(t.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join([_mark(conn)] * len(columns))})")
-    if skip_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    return conn.exec_driver_sql(sql, params).rowcount
+    conn.exec_driver_sql(sql, params)
+    return len(params)
 
 
 def select_in(conn, sql: str, values: Sequence, *params) -> list:
