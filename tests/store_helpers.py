@@ -20,3 +20,11 @@ def rw_store(url: str) -> Store:
     store.add_channel("Telegram", "Telegram", ["telegram"], address="bot", created_on=T0 + timedelta(days=3))
     store.add_channel("Email", "Email", ["mailto"], address="a@b.org", created_on=T0 + timedelta(days=4))
     return store
+
+
+def indexes(store: Store) -> list:
+    """Every index of the database, with its definition (to prove a bulk load left them as they were)."""
+    with store.engine.connect() as c:
+        if store.engine.dialect.name == "sqlite":
+            return sorted(c.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'").all())
+        return sorted(c.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'").all())

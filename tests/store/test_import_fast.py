@@ -13,7 +13,7 @@ from ccconsole.store import db, importer
 from ccconsole.store.importer import ImportCancelled, ImportFailed, import_file
 from ccconsole.store.sheets import open_sheet, read_batches
 from tests.store.test_import_export import dump, write_csv
-from tests.store_helpers import rw_store
+from tests.store_helpers import indexes, rw_store
 
 
 @pytest.fixture
@@ -160,13 +160,6 @@ def test_imported_contacts_are_stored_exactly_as_the_store_stores_its_own(store,
     assert later.id > imported.id > made.id
 
 
-def _indexes(store):
-    with store.engine.connect() as c:
-        if store.engine.dialect.name == "sqlite":
-            return sorted(c.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index'")).all())
-        return sorted(c.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")).all())
-
-
 def test_a_big_import_defers_the_plain_indexes_and_builds_them_again(store, tmp_path, monkeypatch):
     dropped = []
     real_drop = db.drop_plain_indexes
@@ -177,12 +170,12 @@ def test_a_big_import_defers_the_plain_indexes_and_builds_them_again(store, tmp_
 
     monkeypatch.setattr(db, "drop_plain_indexes", drop)
     monkeypatch.setattr(importer, "DEFER_INDEXES_FROM", 20)
-    before = _indexes(store)
+    before = indexes(store)
     rows = [["Name", "URN:Tel"]] + [[f"P{i}", f"07885{i:05d}"] for i in range(60)]
     f = write_csv(tmp_path / "c.csv", rows)
     assert import_file(store, f, dry_run=True).created == 60
     assert import_file(store, f, chunk=10).created == 60
-    assert _indexes(store) == before
+    assert indexes(store) == before
     if store.engine.dialect.name == "sqlite":
         names = " ".join(s for statements in dropped for s in statements)
         assert len(dropped) == 2  # the dry run and the import

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from ccconsole.store.importer import import_file
 from ccconsole.store.models import Connection, Contact, FieldValue
-from tests.store_helpers import rw_store
+from tests.store_helpers import indexes, rw_store
 
 ROWS = 30_000
 
@@ -48,13 +48,6 @@ def counts(store):
         return (c.execute(select(func.count()).select_from(Contact)).scalar_one(),
                 c.execute(select(func.count()).select_from(Connection)).scalar_one(),
                 c.execute(select(func.count()).select_from(FieldValue)).scalar_one())
-
-
-def indexes(store):
-    with store.engine.connect() as c:
-        if store.engine.dialect.name == "sqlite":
-            return sorted(c.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'").all())
-        return sorted(c.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'").all())
 
 
 def children(pid: int) -> list[int]:
