@@ -17,7 +17,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection as DBConnection
 
 from ccconsole.core.routing import BroadcastPlanner, Breakdown, Channels
+from ccconsole.store.channels import all_channels
+from ccconsole.store.contacts import count, filter_clause
 from ccconsole.store.models import Connection, Contact
+from ccconsole.store.unit import Scope, reading
 
 BATCH = 20_000  # rows per fetch
 PROGRESS_EVERY = 10_000  # contacts
@@ -77,33 +80,34 @@ def _among(dialect: str, ids: list[int]):
     return Contact.id.in_(select(column("value", Integer)).select_from(func.json_each(bindparam("ids", json.dumps(ids)))))
 
 
-def _select(store, where):
+def _select(scope: Scope, where):
     return (select(Contact.id, Contact.status, Connection.identity, Connection.affinity_channel_id,
                    Connection.priority, Connection.id)
             .select_from(Contact).outerjoin(Connection, Connection.contact_id == Contact.id)
-            .where(Contact.workspace_id == store.workspace.id, Contact.deleted_on.is_(None), *where)
+            .where(Contact.workspace_id == scope.workspace.id, Contact.deleted_on.is_(None), *where)
             .order_by(Contact.id))
 
 
-def preview(store, *, query: str | None = None, contact_ids: Sequence[int] | None = None,
+def preview(scope: Scope, *, query: str | None = None, contact_ids: Sequence[int] | None = None,
             progress: Progress | None = None, total: int | None = None) -> Breakdown:
     """The breakdown for the contacts matching ``query`` (all contacts when empty), or for exactly
     ``contact_ids`` (deleted ones are left out). ``progress(done, total)`` is called after each batch
     of rows; it may raise :class:`Cancelled` to stop. A bad query raises ``core.query.QueryError``."""
-    planner = BroadcastPlanner(Channels(store.channels()))
-    with store.engine.connect() as conn:
+    planner = BroadcastPlanner(Channels(all_channels(scope)))
+    with reading(scope) as s:
+        conn = s.connection()
         if contact_ids is not None:
             ids = sorted(set(contact_ids))
             where, expected = [_among(conn.dialect.name, ids)], len(ids)
         else:
-            clause = store._filter_clause(query)
+            clause = filter_clause(scope, query)
             where = [] if clause is None else [clause]
-            expected = total if total is not None or progress is None else store.count(query)
+            expected = total if total is not None or progress is None else count(scope, query)
         done = 0
         collecting = gc.isenabled()
         gc.disable()  # millions of short-lived tuples, no cycles: the collector only slows this down
         try:
-            for status, connections in _contacts(_rows(conn, _select(store, where))):
+            for status, connections in _contacts(_rows(conn, _select(scope, where))):
                 planner.add_raw(status, connections)
                 done += 1
                 if progress is not None and done % PROGRESS_EVERY == 0:

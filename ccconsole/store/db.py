@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from ccconsole.store.errors import StoreError
+from ccconsole.errors import StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_OPTION = "ccconsole_write"  # execution option: this transaction will write

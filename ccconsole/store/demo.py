@@ -31,7 +31,7 @@ from ccconsole.store.models import (
     Message,
     Workspace,
 )
-from ccconsole.store.services import Store
+from ccconsole.store.unit import Event, Scope, epilogue
 
 DEMO_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 
@@ -110,12 +110,12 @@ def _phone(rng: random.Random, kind: str, wide: bool = False) -> str:
     return "+59399" + _digits(rng, 7)  # Ecuador: no channel
 
 
-def build_demo(store: Store, contacts: int = 3000, seed: int = 7, now: datetime = DEMO_NOW,
+def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime = DEMO_NOW,
                progress: Callable[[int, int], None] | None = None, chunk: int = 50000) -> DemoSummary:
     """Fill an empty workspace with the demo (bulk inserts; ids assigned here, so the tables must be empty)."""
     rng = random.Random(seed)
-    ws = store.workspace.id
-    engine = store.engine
+    ws = scope.workspace.id
+    engine = scope.engine
     with engine.begin() as conn:
         conn.execute(update(Workspace).where(Workspace.id == ws).values(name="Kigali Health", country="RW",
                                                                          timezone="Africa/Kigali"))
@@ -130,7 +130,7 @@ def build_demo(store: Store, contacts: int = 3000, seed: int = 7, now: datetime 
         conn.execute(insert(ContactGroup), [dict(id=i + 1, workspace_id=ws, name=g) for i, g in enumerate(GROUPS)])
         conn.execute(insert(FieldDef), [dict(id=1, workspace_id=ws, key="age", name="Age", value_type="number"),
                                         dict(id=2, workspace_id=ws, key="district", name="District", value_type="text")])
-    store.workspace = type(store.workspace)(ws, "Kigali Health", "RW", "Africa/Kigali")
+    scope.workspace = type(scope.workspace)(ws, "Kigali Health", "RW", "Africa/Kigali")
     by_name = {r["name"]: r["id"] for r in chan_rows}
     rw_channels = [by_name["MTN Rwanda"], by_name["Airtel Rwanda"]]
     statuses = ["active"] * 90 + ["blocked"] * 4 + ["stopped"] * 4 + ["archived"] * 2
@@ -238,15 +238,19 @@ def build_demo(store: Store, contacts: int = 3000, seed: int = 7, now: datetime 
             for table, rows in ((Contact, c_rows), (Connection, u_rows), (Message, m_rows),
                                 (GroupMembership, g_rows), (FieldValue, f_rows)):
                 bulk_insert(conn, table, rows)
-            conn.execute(update(Workspace).where(Workspace.id == ws).values(change_seq=Workspace.change_seq + 1))
+            epilogue(conn, scope, ())  # consoles watching see each batch arrive
             conn.commit()
         done += batch
         if progress:
             progress(done, contacts)
     _create_indexes(engine, deferred)
-    _fix_sequences(store)
+    _fix_sequences(scope)
     analyze(engine)
-    return DemoSummary(contacts, len(CHANNELS), counts["locked"], counts["stale"])
+    summary = DemoSummary(contacts, len(CHANNELS), counts["locked"], counts["stale"])
+    with engine.begin() as conn:
+        epilogue(conn, scope, [Event("workspace.demo", after={"contacts": contacts, "channels": len(CHANNELS),
+                                                                "seed": seed})])
+    return summary
 
 
 @contextmanager
@@ -334,13 +338,13 @@ def analyze(engine) -> None:
         conn.commit()
 
 
-def _fix_sequences(store: Store) -> None:
+def _fix_sequences(scope: Scope) -> None:
     """PostgreSQL sequences do not see explicit ids: move them past what the demo wrote."""
-    if store.engine.dialect.name != "postgresql":
+    if scope.engine.dialect.name != "postgresql":
         return
     from sqlalchemy import text
 
-    with store.engine.begin() as conn:
+    with scope.engine.begin() as conn:
         for table in ("channel", "contact", "connection", "message", "contact_group", "field_def"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from ccconsole.core import importing as imp
-from ccconsole.store.errors import StoreError
+from ccconsole.errors import StoreError
 from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
 
 PAGE = 2000
@@ -43,7 +43,9 @@ def selection(store, query: str | None):
     """THE one place that turns the export's ``--query`` into a selection of contacts: a SELECT of
     the matching live contacts' ids, by the contact query language (core.query, as the console's /
     bar); a bad query raises core.query.QueryError."""
-    return store._base_contacts(query).with_only_columns(Contact.id)
+    from ccconsole.store.contacts import base
+
+    return base(store, query).with_only_columns(Contact.id)
 
 
 def export_file(store, path: str | Path, *, query: str | None = None,

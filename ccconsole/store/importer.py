@@ -29,9 +29,11 @@ from sqlalchemy import Column, MetaData, Table, Text, bindparam, delete, insert,
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ccconsole.core import importing as imp
-from ccconsole.store import db, live
-from ccconsole.store.errors import StoreError
-from ccconsole.store.models import AuditEvent, Connection, Contact, FieldDef, FieldValue, Workspace
+from ccconsole.core.changes import snapshot
+from ccconsole.errors import RaceLost, ReadOnly, StoreError
+from ccconsole.store import db
+from ccconsole.store.models import Connection, Contact, FieldDef, FieldValue
+from ccconsole.store.unit import Scope, UnitOfWork, transaction
 from ccconsole.store.sheets import Batch, ImportFailed, SheetReader, open_batches, open_sheet
 
 CHUNK = 2000
@@ -87,46 +89,45 @@ class _State:
     orig: imp.Existing
     cur: imp.Existing
     lowest_priority: int
+    affinities: dict[str, int | None]  # identity -> affinity channel, of the connections as loaded
+
+    def snapshot(self, contact: imp.Existing) -> dict:
+        """The audit snapshot (core.changes) of what an import can change; new connections have no affinity."""
+        return snapshot(name=contact.name, status=contact.status, language=contact.language,
+                        connections=[(i, self.affinities.get(i)) for i in contact.connections],
+                        fields=contact.fields)
 
 
-def import_file(store, path: str | Path, *, dry_run: bool = False,
+def import_file(scope: Scope, path: str | Path, *, dry_run: bool = False,
                 progress: Callable[[int, int | None], None] | None = None,
                 cancelled: Callable[[], bool] | None = None, chunk: int = CHUNK,
                 parallel: bool | None = None) -> ImportReport:
-    """Import ``path`` into ``store``'s workspace in one transaction; a dry run rolls it back.
+    """Import ``path`` into ``scope``'s workspace in one transaction; a dry run rolls it back.
 
     ``progress(rows_read, total_estimate)`` is called after each chunk; ``cancelled()`` is checked
     between chunks and aborts (rollback) with ImportCancelled. Raises ImportFailed for file-level
     errors (nothing is written). ``parallel``: read and parse the file in a second process while
     this one writes (None: when the file is big enough to gain from it; see ``sheets.open_batches``).
     """
-    if store.read_only:
-        raise StoreError("The console is read-only: nothing can be imported.")
     started = time.perf_counter()
     sheet = open_sheet(path)
-    engine = store.engine.execution_options(**{db.WRITE_OPTION: True})
-    job = _Import(store, sheet, dry_run)
+    job = _Import(scope, sheet, dry_run)
     try:
-        with engine.connect() as conn, _no_gc_passes():
-            tx = conn.begin()
-            try:
-                job.run(conn, progress, cancelled, chunk, parallel)
-                if dry_run:
-                    tx.rollback()
-                else:
-                    job.finish(conn)
-                    tx.commit()
-            except BaseException:
-                if tx.is_active:
-                    tx.rollback()
-                raise
+        with _no_gc_passes(), transaction(scope, dry_run=dry_run) as uow:
+            job.run(uow, progress, cancelled, chunk, parallel)
+            if not dry_run:
+                job.finish(uow)
+    except ReadOnly as err:
+        raise ReadOnly("The workspace is open read-only: nothing can be imported.") from err
     except imp.ImportFileError as err:
         raise ImportFailed(str(err)) from err
-    except IntegrityError as err:
+    except RaceLost as err:
         raise StoreError("Another change took one of the file's connections at the same moment; "
                          "nothing was imported. Try again.") from err
-    except OperationalError as err:
-        raise StoreError(f"Database error: {db.describe(err)}; nothing was imported.") from err
+    except ImportCancelled:
+        raise
+    except StoreError as err:
+        raise StoreError(f"{str(err).rstrip('.')}; nothing was imported.") from err
     return replace(job.report(), seconds=time.perf_counter() - started)
 
 
@@ -190,9 +191,9 @@ FIELD_COLUMNS = ("contact_id", "field_id", "value")
 
 
 class _Import:
-    def __init__(self, store, sheet: SheetReader, dry_run: bool):
-        self.store = store
-        self.ws = store.workspace
+    def __init__(self, scope: Scope, sheet: SheetReader, dry_run: bool):
+        self.scope = scope
+        self.ws = scope.workspace
         self.sheet = sheet
         self.dry_run = dry_run
         self.counts = {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "errored": 0, "skipped": 0}
@@ -211,7 +212,9 @@ class _Import:
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(imp.RowError(row, message))
 
-    def run(self, conn, progress, cancelled, chunk: int, parallel: bool | None) -> None:
+    def run(self, uow: UnitOfWork, progress, cancelled, chunk: int, parallel: bool | None) -> None:
+        self.uow = uow
+        conn = uow.connection
         SEEN.create(conn)
         self.field_ids = {k: i for k, i in conn.execute(
             select(FieldDef.key, FieldDef.id).where(FieldDef.workspace_id == self.ws.id))}
@@ -306,6 +309,8 @@ class _Import:
                 state.cur = contacts[cur.id] = imp.Existing(
                     cur.id, attrs["name"], attrs["language"], attrs["status"], plan.connections, fields)
                 updated.append(plan)
+                self.uow.audit("contact.import.update", contact_id=cur.id, before=state.snapshot(cur),
+                               after={**state.snapshot(state.cur), "import_row": plan.row})
             else:
                 self.counts["unchanged"] += 1
         self.seen += db.insert_many(conn, SEEN, ("k",), unseen)
@@ -336,15 +341,18 @@ class _Import:
         conns: dict[int, list[str]] = {i: [] for i in ids_list}
         lowest: dict[int, int] = {}
         fields: dict[int, dict[str, str]] = {i: {} for i in ids_list}
+        affinities: dict[int, dict[str, int | None]] = {i: {} for i in ids_list}
         states = {}
         for start in range(0, len(ids_list), 5000):
             part = ids_list[start:start + 5000]
-            for cid, identity, priority in conn.execute(
-                    select(Connection.contact_id, Connection.identity, Connection.priority)
+            for cid, identity, priority, affinity in conn.execute(
+                    select(Connection.contact_id, Connection.identity, Connection.priority,
+                           Connection.affinity_channel_id)
                     .where(Connection.contact_id.in_(part))
                     .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)):
                 conns[cid].append(identity)
                 lowest[cid] = priority
+                affinities[cid][identity] = affinity
             for cid, key, value in conn.execute(
                     select(FieldValue.contact_id, FieldDef.key, FieldValue.value)
                     .join(FieldDef, FieldDef.id == FieldValue.field_id)
@@ -353,7 +361,7 @@ class _Import:
             for cid, name, language, status in conn.execute(
                     select(Contact.id, Contact.name, Contact.language, Contact.status).where(Contact.id.in_(part))):
                 existing = imp.Existing(cid, name, language, status, tuple(conns[cid]), fields[cid])
-                states[cid] = _State(existing, existing, lowest.get(cid, 1001))
+                states[cid] = _State(existing, existing, lowest.get(cid, 1001), affinities[cid])
         return states
 
     def _create(self, conn, news: list[tuple[tuple, str]], owners: dict[str, int | None],
@@ -413,25 +421,13 @@ class _Import:
         if f_del:
             conn.execute(delete(FieldValue).where(FieldValue.contact_id == bindparam("_cid"),
                                                   FieldValue.field_id == bindparam("_fid")), f_del)
-        # an audit event per row that changed an existing contact (with the row and what changed);
-        # the contacts the import created are counted by its summary event (finish)
-        audits = []
-        for plan in plans:
-            after = {"import_row": plan.row, **plan.attrs, "added": [u.identity for u in plan.added]}
-            if plan.set_fields or plan.clear_fields:
-                after["fields"] = {**{k: v for k, (_, v) in plan.set_fields.items()},
-                                   **{k: None for k in plan.clear_fields}}
-            audits.append(dict(workspace_id=ws, actor=self.store.actor, contact_id=plan.contact_id, channel_id=None,
-                               action="contact.import.update", before=None, after=json.dumps(after, default=str),
-                               created_on=now))
-        conn.execute(insert(AuditEvent), audits)
+        self.uow.write_events()  # one per row that changed an existing contact (recorded in _chunk)
 
-    def finish(self, conn) -> None:
-        """The deferred indexes, the summary audit event and the change signal, in the import's transaction."""
+    def finish(self, uow: UnitOfWork) -> None:
+        """The deferred indexes and the summary audit event, in the import's transaction (whose
+        epilogue then bumps the change sequence and notifies, as every write does)."""
+        conn = uow.connection
         SEEN.drop(conn)
         db.create_indexes(conn, self.deferred or ())
         summary = {k: v for k, v in self.report().as_dict().items() if k not in ("errors", "dry_run", "seconds")}
-        conn.execute(insert(AuditEvent).values(workspace_id=self.ws.id, actor=self.store.actor, action="contacts.import",
-                                               after=json.dumps(summary), created_on=self.now))
-        conn.execute(update(Workspace).where(Workspace.id == self.ws.id).values(change_seq=Workspace.change_seq + 1))
-        live.notify(conn, self.ws.id)  # PostgreSQL: other consoles hear of it when this commits
+        uow.audit("contacts.import", after=summary)

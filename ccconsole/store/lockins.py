@@ -23,9 +23,10 @@ from sqlmodel import Session
 from ccconsole.core.lockin import LockIn, LockInKind, affinity_kind, assess
 from ccconsole.core.model import Connection as CoreConnection
 from ccconsole.core.routing import Channels, affinity_problem
-from ccconsole.store.errors import StoreError
 from ccconsole.store.models import Connection, Contact, Message
-from ccconsole.store.services import Store, _aware, utcnow
+from ccconsole.store.channels import all_channels, aware
+from ccconsole.store.contacts import filter_clause
+from ccconsole.store.unit import Scope, reading, transaction, utcnow
 
 CHUNK = 500
 
@@ -92,37 +93,37 @@ def _priority_identity():
             .order_by(other.priority.desc(), other.id).limit(1).correlate(Connection).scalar_subquery())
 
 
-def _affinities(store: Store):
+def _affinities(scope: Scope):
     """Connections with an affinity whose contact exists (detached ones are history, not lock-ins)."""
-    return (Connection.workspace_id == store.workspace.id, Connection.affinity_channel_id.is_not(None),
+    return (Connection.workspace_id == scope.workspace.id, Connection.affinity_channel_id.is_not(None),
             Connection.contact_id.is_not(None), Contact.deleted_on.is_(None))
 
 
-def groups(store: Store) -> list[Group]:
+def groups(scope: Scope) -> list[Group]:
     """Every affinity of the workspace counted by (channel, connection type, priority or not), each
     group with its kind: the per-channel summary of the lock-ins screen."""
     is_priority = (Connection.priority == _top_priority()).label("is_priority")
     q = (select(Connection.affinity_channel_id, Connection.scheme, is_priority, func.count())
-         .join(Contact, Contact.id == Connection.contact_id).where(*_affinities(store))
+         .join(Contact, Contact.id == Connection.contact_id).where(*_affinities(scope))
          .group_by(Connection.affinity_channel_id, Connection.scheme, is_priority))
-    chans = Channels(store.channels())
-    with store.engine.connect() as c:
+    chans = Channels(all_channels(scope))
+    with reading(scope) as c:
         rows = c.execute(q).all()
     return sorted((Group(cid, scheme, bool(prio), affinity_kind(cid, scheme, chans, is_priority=bool(prio)), n)
                    for cid, scheme, prio, n in rows),
                   key=lambda g: (g.channel_id, g.scheme, not g.is_priority))
 
 
-def _where(store: Store, *, channel_id: int | None, kinds: Iterable[LockInKind] | None,
+def _where(scope: Scope, *, channel_id: int | None, kinds: Iterable[LockInKind] | None,
            text: str | None, known: Sequence[Group] | None, contact_id: int | None = None):
     """The filter of a listing: channel, text (the contacts filter) and kinds. A kind is a function of
     (channel, scheme, priority or not), so kinds become the groups that have them."""
-    where = list(_affinities(store))
+    where = list(_affinities(scope))
     if channel_id is not None:
         where.append(Connection.affinity_channel_id == channel_id)
     if contact_id is not None:
         where.append(Connection.contact_id == contact_id)
-    clause = store._filter_clause(text)
+    clause = filter_clause(scope, text)
     if clause is not None:
         where.append(clause)
     if kinds is not None:
@@ -130,12 +131,12 @@ def _where(store: Store, *, channel_id: int | None, kinds: Iterable[LockInKind] 
         top = _top_priority()
         picked = [and_(Connection.affinity_channel_id == g.channel_id, Connection.scheme == g.scheme,
                        (Connection.priority == top) if g.is_priority else (Connection.priority < top))
-                  for g in (known if known is not None else groups(store)) if g.kind in wanted]
+                  for g in (known if known is not None else groups(scope)) if g.kind in wanted]
         where.append(or_(*picked) if picked else false())
     return where
 
 
-def rows(store: Store, *, channel_id: int | None = None, kinds: Iterable[LockInKind] | None = None,
+def rows(scope: Scope, *, channel_id: int | None = None, kinds: Iterable[LockInKind] | None = None,
          text: str | None = None, limit: int = 1000, known: Sequence[Group] | None = None,
          contact_id: int | None = None) -> list[AffinityRow]:
     """Affinities in (channel, contact name) order, at most ``limit``, each assessed by core."""
@@ -145,31 +146,31 @@ def rows(store: Store, *, channel_id: int | None = None, kinds: Iterable[LockInK
                 Message.text, Message.created_on, prio)
          .join(Contact, Contact.id == Connection.contact_id)
          .outerjoin(Message, Message.id == Connection.affinity_message_id)
-         .where(*_where(store, channel_id=channel_id, kinds=kinds, text=text, known=known, contact_id=contact_id))
+         .where(*_where(scope, channel_id=channel_id, kinds=kinds, text=text, known=known, contact_id=contact_id))
          .order_by(Connection.affinity_channel_id, Contact.name, Contact.id, Connection.id).limit(limit))
-    chans = Channels(store.channels())
-    with store.engine.connect() as c:
+    chans = Channels(all_channels(scope))
+    with reading(scope) as c:
         found = c.execute(q).all()
     result = []
     for cid, contact_id, name, identity, channel, since, msg_id, msg_text, msg_on, top in found:
         conn = CoreConnection(identity, channel)
         state = assess(conn, CoreConnection(top), chans)
-        result.append(AffinityRow(cid, contact_id, name, identity, channel, _aware(since), msg_id, msg_text,
-                                  _aware(msg_on), top, state))
+        result.append(AffinityRow(cid, contact_id, name, identity, channel, aware(since), msg_id, msg_text,
+                                  aware(msg_on), top, state))
     return result
 
 
-def connection_ids(store: Store, *, channel_id: int | None = None, kinds: Iterable[LockInKind] | None = None,
+def connection_ids(scope: Scope, *, channel_id: int | None = None, kinds: Iterable[LockInKind] | None = None,
                    text: str | None = None, contact_id: int | None = None) -> list[int]:
     """Every connection a listing selects (for a bulk action on the whole selection)."""
     q = (select(Connection.id).join(Contact, Contact.id == Connection.contact_id)
-         .where(*_where(store, channel_id=channel_id, kinds=kinds, text=text, known=None, contact_id=contact_id))
+         .where(*_where(scope, channel_id=channel_id, kinds=kinds, text=text, known=None, contact_id=contact_id))
          .order_by(Connection.id))
-    with store.engine.connect() as c:
+    with reading(scope) as c:
         return list(c.execute(q).scalars())
 
 
-def _bulk(store: Store, ids: Sequence[int], action: str, target: int | None,
+def _bulk(scope: Scope, ids: Sequence[int], action: str, target: int | None,
           progress: Callable[[int, int], None] | None, cancelled: Callable[[], bool] | None,
           chunk: int) -> BulkResult:
     """Set the affinity of these connections to ``target`` (None clears it), chunk by chunk; one audit
@@ -181,10 +182,11 @@ def _bulk(store: Store, ids: Sequence[int], action: str, target: int | None,
         if cancelled is not None and cancelled():
             return BulkResult(done, skipped + total - start, True)
         part = list(ids[start:start + chunk])
-        with store._tx() as s:
+        with transaction(scope) as uow:
+            s = uow.session
             found = s.execute(select(Connection.id, Connection.contact_id, Connection.identity,
                                      Connection.affinity_channel_id)
-                              .where(Connection.workspace_id == store.workspace.id, Connection.id.in_(part),
+                              .where(Connection.workspace_id == scope.workspace.id, Connection.id.in_(part),
                                      Connection.contact_id.is_not(None))
                               .with_for_update()).all()
             change = [(cid, contact, identity, old) for cid, contact, identity, old in found if old != target]
@@ -195,7 +197,7 @@ def _bulk(store: Store, ids: Sequence[int], action: str, target: int | None,
                                   affinity_message_id=None)
                           .execution_options(synchronize_session=False))
                 for cid, contact, identity, old in change:
-                    store._audit(s, action, contact_id=contact, channel_id=target or old,
+                    uow.audit(action, contact_id=contact, channel_id=target or old,
                                  before={"connection": identity, "affinity_channel_id": old},
                                  after={"connection": identity, "affinity_channel_id": target})
             done += len(change)
@@ -204,23 +206,19 @@ def _bulk(store: Store, ids: Sequence[int], action: str, target: int | None,
     return BulkResult(done, skipped)
 
 
-def clear(store: Store, ids: Sequence[int], *, progress=None, cancelled=None, chunk: int = CHUNK) -> BulkResult:
-    """Clear the affinity of these connections (audited): routing then follows the normal rules."""
-    return _bulk(store, ids, "affinity.clear", None, progress, cancelled, chunk)
-
-
-def move(store: Store, ids: Sequence[int], channel_ref: str | int, *, progress=None, cancelled=None,
-         chunk: int = CHUNK) -> BulkResult:
-    """Give these connections affinity to another channel (audited), e.g. when a number is retired.
-    The target must be able to take them: active, sending, serving every connection's type."""
-    channel = store.find_channel(str(channel_ref))
-    schemes: set[str] = set()
-    with Session(store.engine) as s:
+def schemes(scope: Scope, ids: Sequence[int], chunk: int = CHUNK) -> set[str]:
+    """The connection types among these connections."""
+    found: set[str] = set()
+    with reading(scope) as s:
         for start in range(0, len(ids), 10 * chunk):
-            schemes.update(s.execute(select(Connection.scheme).distinct()
-                                     .where(Connection.id.in_(list(ids[start:start + 10 * chunk])))).scalars())
-    for scheme in sorted(schemes):
-        problem = affinity_problem(channel, scheme)
-        if problem is not None:
-            raise StoreError(f"Cannot move affinities to {channel.name}: {problem}.")
-    return _bulk(store, ids, "affinity.move", channel.id, progress, cancelled, chunk)
+            found.update(s.execute(select(Connection.scheme).distinct()
+                                   .where(Connection.id.in_(list(ids[start:start + 10 * chunk])))).scalars())
+    return found
+
+
+def set_affinities(scope: Scope, ids: Sequence[int], target: int | None, *, progress=None, cancelled=None,
+                   chunk: int = CHUNK) -> BulkResult:
+    """Set the affinity of these connections to ``target`` (None clears it; audited as
+    ``affinity.move`` / ``affinity.clear``), in chunks that are each one transaction."""
+    action = "affinity.move" if target is not None else "affinity.clear"
+    return _bulk(scope, ids, action, target, progress, cancelled, chunk)

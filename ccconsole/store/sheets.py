@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ccconsole.core import importing as imp
-from ccconsole.store.errors import StoreError
+from ccconsole.errors import StoreError
 
 SNIFF_BYTES = 64 * 1024
 

@@ -129,3 +129,12 @@ class InboundResult:
     created: bool
     changed: bool
     message_id: int
+
+
+def contact_snapshot(view: ContactView) -> dict:
+    """What an audit event records of a contact (``core.changes.snapshot``)."""
+    from ccconsole.core.changes import snapshot
+
+    return snapshot(name=view.name, status=view.status, language=view.language,
+                    connections=[(c.identity, c.affinity_channel_id) for c in view.connections],
+                    groups=view.groups, fields=dict(view.fields))

@@ -1,0 +1,338 @@
+"""Contacts in SQL: reading them as views, finding them, paging the table, and the row-level writes
+the use cases (``ccconsole.app.contacts``, ``ccconsole.app.inbound``) compose in one transaction."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlmodel import Session
+
+from ccconsole.core import urns as urnlib
+from ccconsole.core.lockin import lock_in
+from ccconsole.core.model import Connection as CoreConnection
+from ccconsole.core.model import Contact as CoreContact
+from ccconsole.core.model import Status
+from ccconsole.core.routing import Channels, route
+from ccconsole.core.views import ConnectionView, ContactRow, ContactView
+from ccconsole.errors import RACE_TEXT, NotFound, RaceLost
+from ccconsole.store import channels as channel_rows
+from ccconsole.store.channels import aware
+from ccconsole.store.models import (
+    Connection,
+    Contact,
+    ContactGroup,
+    FieldDef,
+    FieldValue,
+    GroupMembership,
+    Message,
+)
+from ccconsole.store.unit import Scope, reading
+
+PAGE_MAX = 500
+
+# --- reading one contact ---------------------------------------------------------------------------
+
+
+def view(s: Session, contact: Contact) -> ContactView:
+    conns = s.execute(select(Connection).where(Connection.contact_id == contact.id)
+                      .order_by(Connection.priority.desc(), Connection.id)).scalars().all()
+    groups = s.execute(select(ContactGroup.name).join(GroupMembership, GroupMembership.group_id == ContactGroup.id)
+                       .where(GroupMembership.contact_id == contact.id).order_by(ContactGroup.name)).scalars().all()
+    fields = s.execute(select(FieldDef.key, FieldValue.value).join(FieldValue, FieldValue.field_id == FieldDef.id)
+                       .where(FieldValue.contact_id == contact.id).order_by(FieldDef.key)).all()
+    return ContactView(
+        id=contact.id, uuid=contact.uuid, name=contact.name, language=contact.language,
+        status=contact.status, created_on=aware(contact.created_on),
+        modified_on=aware(contact.modified_on), last_seen_on=aware(contact.last_seen_on),
+        version=contact.version,
+        connections=tuple(ConnectionView(c.id, c.identity, c.display, c.priority, c.affinity_channel_id,
+                                         aware(c.affinity_since), c.affinity_message_id) for c in conns),
+        groups=tuple(groups), fields=tuple((k, v) for k, v in fields),
+    )
+
+
+def find(s: Session, scope: Scope, ref: str | int) -> Contact:
+    """A live contact by id, uuid or one of its connections (typed as staff would type it)."""
+    ws = scope.workspace
+    base = select(Contact).where(Contact.workspace_id == ws.id, Contact.deleted_on.is_(None))
+    if isinstance(ref, int):
+        found = s.execute(base.where(Contact.id == ref)).scalars().first()
+        if found:
+            return found
+        raise NotFound(f"No contact with id {ref}.")
+    text = str(ref).strip()
+    found = s.execute(base.where(Contact.uuid == text)).scalars().first()
+    if found:
+        return found
+    if ":" in text:
+        try:
+            identity = urnlib.clean_text(text, ws.country).identity
+        except urnlib.URNError:
+            identity = text
+        found = s.execute(base.join(Connection, Connection.contact_id == Contact.id)
+                          .where(Connection.workspace_id == ws.id, Connection.identity == identity)).scalars().first()
+        if found:
+            return found
+    raise NotFound(f"No contact '{text}' (give a UUID or a connection such as tel:+250788383383).")
+
+
+def get(scope: Scope, ref: str | int) -> ContactView:
+    with reading(scope) as s:
+        return view(s, find(s, scope, ref))
+
+
+def message_texts(scope: Scope, message_ids: Sequence[int]) -> dict[int, tuple[datetime, str]]:
+    """``{message id: (when, text)}``."""
+    if not message_ids:
+        return {}
+    with reading(scope) as s:
+        return {i: (aware(when), text) for i, when, text in s.execute(
+            select(Message.id, Message.created_on, Message.text).where(Message.id.in_(list(message_ids))))}
+
+
+def connection_owners(scope: Scope, identities: Iterable[str]) -> dict[str, tuple[int | None, str]]:
+    """Who owns each identity: ``{identity: (contact id or None if detached, contact name)}``."""
+    ids = list(identities)
+    if not ids:
+        return {}
+    with reading(scope) as s:
+        rows = s.execute(select(Connection.identity, Connection.contact_id, Contact.name)
+                         .outerjoin(Contact, Contact.id == Connection.contact_id)
+                         .where(Connection.workspace_id == scope.workspace.id,
+                                Connection.identity.in_(ids))).all()
+        return {i: (c, n or "") for i, c, n in rows}
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def locked_owners(s: Session, scope: Scope, identities: Sequence[str]) -> list[tuple[str, int | None, str, str]]:
+    """``(identity, owner id, owner name, owner uuid)`` of the identities that exist, their rows locked
+    (PostgreSQL; SQLite holds the write lock already) so the owner cannot change, detached ones too:
+    two staff claiming one free number must not both get it (in a fixed order, so two such
+    transactions wait for each other instead of deadlocking)."""
+    if not identities:
+        return []
+    return [tuple(r) for r in s.execute(
+        select(Connection.identity, Connection.contact_id, Contact.name, Contact.uuid)
+        .outerjoin(Contact, Contact.id == Connection.contact_id)
+        .where(Connection.workspace_id == scope.workspace.id, Connection.identity.in_(list(identities)))
+        .order_by(Connection.identity)
+        .with_for_update(of=Connection)).all()]
+
+
+def insert(s: Session, scope: Scope, *, name: str, language: str | None, status: str, when: datetime) -> Contact:
+    contact = Contact(uuid=str(uuidlib.uuid4()), workspace_id=scope.workspace.id, name=name,
+                      language=language or None, status=status, created_on=when, modified_on=when)
+    s.add(contact)
+    s.flush()
+    return contact
+
+
+def write_connections(s: Session, scope: Scope, contact_id: int, wanted: Sequence[urnlib.URN],
+                      result: Sequence[CoreConnection]) -> None:
+    """Make the stored list equal ``result`` (core Connections) in order; attach or create rows."""
+    ws = scope.workspace.id
+    displays = {u.identity: u for u in wanted}
+    # locked (in a fixed order); a row another contact owns now was taken after the caller checked
+    # (PostgreSQL, read committed: a number that did not exist then): retry or refuse, never steal it
+    rows = {r.identity: r for r in s.execute(select(Connection).where(
+        Connection.workspace_id == ws, Connection.identity.in_([c.identity for c in result]))
+        .order_by(Connection.identity).with_for_update()).scalars().all()}
+    if any(r.contact_id is not None and r.contact_id != contact_id for r in rows.values()):
+        raise RaceLost(RACE_TEXT)
+    for index, conn in enumerate(result):
+        row = rows.get(conn.identity)
+        urn = displays.get(conn.identity) or urnlib.URN(conn.scheme, conn.path, conn.display)
+        if row is None:
+            row = Connection(workspace_id=ws, scheme=urn.scheme, path=urn.path, identity=urn.identity,
+                             display=urn.display)
+        if row.contact_id != contact_id:  # new to this contact (maybe re-claimed): no affinity
+            row.affinity_channel_id = None
+            row.affinity_since = None
+            row.affinity_message_id = None
+        row.contact_id = contact_id
+        row.priority = 1000 - index
+        if conn.affinity != row.affinity_channel_id:
+            row.affinity_channel_id = conn.affinity
+        if urn.display is not None:
+            row.display = urn.display
+        s.add(row)
+
+
+def detach(s: Session, scope: Scope, identities: Sequence[str]) -> None:
+    """These connections belong to no contact any more (their identities stay, free to claim)."""
+    if identities:
+        s.execute(update(Connection).where(Connection.workspace_id == scope.workspace.id,
+                                           Connection.identity.in_(list(identities)))
+                  .values(contact_id=None, affinity_channel_id=None, affinity_since=None, affinity_message_id=None))
+
+
+def set_affinity_origin(s: Session, scope: Scope, identity: str, when: datetime, message_id: int) -> None:
+    s.execute(update(Connection).where(Connection.workspace_id == scope.workspace.id,
+                                       Connection.identity == identity)
+              .values(affinity_since=when, affinity_message_id=message_id))
+
+
+def connection_id(s: Session, scope: Scope, identity: str) -> int:
+    return s.execute(select(Connection.id).where(Connection.workspace_id == scope.workspace.id,
+                                                 Connection.identity == identity)).scalars().one()
+
+
+def owner_of(s: Session, scope: Scope, identity: str) -> Contact | None:
+    """The live contact that owns ``identity`` (its connection row locked), if any."""
+    row = s.execute(select(Connection).where(Connection.workspace_id == scope.workspace.id,
+                                             Connection.identity == identity).with_for_update()).scalars().first()
+    if row is None or row.contact_id is None:
+        return None
+    return s.get(Contact, row.contact_id)
+
+
+def add_message(s: Session, scope: Scope, *, contact_id: int, channel_id: int, text: str, when: datetime,
+                direction: str = "in") -> Message:
+    message = Message(workspace_id=scope.workspace.id, contact_id=contact_id, channel_id=channel_id,
+                      direction=direction, text=text, created_on=when)
+    s.add(message)
+    s.flush()
+    return message
+
+
+def set_groups(s: Session, scope: Scope, contact_id: int, names: Sequence[str]) -> None:
+    wanted: list[str] = []
+    for name in names:
+        name = name.strip()
+        if name and name not in wanted:
+            wanted.append(name)
+    s.execute(delete(GroupMembership).where(GroupMembership.contact_id == contact_id))
+    for name in wanted:
+        group = s.execute(select(ContactGroup).where(ContactGroup.workspace_id == scope.workspace.id,
+                                                     ContactGroup.name == name)).scalars().first()
+        if group is None:
+            group = ContactGroup(workspace_id=scope.workspace.id, name=name)
+            s.add(group)
+            s.flush()
+        s.add(GroupMembership(contact_id=contact_id, group_id=group.id))
+
+
+def set_fields(s: Session, scope: Scope, contact_id: int, values: dict[str, tuple[str, str | None]]) -> None:
+    """Set (or, with None, clear) custom field values: ``{key: (label, value)}``; unknown fields are
+    created with the label."""
+    for key, (label, value) in values.items():
+        fdef = s.execute(select(FieldDef).where(FieldDef.workspace_id == scope.workspace.id,
+                                                FieldDef.key == key)).scalars().first()
+        if fdef is None:
+            if value is None:
+                continue
+            fdef = FieldDef(workspace_id=scope.workspace.id, key=key, name=label)
+            s.add(fdef)
+            s.flush()
+        s.execute(delete(FieldValue).where(FieldValue.contact_id == contact_id, FieldValue.field_id == fdef.id))
+        if value is not None:
+            s.add(FieldValue(contact_id=contact_id, field_id=fdef.id, value=value))
+
+
+def bump_version(s: Session, contact_id: int, expected: int, when: datetime) -> bool:
+    """Version + 1 if it still is ``expected`` (False: someone else saved meanwhile)."""
+    bumped = s.execute(update(Contact).where(Contact.id == contact_id, Contact.version == expected)
+                       .values(version=Contact.version + 1, modified_on=when))
+    return bumped.rowcount == 1
+
+
+def mark_deleted(s: Session, contact: Contact, when: datetime) -> None:
+    s.execute(update(Connection).where(Connection.contact_id == contact.id).values(
+        contact_id=None, affinity_channel_id=None, affinity_since=None, affinity_message_id=None))
+    s.execute(delete(GroupMembership).where(GroupMembership.contact_id == contact.id))
+    contact.deleted_on = when
+    contact.version += 1
+    s.add(contact)
+
+
+# --- the contacts table ----------------------------------------------------------------------------
+
+
+def filter_clause(scope: Scope, text: str | None) -> Any:
+    """The contacts matching the query ``text`` (core.query; QueryError when it is bad)."""
+    from ccconsole.store.query_sql import filter_clause as compile_filter
+
+    ws = scope.workspace
+    return compile_filter(text, ws.id, scope.dialect, ws.country)
+
+
+def base(scope: Scope, text: str | None) -> Any:
+    """SELECT the live contacts matching ``text`` (id, uuid, name, status, last seen)."""
+    q = select(Contact.id, Contact.uuid, Contact.name, Contact.status, Contact.last_seen_on).where(
+        Contact.workspace_id == scope.workspace.id, Contact.deleted_on.is_(None))
+    clause = filter_clause(scope, text)
+    return q.where(clause) if clause is not None else q
+
+
+def page(scope: Scope, *, after: tuple[str, int] | None = None, before: tuple[str, int] | None = None,
+         limit: int = 50, text: str | None = None, last: bool = False) -> list[ContactRow]:
+    """A page of the contacts table in (name, id) order, by key: rows after ``after``, rows before
+    ``before`` or the last page (``last``). Each row carries its priority connection and route."""
+    limit = max(1, min(limit, PAGE_MAX))
+    q = base(scope, text)
+    key = tuple_(Contact.name, Contact.id)
+    forward = (Contact.name, Contact.id)
+    backward = (Contact.name.desc(), Contact.id.desc())
+    if after is not None:
+        q, order = q.where(key > tuple_(*after)), forward
+    elif before is not None:
+        q, order = q.where(key < tuple_(*before)), backward
+    else:
+        order = backward if last else forward
+    # pick the page's ids first, from indexes only (a case-insensitive name search sorts its
+    # matches by (name, id) inside a covering index: migration 0002), then read those rows
+    ids = q.with_only_columns(Contact.id).order_by(*order).limit(limit)
+    q = select(*q.selected_columns).where(Contact.id.in_(ids)).order_by(*order)
+    with reading(scope) as s:
+        rows = s.execute(q).all()
+        if before is not None or last:
+            rows = list(reversed(rows))
+        return _rows(s, scope, rows)
+
+
+def rows_for(scope: Scope, contact_ids: Sequence[int]) -> list[ContactRow]:
+    """Fresh table rows for these contacts (a refresh of what is on screen)."""
+    if not contact_ids:
+        return []
+    with reading(scope) as s:
+        rows = s.execute(base(scope, None).where(Contact.id.in_(list(contact_ids)))
+                         .order_by(Contact.name, Contact.id)).all()
+        return _rows(s, scope, rows)
+
+
+def _rows(s: Session, scope: Scope, rows: Sequence[Any]) -> list[ContactRow]:
+    ids = [r[0] for r in rows]
+    conns: dict[int, list[CoreConnection]] = {i: [] for i in ids}
+    if ids:
+        for cid, identity, affinity, display in s.execute(
+                select(Connection.contact_id, Connection.identity, Connection.affinity_channel_id,
+                       Connection.display)
+                .where(Connection.contact_id.in_(ids))
+                .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)).all():
+            conns[cid].append(CoreConnection(identity, affinity, display))
+    chans = Channels(channel_rows.rows(s, scope.workspace.id))
+    result = []
+    for cid, cuuid, name, status, last_seen in rows:
+        core = CoreContact(Status(status), tuple(conns[cid]), name, cid)
+        result.append(ContactRow(cid, cuuid, name, status, aware(last_seen),
+                                 core.connections[0].identity if core.connections else None,
+                                 route(core, chans), lock_in(core, chans)))
+    return result
+
+
+def count(scope: Scope, text: str | None = None) -> int:
+    with reading(scope) as s:
+        return s.execute(base(scope, text).with_only_columns(func.count())).scalar_one()
+
+
+def position(scope: Scope, key: tuple[str, int], text: str | None = None) -> int:
+    """How many contacts sort before ``key`` (the row number of a contact in the table)."""
+    q = base(scope, text).where(tuple_(Contact.name, Contact.id) < tuple_(*key)).with_only_columns(func.count())
+    with reading(scope) as s:
+        return s.execute(q).scalar_one()

@@ -1,0 +1,154 @@
+"""The unit of work and THE write epilogue: how every write transaction ends, whoever writes.
+
+A :class:`Scope` is what persistence needs to know of an open workspace (its engine, which
+workspace, who acts, whether it may write). :func:`transaction` opens one write transaction and, when
+the block ends without an error, runs :func:`epilogue` and commits: the audit events the block
+recorded are inserted, the workspace's change sequence is bumped and (PostgreSQL) a NOTIFY is sent,
+all in the same transaction. Services, the importer, the bulk lock-in actions, merges and the demo all
+end this way, so consoles and API servers hear of every change and the audit log has one format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection as DBConnection
+from sqlalchemy import Engine, insert, select, update
+from sqlmodel import Session
+
+from ccconsole.core.views import WorkspaceInfo
+from ccconsole.errors import ReadOnly, translate
+from ccconsole.store import live
+from ccconsole.store.db import WRITE_OPTION
+from ccconsole.store.models import AuditEvent, Workspace
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Scope:
+    """An open workspace as persistence sees it."""
+
+    engine: Engine
+    workspace: WorkspaceInfo
+    actor: str
+    read_only: bool = False
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnly("The workspace is open read-only: nothing can be changed.")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One audit event: what was done, to which contact or channel, the state before and after.
+
+    Contact events carry snapshots (``core.changes.snapshot``); affinity events the connection and
+    its old and new channel; workspace-wide events (an import, the demo) a summary."""
+
+    action: str
+    contact_id: int | None = None
+    channel_id: int | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+
+@dataclass
+class UnitOfWork:
+    """One write transaction: the session to write with and the audit events to record."""
+
+    session: Session
+    scope: Scope
+    events: list[Event] = field(default_factory=list)
+    now: datetime = field(default_factory=utcnow)
+    discard: bool = False  # a dry run: roll back instead of committing
+
+    @property
+    def connection(self) -> DBConnection:
+        """The transaction's Core connection (for bulk statements straight through the driver)."""
+        return self.session.connection()
+
+    def audit(self, action: str, *, contact_id: int | None = None, channel_id: int | None = None,
+              before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> None:
+        self.events.append(Event(action, contact_id, channel_id, before, after))
+
+    def audit_many(self, events: Sequence[Event]) -> None:
+        self.events.extend(events)
+
+    def write_events(self) -> None:
+        """Insert the events recorded so far now (a long bulk write keeps memory flat this way);
+        the epilogue inserts the rest."""
+        insert_events(self.session, self.scope, self.events, self.now)
+        self.events.clear()
+
+
+def _dump(value: Mapping[str, Any] | None) -> str | None:
+    return json.dumps(value, default=str) if value is not None else None
+
+
+def insert_events(conn: DBConnection | Session, scope: Scope, events: Sequence[Event],
+                  now: datetime | None = None) -> None:
+    """The audit rows of ``events``, by ``scope``'s actor."""
+    if events:
+        when = now or utcnow()
+        conn.execute(insert(AuditEvent), [
+            dict(workspace_id=scope.workspace.id, actor=scope.actor, action=e.action, contact_id=e.contact_id,
+                 channel_id=e.channel_id, before=_dump(e.before), after=_dump(e.after), created_on=when)
+            for e in events])
+
+
+def epilogue(conn: DBConnection | Session, scope: Scope, events: Sequence[Event], now: datetime | None = None) -> int:
+    """THE end of every write, inside its transaction: the audit events, the change sequence bump
+    and the NOTIFY that other consoles and servers listen for. Returns the new change sequence."""
+    ws = scope.workspace.id
+    insert_events(conn, scope, events, now)
+    conn.execute(update(Workspace).where(Workspace.id == ws).values(change_seq=Workspace.change_seq + 1))
+    live.notify(conn, ws)  # PostgreSQL: listeners hear it when this commits
+    return conn.execute(select(Workspace.change_seq).where(Workspace.id == ws)).scalar_one()
+
+
+@contextmanager
+def transaction(scope: Scope, *, dry_run: bool = False) -> Iterator[UnitOfWork]:
+    """One write transaction that ends with :func:`epilogue` (or, for a dry run or an error, a
+    rollback). Database errors come out translated (``ccconsole.errors.translate``)."""
+    scope.check_writable()
+    with Session(scope.engine.execution_options(**{WRITE_OPTION: True})) as s:
+        uow = UnitOfWork(s, scope, discard=dry_run)
+        try:
+            yield uow
+            if uow.discard:
+                s.rollback()
+            else:
+                s.flush()
+                epilogue(s, scope, uow.events, uow.now)
+                s.commit()
+        except BaseException as err:
+            s.rollback()
+            translated = translate(err)
+            if translated is not None and translated is not err:
+                raise translated from err
+            raise
+
+
+@contextmanager
+def reading(scope: Scope) -> Iterator[Session]:
+    """A read-only session; database errors come out translated."""
+    try:
+        with Session(scope.engine) as s:
+            yield s
+    except Exception as err:
+        translated = translate(err)
+        if translated is not None and translated is not err:
+            raise translated from err
+        raise
