@@ -81,9 +81,9 @@ def generate(path: Path, rows: int, fmt: str, seed: int = 11) -> None:
 
 
 def fresh_store(db: Path):
-    from ccconsole.store.services import Store
+    from ccconsole.app import open_workspace
 
-    return Store.open(f"sqlite:///{db}", actor="bench", workspace_name="Bench", country="RW")
+    return open_workspace(f"sqlite:///{db}", actor="bench", workspace_name="Bench", country="RW")
 
 
 def run_fast(file: Path, db: Path) -> dict:
@@ -91,7 +91,7 @@ def run_fast(file: Path, db: Path) -> dict:
 
     store = fresh_store(db)
     started = time.perf_counter()
-    report = import_file(store, file)
+    report = store.transfer.import_file(file)
     seconds = time.perf_counter() - started
     return {"created": report.created, "errored": report.errored, "rows": report.rows, "seconds": seconds}
 
@@ -108,11 +108,11 @@ def run_naive(file: Path, db: Path) -> dict:
     from ccconsole.store.models import Connection, Contact, FieldDef, FieldValue
 
     store = fresh_store(db)
-    ws = store.workspace
+    ws = store.info
     sheet = open_sheet(file)
     started = time.perf_counter()
     created = errored = rows = 0
-    with Session(store.engine) as s:
+    with Session(store.scope.engine) as s:
         fields: dict[str, int] = {}
         it = sheet.rows()
         headers = imp.parse_headers(next(it))

@@ -2,7 +2,7 @@
 
 For each backend (SQLite, and a throwaway PostgreSQL started here with tests/pg.py when its binaries
 exist) the script opens the real console app headless (Textual's run_test), then, several times, writes
-a contact through a *second* Store (another session, as another staff member would) and measures the
+a contact through a *second* Workspace (another session, as another staff member would) and measures the
 time from the writer's commit to the app's DataChanged message — the moment the screens start to
 reload. Prints every run and the median per backend.
 
@@ -13,6 +13,8 @@ SQLite is expected within the poll period (0.25 s: ~0.13 s on average, at most ~
 """
 
 from __future__ import annotations
+
+from ccconsole.app import Workspace
 
 import argparse
 import random
@@ -25,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ccconsole.store.services import Store  # noqa: E402
+from ccconsole.store.services import Workspace  # noqa: E402
 from ccconsole.tui.app import CCConsole, make_app  # noqa: E402
 
 
@@ -37,7 +39,7 @@ async def measure(url: str, runs: int) -> list[float]:
         deadline = time.monotonic() + 10
         while app._seen_seq is None and time.monotonic() < deadline:
             await pilot.pause(0.05)
-        writer = Store.open(url, actor="other-staff")
+        writer = open_workspace(url, actor="other-staff")
         try:
             loop = asyncio.get_running_loop()
             for i in range(runs):
@@ -55,8 +57,8 @@ async def measure(url: str, runs: int) -> list[float]:
     return latencies
 
 
-def _write(writer: Store, i: int) -> tuple[float, int]:
-    writer.create_contact(f"Bench {i:03d}", [f"tel:+2507885{i:05d}"])
+def _write(writer: Workspace, i: int) -> tuple[float, int]:
+    writer.contacts.create(f"Bench {i:03d}", [f"tel:+2507885{i:05d}"])
     committed = time.perf_counter()  # right after the commit
     return committed, writer.change_seq()
 
@@ -74,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        Store.open(url, actor="bench", country="RW").close()
+        open_workspace(url, actor="bench", country="RW").close()
         report(f"sqlite (poll every {CCConsole.POLL_SECONDS:g} s)", asyncio.run(measure(url, args.runs)))
     from tests import pg
 
@@ -84,7 +86,7 @@ def main() -> None:
         return
     try:
         url = server.create_database()
-        Store.open(url, actor="bench", country="RW").close()
+        open_workspace(url, actor="bench", country="RW").close()
         report("postgresql (LISTEN/NOTIFY)", asyncio.run(measure(url, args.runs)))
     finally:
         server.stop()

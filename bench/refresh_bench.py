@@ -1,7 +1,7 @@
 """Live refresh latency: from a commit in another process to the change on the console's screen.
 
 Runs the console headless on a fresh SQLite demo workspace; several times, another process records an
-incoming message (the same ``Store.inbound`` the ``ccconsole inbound`` command runs) that moves the
+incoming message (the same ``Workspace.inbound`` the ``ccconsole inbound`` command runs) that moves the
 highlighted contact's other number to the top, and prints the wall-clock time right after its commit.
 The console side polls its widgets every few milliseconds until the contacts table row, the routing
 preview and the lock-ins screen show the change. Prints one JSON object (seconds).
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ccconsole.core import urns as urnlib
 from ccconsole.store.demo import build_demo
-from ccconsole.store.services import Store
+from ccconsole.app import Workspace, open_workspace
 from ccconsole.tui.app import CCConsole, make_app
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.lockins import LockInsScreen
@@ -34,19 +34,19 @@ NAME = "Bench Refresh"
 NUMBERS = ("tel:+250788000001", "tel:+250788000002")
 WRITER = """
 import sys, time
-from ccconsole.store.services import Store
-store = Store.open(sys.argv[1], actor="bench-writer")
-store.inbound(sys.argv[2], sys.argv[3], "bench")
+from ccconsole.app import open_workspace
+store = open_workspace(sys.argv[1], actor="bench-writer")
+store.messages.receive(sys.argv[2], sys.argv[3], "bench")
 print(time.time(), flush=True)
 store.close()
 """
 
 
 def prepare(url: str, contacts: int) -> None:
-    store = Store.open(url, workspace_name="Bench", country="RW")
+    store = open_workspace(url, workspace_name="Bench", country="RW")
     try:
-        build_demo(store, contacts)
-        store.create_contact(NAME, list(NUMBERS))
+        build_demo(store.scope, contacts)
+        store.contacts.create(NAME, list(NUMBERS))
     finally:
         store.close()
 
@@ -71,7 +71,7 @@ def table_shows(app: CCConsole, identity: str) -> bool:
     screen = next(s for s in app.screen_stack if isinstance(s, ContactsScreen))
     t = screen.query_one(ContactTable)
     row = t.current
-    shown = urnlib.display_identity(identity, app.store.workspace.country)
+    shown = urnlib.display_identity(identity, app.store.info.country)
     return row is not None and row.priority_identity == identity and shown in t.render_line(
         t.cursor - t.top + 1).text
 
@@ -99,7 +99,7 @@ async def measure(url: str, runs: int) -> dict:
         await pilot.press("enter")
         await wait_until(pilot, lambda: (screen.query_one(ContactTable).current or None) is not None
                          and screen.query_one(ContactTable).current.name == NAME)
-        channels = {ch.name: ch.id for ch in app.store.channels()}
+        channels = {ch.name: ch.id for ch in app.store.channels.list()}
         for run in range(runs):
             identity = NUMBERS[(run + 1) % 2]
             committed = await asyncio.to_thread(write, url, "MTN Rwanda", identity)

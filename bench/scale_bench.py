@@ -131,10 +131,10 @@ def _store(db: str) -> dict:
     from sqlalchemy import text
 
     from ccconsole.store.broadcast import preview
-    from ccconsole.store.services import Store
+    from ccconsole.app import open_workspace
 
-    store = Store.open(f"sqlite:///{db}", read_only=True)
-    with store.engine.connect() as c:
+    store = open_workspace(f"sqlite:///{db}", read_only=True)
+    with store.scope.engine.connect() as c:
         exact = c.execute(text("SELECT identity FROM connection WHERE id = "
                                "(SELECT MAX(id) / 2 FROM connection)")).scalar_one()
         ids = [r[0] for r in c.execute(text("SELECT id FROM contact"))]
@@ -143,10 +143,10 @@ def _store(db: str) -> dict:
         times = []
         for _ in range(SEARCH_RUNS):
             t = time.perf_counter()
-            rows = store.page(limit=100, text=query)
+            rows = store.browse.page(limit=100, text=query)
             times.append(time.perf_counter() - t)
         t = time.perf_counter()
-        matches = store.count(query)
+        matches = store.browse.count(query)
         counted = time.perf_counter() - t
         return {"query": query, "first_page_ms_median": ms(statistics.median(times)),
                 "first_page_ms_first": ms(times[0]), "rows": len(rows), "matches": matches,
@@ -163,7 +163,7 @@ def _store(db: str) -> dict:
     times = []
     for _ in range(3):
         t = time.perf_counter()
-        result = preview(store, contact_ids=recipients)
+        result = store.broadcast.preview(contact_ids=recipients)
         times.append(time.perf_counter() - t)
     store.close()
     return {"searches": searches,

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ccconsole.store.services import Store
+from ccconsole.app import Workspace, open_workspace
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
-def rw_store(url: str) -> Store:
+def rw_store(url: str) -> Workspace:
     """A Rwandan workspace with two phone channels (distinct prefixes), Twitter, Telegram and Email."""
-    store = Store.open(url, actor="tester", workspace_name="Test", country="RW")
-    store.add_channel("MTN", "Twilio", ["tel"], address="+250788000000", country="RW",
+    store = open_workspace(url, actor="tester", workspace_name="Test", country="RW")
+    store.channels.add("MTN", "Twilio", ["tel"], address="+250788000000", country="RW",
                       match_prefixes=["25078"], created_on=T0)
-    store.add_channel("Airtel", "Africa's Talking", ["tel"], address="+250730000000", country="RW",
+    store.channels.add("Airtel", "Africa's Talking", ["tel"], address="+250730000000", country="RW",
                       match_prefixes=["25073"], created_on=T0 + timedelta(days=1))
-    store.add_channel("Twitter", "Twitter", ["twitter"], address="cc", created_on=T0 + timedelta(days=2))
-    store.add_channel("Telegram", "Telegram", ["telegram"], address="bot", created_on=T0 + timedelta(days=3))
-    store.add_channel("Email", "Email", ["mailto"], address="a@b.org", created_on=T0 + timedelta(days=4))
+    store.channels.add("Twitter", "Twitter", ["twitter"], address="cc", created_on=T0 + timedelta(days=2))
+    store.channels.add("Telegram", "Telegram", ["telegram"], address="bot", created_on=T0 + timedelta(days=3))
+    store.channels.add("Email", "Email", ["mailto"], address="a@b.org", created_on=T0 + timedelta(days=4))
     return store
 
 
-def indexes(store: Store) -> list:
+def indexes(store: Workspace) -> list:
     """Every index of the database, with its definition (to prove a bulk load left them as they were)."""
-    with store.engine.connect() as c:
-        if store.engine.dialect.name == "sqlite":
+    with store.scope.engine.connect() as c:
+        if store.scope.engine.dialect.name == "sqlite":
             return sorted(c.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'").all())
         return sorted(c.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'").all())

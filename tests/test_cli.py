@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ccconsole.store.services import Store
+from ccconsole.app import open_workspace
 
 CCCONSOLE = Path(sys.executable).with_name("ccconsole")
 INVALID_NEW_PHONE = "Invalid phone number. Ensure number includes country code."
@@ -60,7 +60,7 @@ def user_error(result) -> str:
 def make_db(path: Path, country: str | None = "RW") -> str:
     """A database with its workspace already there (the CLI opens it; it sets no country itself)."""
     url = f"sqlite:///{path}"
-    Store.open(url, actor="setup", workspace_name="Kigali", country=country).close()
+    open_workspace(url, actor="setup", workspace_name="Kigali", country=country).close()
     return url
 
 
@@ -80,7 +80,7 @@ def dbfile(request, tmp_path) -> str:
 @pytest.fixture
 def rw_db(request, tmp_path) -> str:
     url = _fresh(request, tmp_path, "rw.db")
-    Store.open(url, actor="setup", workspace_name="Kigali", country="RW").close()
+    open_workspace(url, actor="setup", workspace_name="Kigali", country="RW").close()
     return url
 
 
@@ -245,8 +245,8 @@ def test_contacts_add_show_set_urns_delete(rw_db):
 
 
 def test_contacts_delete_without_yes_asks(rw_db):
-    store = Store.open(rw_db)
-    store.create_contact("Jane", ["tel:+250788383383"])
+    store = open_workspace(rw_db)
+    store.contacts.create("Jane", ["tel:+250788383383"])
     store.close()
     err = user_error(run("contacts", "delete", "tel:+250788383383", "--db", rw_db, input="n\n"))
     assert err == "ccconsole: Not deleted."
@@ -258,14 +258,14 @@ def test_contacts_delete_without_yes_asks(rw_db):
 
 def _setup(db_url: str) -> str:
     """Two phone channels and Jane, written in-process (the commands under test come after)."""
-    store = Store.open(db_url, actor="setup")
+    store = open_workspace(db_url, actor="setup")
     try:
-        store.add_channel("MTN", "Twilio", ["tel"], address="+250788000000", country="RW", match_prefixes=["25078"],
+        store.channels.add("MTN", "Twilio", ["tel"], address="+250788000000", country="RW", match_prefixes=["25078"],
                           created_on=T0)
-        store.add_channel("Airtel", "Africa's Talking", ["tel"], address="+250730000000", country="RW",
+        store.channels.add("Airtel", "Africa's Talking", ["tel"], address="+250730000000", country="RW",
                           match_prefixes=["25073"], created_on=T0 + timedelta(days=1))
-        jane = store.create_contact("Jane", ["tel:+250730123456", "tel:+250788383383"])
-        rv = store.route_contact(jane.uuid)
+        jane = store.contacts.create("Jane", ["tel:+250730123456", "tel:+250788383383"])
+        rv = store.contacts.route(jane.uuid)
         assert (rv.route.channel.name, rv.lock_in.kind.value) == ("Airtel", "none")
         return jane.uuid
     finally:
@@ -303,8 +303,8 @@ def test_inbound_and_route(rw_db):
     assert "lock-in: locked-in to Airtel" in text
     assert "@contact.urn = tel:+250788383383" in text
     # S3: Airtel disabled -> stale, falls back to MTN
-    store = Store.open(rw_db, actor="setup")
-    store.set_channel_active("Airtel", False)
+    store = open_workspace(rw_db, actor="setup")
+    store.channels.set_active("Airtel", False)
     store.close()
     after, new, disabled, nope, scheme, bad = run_many(
         ("route", uuid, "--db", rw_db, "--json"),
@@ -356,7 +356,7 @@ def test_lockins_list_move_clear_and_history(rw_db):
 
 def test_cli_on_postgres(pg_server):
     url = pg_server.create_database()
-    Store.open(url, actor="setup", workspace_name="Kigali", country="RW").close()
+    open_workspace(url, actor="setup", workspace_name="Kigali", country="RW").close()
     results = run_many(
         ("channels", "add", "MTN", "--type", "Twilio", "--scheme", "tel", "--country", "RW",
          "--address", "+250788000000", "--prefix", "25078", "--db", url),
@@ -389,10 +389,10 @@ def demo_db(tmp_path_factory) -> str:
 
 
 def test_demo_then_route_a_contact(demo_db):
-    store = Store.open(demo_db, read_only=True)
+    store = open_workspace(demo_db, read_only=True)
     try:
-        assert store.count() == 500
-        rows = store.page(limit=500)
+        assert store.browse.count() == 500
+        rows = store.browse.page(limit=500)
     finally:
         store.close()
     locked = next(r for r in rows if r.lock_in.kind.value == "locked-in")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ccconsole.store.services import Store
+from ccconsole.app import open_workspace
 from tests.test_cli import T0, as_json, make_db, ok, run, run_many, user_error
 
 
@@ -13,10 +13,10 @@ def test_s1_one_send_request_three_channels(tmp_path):
     """A phone, a Twitter and a Telegram channel; A (phone first), B (Twitter first), C (Telegram
     first): the preview shows three channels; promoting A's Telegram id moves A to Telegram."""
     db = make_db(tmp_path / "s1.db")
-    store = Store.open(db, actor="setup")
-    store.add_channel("Phone", "Twilio", ["tel"], address="+250788000000", country="RW", created_on=T0)
-    store.add_channel("Twitter", "Twitter", ["twitter"], address="cc", created_on=T0 + timedelta(days=1))
-    store.add_channel("Telegram", "Telegram", ["telegram"], address="bot", created_on=T0 + timedelta(days=2))
+    store = open_workspace(db, actor="setup")
+    store.channels.add("Phone", "Twilio", ["tel"], address="+250788000000", country="RW", created_on=T0)
+    store.channels.add("Twitter", "Twitter", ["twitter"], address="cc", created_on=T0 + timedelta(days=1))
+    store.channels.add("Telegram", "Telegram", ["telegram"], address="bot", created_on=T0 + timedelta(days=2))
     store.close()
     a, b, c = run_many(
         ("contacts", "add", "--name", "A", "--urn", "tel:+250788000001", "--urn", "twitter:a_handle",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ccconsole.store.services import Store
+from ccconsole.app import open_workspace
 from tests.test_cli import as_json, make_db, ok, run, run_many, user_error
 
 
@@ -22,10 +22,10 @@ def write_csv(path: Path, rows) -> None:
 
 def test_s5_import_adds_never_replaces(tmp_path):
     url = make_db(tmp_path / "s5.db", country="US")
-    store = Store.open(url, actor="setup")
-    jane = store.create_contact("Jane Doe", ["tel:+13233754866", "tel:+4917123456789", "mailto:jane@example.org"],
+    store = open_workspace(url, actor="setup")
+    jane = store.contacts.create("Jane Doe", ["tel:+13233754866", "tel:+4917123456789", "mailto:jane@example.org"],
                                 fields={"age": "30"})
-    bob = store.create_contact("Bob", ["tel:+13235550100"])
+    bob = store.contacts.create("Bob", ["tel:+13235550100"])
     store.close()
     export = tmp_path / "workspace.csv"
     ok(run("export", str(export), "--db", url))
@@ -80,7 +80,7 @@ def test_import_dry_run_text_report_and_export_query(tmp_path):
         "Would import in.csv: 1 created, 0 updated, 0 unchanged, 1 errored, 1 skipped (3 rows).",
         "Row 3: Language 'english' is not an ISO-639-3 code such as eng.",
     ]
-    assert Store.open(url).count() == 0
+    assert open_workspace(url).count() == 0
     assert ok(run("import", str(f), "--db", url)).splitlines()[0].startswith("Imported in.csv: 1 created")
     out = tmp_path / "jane.xlsx"
     assert ok(run("export", str(out), "--query", "Jane", "--db", url)) == f"Exported 1 contacts to {out}.\n"
@@ -110,7 +110,7 @@ def test_import_and_export_mistakes_are_one_line(tmp_path):
     assert "No such file" in lines[3]
     assert lines[4] == "ccconsole: Import file appears to be empty."
     assert ".xlsx or .csv" in lines[5]
-    assert Store.open(url).count() == 0
+    assert open_workspace(url).count() == 0
 
 
 def test_help_lists_the_commands():

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 
-from ccconsole.store.services import Store
+from ccconsole.app import open_workspace
 from tests.test_cli import CCCONSOLE, ok, run_many, user_error
 from tests.store_helpers import rw_store
 
@@ -27,7 +27,7 @@ def audit_json(url: str, *extra: str) -> list[dict]:
 def test_read_only_refuses_every_changing_command_and_writes_nothing(backend_url):
     store = rw_store(backend_url)
     try:
-        jane = store.create_contact("Jane", ["tel:+250788383383"])
+        jane = store.contacts.create("Jane", ["tel:+250788383383"])
         seq = store.change_seq()
     finally:
         store.close()
@@ -46,16 +46,16 @@ def test_read_only_refuses_every_changing_command_and_writes_nothing(backend_url
                              ("--read-only", "audit", "--db", url, "--json"))
     assert json.loads(ok(shown))["name"] == "Jane"  # reading works
     assert len(json.loads(ok(logged))) == 6
-    store = Store.open(url)
+    store = open_workspace(url)
     try:
         assert store.change_seq() == seq
-        assert store.get_contact(jane.uuid).version == 1
+        assert store.contacts.get(jane.uuid).version == 1
     finally:
         store.close()
 
 
 def test_each_changing_command_writes_one_event_under_the_login_name(backend_url):
-    Store.open(backend_url, actor="setup", workspace_name="Kigali", country="RW").close()
+    open_workspace(backend_url, actor="setup", workspace_name="Kigali", country="RW").close()
     url = backend_url
     ok(run_as("alice", "channels", "add", "MTN", "--type", "Twilio", "--scheme", "tel", "--country", "RW",
               "--db", url))

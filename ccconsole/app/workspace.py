@@ -173,7 +173,7 @@ class Workspace:
         with self.transaction() as uow:
             before, info = workspace_rows.update(
                 uow.session, self.info.id, name=name.strip() if name is not None else None,
-                country=(country.upper() or None) if country is not None else None, timezone=timezone_name)
+                country=country.upper() if country is not None else None, timezone=timezone_name)
             uow.audit("workspace.update", before=before,
                       after={"name": info.name, "country": info.country, "timezone": info.timezone})
         self.scope.workspace = info  # only once committed
@@ -195,3 +195,17 @@ def open_workspace(url: str, *, actor: str | None = None, read_only: bool = Fals
         engine.dispose()
         raise StoreError("The database has no workspace yet (read-only: nothing created).")
     return Workspace(Scope(engine, info, actor or default_actor(), read_only))
+
+
+def database_label(url: str) -> str:
+    """The database as the title bar shows it: no password, the home directory as ~."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    url = db.normalize_url(url)
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        home = str(Path.home())
+        return "sqlite:" + ("~" + path[len(home):] if path.startswith(home) else path)
+    return make_url(url).render_as_string(hide_password=True)

@@ -14,11 +14,18 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from ccconsole.errors import StoreError
+from ccconsole.errors import (  # noqa: F401  (re-exported: the store's callers name them db.*)
+    SQLITE_BUSY_SECONDS,
+    StoreError,
+    describe,
+    describe_failure,
+    is_locked,
+    is_race,
+    is_unreachable,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_OPTION = "ccconsole_write"  # execution option: this transaction will write
-SQLITE_BUSY_SECONDS = 15.0  # how long a SQLite writer waits for another program's lock before giving up
 
 
 def normalize_url(url: str) -> str:
@@ -99,6 +106,21 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
+    """THE way to open a database: an engine whose schema is current (upgraded unless read-only)."""
+    engine = make_engine(url, read_only=read_only)
+    try:
+        if not read_only:
+            upgrade(engine)
+            from ccconsole.store.query_sql import ensure_statistics
+
+            ensure_statistics(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 # --- bulk statements straight through the driver ---------------------------------------------------
@@ -194,45 +216,6 @@ def create_indexes(conn, statements: Sequence[str]) -> None:
         conn.exec_driver_sql(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")  # helpers for the sorting
     for sql in statements:
         conn.exec_driver_sql(sql)
-
-
-def describe(err: Exception) -> str:
-    """One line for a database error, without SQL or a traceback."""
-    orig = getattr(err, "orig", None) or err
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    return text
-
-
-def is_race(err: Exception) -> bool:
-    """A PostgreSQL deadlock or serialization failure: the transaction lost a race and may be retried."""
-    return getattr(getattr(err, "orig", None), "sqlstate", None) in ("40P01", "40001")
-
-
-def is_unreachable(err: Exception) -> bool:
-    """The database server cannot be reached (stopped, restarting, network down)."""
-    orig = getattr(err, "orig", None) or err
-    text = str(orig).lower()
-    sqlstate = getattr(orig, "sqlstate", None) or ""
-    return (getattr(err, "connection_invalidated", False) or sqlstate.startswith("08")
-            or sqlstate in ("57P01", "57P02", "57P03")
-            or any(s in text for s in ("connection refused", "server closed the connection",
-                                       "terminating connection", "connection failed", "could not connect",
-                                       "the database system is", "consuming input failed",
-                                       "connection is closed", "no such file or directory")))
-
-
-def is_locked(err: Exception) -> bool:
-    return "database is locked" in str(getattr(err, "orig", None) or err).lower()
-
-
-def describe_failure(err: Exception) -> str:
-    """What a person should know when a database operation failed: one line, what to do."""
-    if is_locked(err):
-        return (f"The database is locked by another program (waited {SQLITE_BUSY_SECONDS:g} s); "
-                "nothing was saved. Try again in a moment.")
-    if is_unreachable(err):
-        return f"Cannot reach the database ({describe(err)}); nothing was saved. Try again when it is back."
-    return f"Database error: {describe(err)}"
 
 
 def default_url() -> str:

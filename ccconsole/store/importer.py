@@ -124,10 +124,12 @@ def import_file(scope: Scope, path: str | Path, *, dry_run: bool = False,
     except RaceLost as err:
         raise StoreError("Another change took one of the file's connections at the same moment; "
                          "nothing was imported. Try again.") from err
-    except ImportCancelled:
+    except (ImportCancelled, ImportFailed):
         raise
     except StoreError as err:
-        raise StoreError(f"{str(err).rstrip('.')}; nothing was imported.") from err
+        if err.__cause__ is None:  # a refusal of ours, already worded
+            raise
+        raise StoreError(f"Database error: {db.describe(err.__cause__)}; nothing was imported.") from err
     return replace(job.report(), seconds=time.perf_counter() - started)
 
 

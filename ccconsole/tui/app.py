@@ -1,4 +1,5 @@
-"""The Textual app: thin. It owns the store and the screens; every rule lives in core, every query in store."""
+"""The Textual app: thin. It holds the open workspace (``ccconsole.app``) and the screens; every rule
+lives in core, every use case in app."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
-from ccconsole.store.db import normalize_url
-from ccconsole.store.services import Store
+from ccconsole.app import Workspace, open_workspace
+from ccconsole.app.workspace import database_label
 from ccconsole.tui import actions
 from ccconsole.tui.live import LiveRefresh
 from ccconsole.tui.screens.audit import AuditScreen
@@ -24,20 +25,6 @@ from ccconsole.tui.screens.lockins import LockInsScreen
 CSS_FILE = str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
 
 
-def db_label(url: str) -> str:
-    """The database as the title bar shows it: no password, the home directory as ~."""
-    from pathlib import Path
-
-    from sqlalchemy.engine import make_url
-
-    url = normalize_url(url)
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        home = str(Path.home())
-        return "sqlite:" + ("~" + path[len(home):] if path.startswith(home) else path)
-    return make_url(url).render_as_string(hide_password=True)
-
-
 class CCConsole(LiveRefresh, App):
     CSS_PATH = CSS_FILE
     TITLE = "ccconsole"
@@ -45,12 +32,12 @@ class CCConsole(LiveRefresh, App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, store: Store, *, db_label: str, read_only: bool = False,
+    def __init__(self, workspace: Workspace, *, db_label: str, read_only: bool = False,
                  keymap: dict[str, str] | None = None):
         super().__init__()
-        self.store = store
+        self.workspace = workspace
         self.db_label = db_label
-        self.read_only = read_only or store.read_only
+        self.read_only = read_only or workspace.read_only
         self.keymap = dict(keymap or {})
 
     class DataChanged(Message):
@@ -110,14 +97,14 @@ class CCConsole(LiveRefresh, App):
         return True
 
     def on_unmount(self) -> None:
-        self.store.close()
+        self.workspace.close()
 
 
 def make_app(url: str, *, actor: str | None = None, read_only: bool = False, label: str | None = None,
              keymap: dict[str, str] | None = None) -> CCConsole:
     """The app on the database at ``url`` (upgraded on open): shared by the command line and the tests."""
-    store = Store.open(url, actor=actor, read_only=read_only)
-    return CCConsole(store, db_label=label or db_label(url), read_only=read_only, keymap=keymap)
+    workspace = open_workspace(url, actor=actor, read_only=read_only)
+    return CCConsole(workspace, db_label=label or database_label(url), read_only=read_only, keymap=keymap)
 
 
 def run_console(url: str, *, actor: str | None = None, read_only: bool = False, mouse: bool = True,

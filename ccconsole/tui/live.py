@@ -1,7 +1,7 @@
 """Live refresh and database health for the app: what other consoles changed, and whether the database answers.
 
 * SQLite: a worker polls ``workspace.change_seq`` every 0.25 s (one indexed read).
-* PostgreSQL: a long-running worker LISTENs on a dedicated connection (store.live.Listener); the
+* PostgreSQL: a long-running worker LISTENs on a dedicated connection (``Workspace.listener``); the
   writer's NOTIFY arrives within milliseconds of its commit. A slower poll stays as a safety net.
 
 Both post :class:`SeqSeen`; the app turns a *new* sequence into ``DataChanged`` once, whichever path
@@ -17,7 +17,7 @@ from textual import work
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from ccconsole.store import db, live
+from ccconsole.errors import describe, is_locked
 
 BACKOFF_START = 0.25
 BACKOFF_MAX = 5.0
@@ -40,13 +40,14 @@ class DbStatus(Message):
 
 
 def problem_text(err: Exception) -> str:
-    if db.is_locked(err):
+    err = err.__cause__ if isinstance(err.__cause__, Exception) else err  # the driver's own error
+    if is_locked(err):
         return "The database is locked by another program; retrying…"
-    return f"Database unreachable ({db.describe(err)}); reconnecting…"
+    return f"Database unreachable ({describe(err)}); reconnecting…"
 
 
 class LiveRefresh:
-    """Mixed into the App: it needs ``self.store`` and a ``DataChanged`` message class.
+    """Mixed into the App: it needs ``self.workspace`` and a ``DataChanged`` message class.
 
     (A plain mixin: Textual's ``@on`` only registers on its own classes, so handlers go by name.)"""
 
@@ -60,7 +61,7 @@ class LiveRefresh:
         self._poll_failures = 0
         self._poll_resume_at = 0.0
         self.db_problem = None
-        listening = live.is_postgres(self.store.engine)
+        listening = self.workspace.backend == "postgresql"
         self.set_interval(self.PG_POLL_SECONDS if listening else self.POLL_SECONDS, self._poll_changes)
         self._poll_changes()  # the baseline now, not half a second after the first load
         if listening:
@@ -72,7 +73,7 @@ class LiveRefresh:
         if time.monotonic() < self._poll_resume_at:
             return
         try:
-            seq = self.store.change_seq()
+            seq = self.workspace.change_seq()
         except Exception as err:  # noqa: BLE001 - any failure is shown, then retried
             self._poll_failures += 1
             delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** self._poll_failures)
@@ -90,9 +91,9 @@ class LiveRefresh:
         while not worker.is_cancelled:
             listener = None
             try:
-                listener = live.Listener(self.store.engine, self.store.workspace.id)
+                listener = self.workspace.listener()
                 # whatever happened while we were not listening
-                self.post_message(SeqSeen(self.store.change_seq()))
+                self.post_message(SeqSeen(self.workspace.change_seq()))
                 delay = BACKOFF_START
                 while not worker.is_cancelled:
                     for seq in listener.changes(timeout=0.5):

@@ -27,19 +27,19 @@ def world(backend_url):
         ("H stopped", ["mailto:h@example.org"], "stopped"),
         ("I mail", ["mailto:i@example.org"], "active"),
     ]:
-        made[name] = store.create_contact(name, urns, status=status)
-    store.inbound("Airtel", "tel:+250788000009", "hi")  # a new contact, locked in to Airtel
-    gone = store.create_contact("Gone", ["tel:+250788000010"])
-    store.delete_contact(gone.uuid)
+        made[name] = store.contacts.create(name, urns, status=status)
+    store.messages.receive("Airtel", "tel:+250788000009", "hi")  # a new contact, locked in to Airtel
+    gone = store.contacts.create("Gone", ["tel:+250788000010"])
+    store.contacts.delete(gone.uuid)
     yield store, made
     store.close()
 
 
 def expected_split(store, contact_ids):
-    channels = Channels(store.channels())
+    channels = Channels(store.channels.list())
     per_channel, reasons, inactive = {}, {}, {}
     for cid in contact_ids:
-        contact = store.get_contact(cid).core
+        contact = store.contacts.get(cid).core
         decision = route(contact, channels)
         if not contact.is_active:
             inactive[contact.status] = inactive.get(contact.status, 0) + 1
@@ -53,7 +53,7 @@ def expected_split(store, contact_ids):
 
 def test_the_whole_workspace(world):
     store, made = world
-    result = preview(store, query=None)
+    result = store.broadcast.preview(query=None)
     assert result.total == 10  # the deleted contact is not a recipient
     assert dict(result.per_channel) == {"MTN": 1, "Airtel": 2, "Twitter": 1, "Telegram": 1, "Email": 1}
     assert dict(result.locked_in) == {"Airtel": 1}
@@ -62,47 +62,47 @@ def test_the_whole_workspace(world):
         "contact has no connections": 1,
     }
     assert dict(result.not_active) == {"blocked": 1, "stopped": 1}
-    ids = [r.id for r in store.page(limit=500)]
+    ids = [r.id for r in store.browse.page(limit=500)]
     assert (dict(result.per_channel), dict(result.unreachable), dict(result.not_active)) == \
         expected_split(store, ids)
 
 
 def test_a_query(world):
     store, _ = world
-    result = preview(store, query="tel ~ 0788")
+    result = store.broadcast.preview(query="tel ~ 0788")
     assert result.total == 5 and dict(result.per_channel) == {"MTN": 1, "Twitter": 1, "Telegram": 1,
                                                                 "Airtel": 1}
     assert dict(result.not_active) == {"blocked": 1}
     with pytest.raises(QueryError):
-        preview(store, query="status = nope")
+        store.broadcast.preview(query="status = nope")
 
 
 def test_marked_contacts(world):
     store, made = world
     ids = [made["A"].id, made["B"].id, made["C"].id, made["A"].id, 999_999]
-    result = preview(store, contact_ids=ids)
+    result = store.broadcast.preview(contact_ids=ids)
     assert result.total == 3  # duplicates once, unknown ids left out
     assert dict(result.per_channel) == {"MTN": 1, "Twitter": 1, "Telegram": 1}
     assert "3 channels" in result.headline
-    assert preview(store, contact_ids=[]).total == 0
+    assert store.broadcast.preview(contact_ids=[]).total == 0
 
 
 def test_progress_and_cancel(world, monkeypatch):
     store, _ = world
     monkeypatch.setattr(broadcast, "PROGRESS_EVERY", 3)
     seen = []
-    preview(store, query="", progress=lambda done, total: seen.append((done, total)))
+    store.broadcast.preview(query="", progress=lambda done, total: seen.append((done, total)))
     assert seen == [(3, 10), (6, 10), (9, 10), (10, 10)]
 
     def stop(done, total):
         raise Cancelled()
 
     with pytest.raises(Cancelled):
-        preview(store, query="", progress=stop)
+        store.broadcast.preview(query="", progress=stop)
 
 
 def test_nothing_is_sent_or_changed(world):
     store, _ = world
     seq = store.change_seq()
-    preview(store, query="")
+    store.broadcast.preview(query="")
     assert store.change_seq() == seq

@@ -16,9 +16,10 @@ from sqlalchemy import func, select, text
 
 from ccconsole.core.urns import INVALID_NEW_PHONE
 from ccconsole.store import db
-from ccconsole.store.errors import Conflict, NotFound, ValidationFailed
-from ccconsole.store.models import AuditEvent, Connection, Contact, Message, Workspace
-from ccconsole.store.services import Store
+from ccconsole.errors import Conflict, NotFound, ValidationFailed
+from ccconsole.store.models import AuditEvent, Connection, Contact, Message
+from ccconsole.store.models import Workspace as WorkspaceRow
+from ccconsole.app import Workspace, open_workspace
 from tests.store_helpers import rw_store
 
 W1 = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
@@ -40,26 +41,26 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def stored(store: Store, contact_id: int) -> list[tuple[str, int]]:
+def stored(store: Workspace, contact_id: int) -> list[tuple[str, int]]:
     """(identity, priority) of a contact's connection rows, in the documented read order."""
-    with store.engine.connect() as c:
+    with store.scope.engine.connect() as c:
         return [tuple(r) for r in c.execute(
             select(Connection.identity, Connection.priority).where(Connection.contact_id == contact_id)
             .order_by(Connection.priority.desc(), Connection.id)).all()]
 
 
-def conn_row(store: Store, identity: str):
-    with store.engine.connect() as c:
+def conn_row(store: Workspace, identity: str):
+    with store.scope.engine.connect() as c:
         return c.execute(select(Connection).where(Connection.identity == identity)).one()
 
 
-def count(store: Store, table) -> int:
-    with store.engine.connect() as c:
+def count(store: Workspace, table) -> int:
+    with store.scope.engine.connect() as c:
         return c.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def audits(store: Store) -> list:
-    with store.engine.connect() as c:
+def audits(store: Workspace) -> list:
+    with store.scope.engine.connect() as c:
         return c.execute(select(AuditEvent).order_by(AuditEvent.id)).all()
 
 
@@ -67,51 +68,51 @@ def identities(view) -> list[str]:
     return [c.identity for c in view.connections]
 
 
-def ch_id(store: Store, name: str) -> int:
-    return store.find_channel(name).id
+def ch_id(store: Workspace, name: str) -> int:
+    return store.channels.find(name).id
 
 
 # --- create --------------------------------------------------------------------------------------
 
 
 def test_create_keeps_the_given_order_with_priority_1000_minus_index(store):
-    jane = store.create_contact("Jane Doe", ["twitter:@JaneDoe", "tel:+250788383383", "mailto:Jane@Example.org",
+    jane = store.contacts.create("Jane Doe", ["twitter:@JaneDoe", "tel:+250788383383", "mailto:Jane@Example.org",
                                             "telegram:12345", "tel:+13233754866"])
     expected = ["twitter:janedoe", "tel:+250788383383", "mailto:jane@example.org", "telegram:12345",
                 "tel:+13233754866"]
     assert identities(jane) == expected
     assert [c.priority for c in jane.connections] == [1000, 999, 998, 997, 996]
     assert stored(store, jane.id) == list(zip(expected, [1000, 999, 998, 997, 996]))
-    again = store.get_contact(jane.uuid)
+    again = store.contacts.get(jane.uuid)
     assert identities(again) == expected
     assert again.name == "Jane Doe" and again.status == "active" and again.version == 1
     assert all(c.affinity_channel_id is None for c in again.connections)
 
 
 def test_national_phone_is_stored_as_e164_with_the_workspace_country(store):
-    c = store.create_contact("Amina", ["tel:0788 383 383", "tel:(0730) 123-456"])
+    c = store.contacts.create("Amina", ["tel:0788 383 383", "tel:(0730) 123-456"])
     assert identities(c) == ["tel:+250788383383", "tel:+250730123456"]
     row = conn_row(store, "tel:+250788383383")
     assert (row.scheme, row.path, row.contact_id) == ("tel", "+250788383383", c.id)
     # found again however staff type it
-    assert store.get_contact("tel:0788383383").id == c.id
-    assert store.get_contact("tel:+250 788 383 383").id == c.id
+    assert store.contacts.get("tel:0788383383").id == c.id
+    assert store.contacts.get("tel:+250 788 383 383").id == c.id
 
 
 def test_new_phone_without_country_code_in_a_workspace_without_country(backend_url):
-    s = Store.open(backend_url, actor="tester", workspace_name="Nowhere")
+    s = open_workspace(backend_url, actor="tester", workspace_name="Nowhere")
     try:
-        assert s.workspace.country is None
+        assert s.info.country is None
         with pytest.raises(ValidationFailed) as err:
-            s.create_contact("A", ["tel:0788383383"])
+            s.contacts.create("A", ["tel:0788383383"])
         assert err.value.errors == {"urns.0": INVALID_NEW_PHONE}
         assert INVALID_NEW_PHONE == "Invalid phone number. Ensure number includes country code."
         assert count(s, Contact) == 0 and count(s, Connection) == 0
-        ok = s.create_contact("A", ["tel:+250788383383"])
+        ok = s.contacts.create("A", ["tel:+250788383383"])
         with pytest.raises(ValidationFailed) as err:
-            s.update_contact(ok.uuid, urns=["tel:+250788383383", "tel:0730123456"])
+            s.contacts.update(ok.uuid, urns=["tel:+250788383383", "tel:0730123456"])
         assert err.value.errors == {"urns.1": INVALID_NEW_PHONE}
-        assert identities(s.get_contact(ok.uuid)) == ["tel:+250788383383"]
+        assert identities(s.contacts.get(ok.uuid)) == ["tel:+250788383383"]
     finally:
         s.close()
 
@@ -119,7 +120,7 @@ def test_new_phone_without_country_code_in_a_workspace_without_country(backend_u
 def test_invalid_values_give_per_field_errors_and_nothing_is_saved(store):
     seq = store.change_seq()
     with pytest.raises(ValidationFailed) as err:
-        store.create_contact("X" * 129, ["tel:+250788111111", "mailto:nobody", "twitter:this_handle_is_too_long",
+        store.contacts.create("X" * 129, ["tel:+250788111111", "mailto:nobody", "twitter:this_handle_is_too_long",
                                          "fax:123", "telegram:abc", "tel:+250788111111"],
                              status="asleep", language="english")
     errors = err.value.errors
@@ -135,28 +136,28 @@ def test_invalid_values_give_per_field_errors_and_nothing_is_saved(store):
 
 
 def test_create_refuses_a_connection_another_contact_owns(store):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
     with pytest.raises(ValidationFailed) as err:
-        store.create_contact("Bob", ["twitter:bob", "tel:0788383383"])
+        store.contacts.create("Bob", ["twitter:bob", "tel:0788383383"])
     assert list(err.value.errors) == ["urns.1"]
     assert "In use by another contact" in err.value.errors["urns.1"]
     assert "Jane" in err.value.errors["urns.1"]
     assert count(store, Contact) == 1
-    assert identities(store.get_contact(jane.uuid)) == ["tel:+250788383383"]
+    assert identities(store.contacts.get(jane.uuid)) == ["tel:+250788383383"]
     with pytest.raises(NotFound):
-        store.get_contact("twitter:bob")
+        store.contacts.get("twitter:bob")
 
 
 # --- update replaces the list ---------------------------------------------------------------------
 
 
-def _jane_with_history(store: Store):
+def _jane_with_history(store: Workspace):
     """Jane of S6 with affinities: each of her three connections wrote in once."""
-    jane = store.create_contact("Jane Doe", ["tel:+250788383383", "tel:+4915112345678", "twitter:jane"])
-    store.inbound("MTN", "tel:+4915112345678", "hallo", when=W1)
-    store.inbound("Twitter", "twitter:jane", "hi", when=W1 + timedelta(hours=1))
-    store.inbound("MTN", "tel:+250788383383", "muraho", when=W1 + timedelta(hours=2))
-    jane = store.get_contact(jane.uuid)
+    jane = store.contacts.create("Jane Doe", ["tel:+250788383383", "tel:+4915112345678", "twitter:jane"])
+    store.messages.receive("MTN", "tel:+4915112345678", "hallo", when=W1)
+    store.messages.receive("Twitter", "twitter:jane", "hi", when=W1 + timedelta(hours=1))
+    store.messages.receive("MTN", "tel:+250788383383", "muraho", when=W1 + timedelta(hours=2))
+    jane = store.contacts.get(jane.uuid)
     assert identities(jane) == ["tel:+250788383383", "twitter:jane", "tel:+4915112345678"]
     return jane
 
@@ -167,7 +168,7 @@ def test_s6_update_replaces_the_list_exactly(store):
     before = {c.identity: c for c in jane.connections}
     old_49 = conn_row(store, "tel:+4915112345678")
 
-    after = store.update_contact(jane.uuid, urns=["mailto:Jane@Example.org", "twitter:jane", "tel:0788383383"])
+    after = store.contacts.update(jane.uuid, urns=["mailto:Jane@Example.org", "twitter:jane", "tel:0788383383"])
 
     assert identities(after) == ["mailto:jane@example.org", "twitter:jane", "tel:+250788383383"]
     assert [c.priority for c in after.connections] == [1000, 999, 998]
@@ -187,11 +188,11 @@ def test_s6_update_replaces_the_list_exactly(store):
     row = conn_row(store, "tel:+4915112345678")
     assert row.id == old_49.id
     assert row.contact_id is None
-    with store.engine.connect() as c:
+    with store.scope.engine.connect() as c:
         msgs = c.execute(select(Message.contact_id, Message.connection_id, Message.text)
                          .where(Message.connection_id == old_49.id)).all()
     assert [tuple(m) for m in msgs] == [(jane.id, old_49.id, "hallo")]
-    assert store.connection_owners(["tel:+4915112345678"]) == {"tel:+4915112345678": (None, "")}
+    assert store.contacts.owners(["tel:+4915112345678"]) == {"tel:+4915112345678": (None, "")}
     assert after.version == jane.version + 1
 
 
@@ -199,46 +200,46 @@ def test_detached_connection_can_be_claimed_by_another_contact_without_affinity(
     jane = _jane_with_history(store)
     old_49 = conn_row(store, "tel:+4915112345678")
     assert old_49.affinity_channel_id == ch_id(store, "MTN")
-    store.set_urns(jane.uuid, ["tel:+250788383383", "twitter:jane"])
-    bob = store.create_contact("Bob", ["tel:+4915112345678"])
+    store.contacts.set_urns(jane.uuid, ["tel:+250788383383", "twitter:jane"])
+    bob = store.contacts.create("Bob", ["tel:+4915112345678"])
     assert identities(bob) == ["tel:+4915112345678"]
     assert bob.connections[0].id == old_49.id  # the same row, re-attached
     assert bob.connections[0].affinity_channel_id is None
     assert bob.connections[0].affinity_since is None
     assert bob.connections[0].affinity_message_id is None
     # and from a contact's update as well
-    store.set_urns(bob.uuid, ["mailto:bob@example.org"])
-    carol = store.create_contact("Carol", ["twitter:carol"])
-    carol = store.update_contact(carol.uuid, urns=["twitter:carol", "tel:+4915112345678"])
+    store.contacts.set_urns(bob.uuid, ["mailto:bob@example.org"])
+    carol = store.contacts.create("Carol", ["twitter:carol"])
+    carol = store.contacts.update(carol.uuid, urns=["twitter:carol", "tel:+4915112345678"])
     assert identities(carol) == ["twitter:carol", "tel:+4915112345678"]
     assert carol.connections[1].id == old_49.id and carol.connections[1].affinity_channel_id is None
-    assert store.connection_owners(["tel:+4915112345678"]) == {"tel:+4915112345678": (carol.id, "Carol")}
+    assert store.contacts.owners(["tel:+4915112345678"]) == {"tel:+4915112345678": (carol.id, "Carol")}
 
 
 def test_reclaimed_by_its_own_contact_has_no_affinity(store):
     jane = _jane_with_history(store)
-    store.set_urns(jane.uuid, ["tel:+250788383383", "twitter:jane"])
-    again = store.set_urns(jane.uuid, ["tel:+250788383383", "twitter:jane", "tel:+4915112345678"])
+    store.contacts.set_urns(jane.uuid, ["tel:+250788383383", "twitter:jane"])
+    again = store.contacts.set_urns(jane.uuid, ["tel:+250788383383", "twitter:jane", "tel:+4915112345678"])
     assert identities(again) == ["tel:+250788383383", "twitter:jane", "tel:+4915112345678"]
     assert again.connections[2].affinity_channel_id is None
 
 
 def test_update_refuses_owned_connection_naming_the_owner_and_saves_nothing(store):
-    store.create_contact("Jane Doe", ["tel:+250788383383", "mailto:jane@example.org"])
-    bob = store.create_contact("Bob", ["twitter:bob", "tel:+250730000001"])
+    store.contacts.create("Jane Doe", ["tel:+250788383383", "mailto:jane@example.org"])
+    bob = store.contacts.create("Bob", ["twitter:bob", "tel:+250730000001"])
     seq, n_audit = store.change_seq(), len(audits(store))
     with pytest.raises(ValidationFailed) as err:
-        store.update_contact(bob.uuid, name="Robert", status="blocked",
+        store.contacts.update(bob.uuid, name="Robert", status="blocked",
                              urns=["mailto:bob@example.org", "twitter:bob", "tel:0788383383"])
     assert list(err.value.errors) == ["urns.2"]
     message = err.value.errors["urns.2"]
     assert message.startswith("In use by another contact")
     assert "Jane Doe" in message
-    now = store.get_contact(bob.uuid)
+    now = store.contacts.get(bob.uuid)
     assert now.name == "Bob" and now.status == "active" and now.version == bob.version
     assert identities(now) == ["twitter:bob", "tel:+250730000001"]
     assert stored(store, bob.id) == [("twitter:bob", 1000), ("tel:+250730000001", 999)]
-    with store.engine.connect() as c:
+    with store.scope.engine.connect() as c:
         assert c.execute(select(func.count()).select_from(Connection)
                          .where(Connection.identity == "mailto:bob@example.org")).scalar_one() == 0
     assert store.change_seq() == seq
@@ -246,28 +247,28 @@ def test_update_refuses_owned_connection_naming_the_owner_and_saves_nothing(stor
 
 
 def test_update_to_an_empty_list_detaches_everything(store):
-    jane = store.create_contact("Jane", ["tel:+250788383383", "twitter:jane"])
-    after = store.update_contact(jane.uuid, urns=[])
+    jane = store.contacts.create("Jane", ["tel:+250788383383", "twitter:jane"])
+    after = store.contacts.update(jane.uuid, urns=[])
     assert after.connections == ()
     assert conn_row(store, "tel:+250788383383").contact_id is None
     assert conn_row(store, "twitter:jane").contact_id is None
-    assert store.connection_owners(["twitter:jane"]) == {"twitter:jane": (None, "")}
+    assert store.contacts.owners(["twitter:jane"]) == {"twitter:jane": (None, "")}
 
 
 def test_update_with_invalid_values_saves_nothing(store):
-    bob = store.create_contact("Bob", ["twitter:bob"])
+    bob = store.contacts.create("Bob", ["twitter:bob"])
     with pytest.raises(ValidationFailed) as err:
-        store.update_contact(bob.uuid, name="Robert", urns=["tel:+250788000001", "mailto:bad address@x",
+        store.contacts.update(bob.uuid, name="Robert", urns=["tel:+250788000001", "mailto:bad address@x",
                                                             "twitter:bob", "viber:" + "v" * 30])
     assert set(err.value.errors) == {"urns.1", "urns.3"}
-    now = store.get_contact(bob.uuid)
+    now = store.contacts.get(bob.uuid)
     assert (now.name, identities(now), now.version) == ("Bob", ["twitter:bob"], 1)
     assert count(store, Connection) == 1
 
 
 def test_update_of_name_only_leaves_connections_alone(store):
     jane = _jane_with_history(store)
-    after = store.update_contact(jane.uuid, name="  Jane D.  ")
+    after = store.contacts.update(jane.uuid, name="  Jane D.  ")
     assert after.name == "Jane D."
     assert [(c.identity, c.affinity_channel_id, c.priority) for c in after.connections] == \
         [(c.identity, c.affinity_channel_id, c.priority) for c in jane.connections]
@@ -280,21 +281,21 @@ def test_delete_detaches_connections_and_frees_identities(store):
     jane = _jane_with_history(store)
     conn_ids = {c.identity: c.id for c in jane.connections}
     n_msgs = count(store, Message)
-    store.delete_contact(jane.uuid)
+    store.contacts.delete(jane.uuid)
     with pytest.raises(NotFound):
-        store.get_contact(jane.uuid)
+        store.contacts.get(jane.uuid)
     with pytest.raises(NotFound):
-        store.get_contact("tel:+250788383383")
+        store.contacts.get("tel:+250788383383")
     for identity, cid in conn_ids.items():
         row = conn_row(store, identity)
         assert (row.id, row.contact_id, row.affinity_channel_id) == (cid, None, None)
     assert count(store, Message) == n_msgs
-    with store.engine.connect() as c:
+    with store.scope.engine.connect() as c:
         deleted = c.execute(select(Contact.deleted_on).where(Contact.id == jane.id)).scalar_one()
     assert deleted is not None
-    assert store.count() == 0
+    assert store.browse.count() == 0
     # identities free again
-    bob = store.create_contact("Bob", ["tel:0788383383", "twitter:jane"])
+    bob = store.contacts.create("Bob", ["tel:0788383383", "twitter:jane"])
     assert identities(bob) == ["tel:+250788383383", "twitter:jane"]
     assert [c.id for c in bob.connections] == [conn_ids["tel:+250788383383"], conn_ids["twitter:jane"]]
     assert all(c.affinity_channel_id is None for c in bob.connections)
@@ -304,27 +305,27 @@ def test_delete_detaches_connections_and_frees_identities(store):
 
 
 def test_update_with_a_stale_version_is_a_conflict(store):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
     assert jane.version == 1
-    mine = store.get_contact(jane.uuid)
-    theirs = store.update_contact(jane.uuid, name="Jane (theirs)", expected_version=1)
+    mine = store.contacts.get(jane.uuid)
+    theirs = store.contacts.update(jane.uuid, name="Jane (theirs)", expected_version=1)
     assert theirs.version == 2
     seq = store.change_seq()
     with pytest.raises(Conflict):
-        store.update_contact(jane.uuid, name="Jane (mine)", urns=["mailto:jane@example.org"],
+        store.contacts.update(jane.uuid, name="Jane (mine)", urns=["mailto:jane@example.org"],
                              expected_version=mine.version)
-    now = store.get_contact(jane.uuid)
+    now = store.contacts.get(jane.uuid)
     assert (now.name, identities(now), now.version) == ("Jane (theirs)", ["tel:+250788383383"], 2)
     assert store.change_seq() == seq
-    ok = store.update_contact(jane.uuid, name="Jane (mine)", expected_version=2)
+    ok = store.contacts.update(jane.uuid, name="Jane (mine)", expected_version=2)
     assert (ok.name, ok.version) == ("Jane (mine)", 3)
 
 
 def test_inbound_bumps_the_version_so_a_form_opened_before_conflicts(store):
-    jane = store.create_contact("Jane", ["tel:+250788383383", "twitter:jane"])
-    store.inbound("Twitter", "twitter:jane", "hi")
+    jane = store.contacts.create("Jane", ["tel:+250788383383", "twitter:jane"])
+    store.messages.receive("Twitter", "twitter:jane", "hi")
     with pytest.raises(Conflict):
-        store.update_contact(jane.uuid, name="Jane Doe", expected_version=jane.version)
+        store.contacts.update(jane.uuid, name="Jane Doe", expected_version=jane.version)
 
 
 # --- audit and change sequence -------------------------------------------------------------------
@@ -333,10 +334,10 @@ def test_inbound_bumps_the_version_so_a_form_opened_before_conflicts(store):
 def test_every_mutation_writes_an_audit_event(store):
     mtn = ch_id(store, "MTN")
     start = len(audits(store))
-    jane = store.create_contact("Jane", ["tel:+250788383383", "twitter:jane"])
-    store.update_contact(jane.uuid, name="Jane Doe", urns=["twitter:jane", "tel:+250788383383"])
-    store.inbound("MTN", "tel:+250788383383", "hi")
-    store.delete_contact(jane.uuid)
+    jane = store.contacts.create("Jane", ["tel:+250788383383", "twitter:jane"])
+    store.contacts.update(jane.uuid, name="Jane Doe", urns=["twitter:jane", "tel:+250788383383"])
+    store.messages.receive("MTN", "tel:+250788383383", "hi")
+    store.contacts.delete(jane.uuid)
     events = audits(store)[start:]
     assert [(e.action, e.actor, e.contact_id) for e in events] == [
         ("contact.create", "tester", jane.id),
@@ -355,14 +356,14 @@ def test_every_mutation_writes_an_audit_event(store):
     assert json.loads(inb.after) == snap("Jane Doe", [["tel:+250788383383", mtn], ["twitter:jane", None]])
     assert json.loads(dele.before) == snap("Jane Doe", [["tel:+250788383383", mtn], ["twitter:jane", None]])
     assert dele.after is None
-    assert all(e.workspace_id == store.workspace.id and e.created_on is not None for e in events)
+    assert all(e.workspace_id == store.info.id and e.created_on is not None for e in events)
 
 
 def test_channel_changes_are_audited(store):
     start = len(audits(store))
-    ch = store.add_channel("Surveyor", "Surveyor", ["mailto"], roles=["receive"])
-    store.set_channel_active("Surveyor", False)
-    store.set_channel_active("Surveyor", True)
+    ch = store.channels.add("Surveyor", "Surveyor", ["mailto"], roles=["receive"])
+    store.channels.set_active("Surveyor", False)
+    store.channels.set_active("Surveyor", True)
     events = audits(store)[start:]
     assert [(e.action, e.actor, e.channel_id) for e in events] == [
         ("channel.add", "tester", ch.id), ("channel.disable", "tester", ch.id), ("channel.enable", "tester", ch.id)]
@@ -372,9 +373,9 @@ def test_channel_changes_are_audited(store):
 
 
 def test_actor_is_recorded_as_given(backend_url):
-    s = Store.open(backend_url, actor="alice@support", country="RW")
+    s = open_workspace(backend_url, actor="alice@support", country="RW")
     try:
-        s.create_contact("X", ["tel:+250788000001"])
+        s.contacts.create("X", ["tel:+250788000001"])
         assert [(a.actor, a.action) for a in audits(s)] == [("alice@support", "contact.create")]
     finally:
         s.close()
@@ -390,24 +391,24 @@ def test_change_seq_increases_by_one_on_each_mutation(store):
         assert now == seq + 1
         seq = now
 
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
     step()
-    store.update_contact(jane.uuid, name="Jane Doe")
+    store.contacts.update(jane.uuid, name="Jane Doe")
     step()
-    store.set_urns(jane.uuid, ["twitter:jane", "tel:+250788383383"])
+    store.contacts.set_urns(jane.uuid, ["twitter:jane", "tel:+250788383383"])
     step()
-    store.inbound("Twitter", "twitter:jane", "hi")
+    store.messages.receive("Twitter", "twitter:jane", "hi")
     step()
-    store.add_channel("Old phone", "Android", ["tel"], country="RW")
+    store.channels.add("Old phone", "Android", ["tel"], country="RW")
     step()
-    store.set_channel_active("Old phone", False)
+    store.channels.set_active("Old phone", False)
     step()
-    store.delete_contact(jane.uuid)
+    store.contacts.delete(jane.uuid)
     step()
     # reads do not move it
-    store.count()
-    store.page()
-    store.channels()
+    store.browse.count()
+    store.browse.page()
+    store.channels.list()
     assert store.change_seq() == seq
 
 
@@ -415,22 +416,22 @@ def test_change_seq_increases_by_one_on_each_mutation(store):
 
 
 def test_open_twice_keeps_one_workspace_and_schema_at_head(backend_url):
-    first = Store.open(backend_url, actor="t", workspace_name="Kigali", country="rw")
+    first = open_workspace(backend_url, actor="t", workspace_name="Kigali", country="rw")
     try:
-        assert first.workspace.country == "RW" and first.workspace.name == "Kigali"
-        first.create_contact("Jane", ["tel:0788383383"])
+        assert first.info.country == "RW" and first.info.name == "Kigali"
+        first.contacts.create("Jane", ["tel:0788383383"])
     finally:
         first.close()
-    second = Store.open(backend_url, actor="t", workspace_name="Other", country="KE")
+    second = open_workspace(backend_url, actor="t", workspace_name="Other", country="KE")
     try:
-        assert second.workspace == first.workspace
-        assert count(second, Workspace) == 1
-        assert second.get_contact("tel:+250788383383").name == "Jane"
+        assert second.info == first.info
+        assert count(second, WorkspaceRow) == 1
+        assert second.contacts.get("tel:+250788383383").name == "Jane"
         cfg = Config()
         cfg.set_main_option("script_location", str(db.MIGRATIONS))
         head = ScriptDirectory.from_config(cfg).get_current_head()
         assert head is not None
-        with second.engine.connect() as c:
+        with second.scope.engine.connect() as c:
             versions = c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         assert versions == [head]
     finally:
@@ -445,16 +446,16 @@ def test_simultaneous_creates_with_the_same_connection(store, backend_url):
     others are refused with a StoreError (not a driver error), and nothing of theirs is saved."""
     import threading
 
-    from ccconsole.store.errors import StoreError
+    from ccconsole.errors import StoreError
 
-    writers = [Store.open(backend_url, actor=f"w{i}") for i in range(4)]
+    writers = [open_workspace(backend_url, actor=f"w{i}") for i in range(4)]
     barrier = threading.Barrier(len(writers))
     saved, refused, crashed = [], [], []
 
     def save(i):
         barrier.wait()
         try:
-            saved.append(writers[i].create_contact(f"Staff {i}", ["tel:+250788000333"]))
+            saved.append(writers[i].contacts.create(f"Staff {i}", ["tel:+250788000333"]))
         except StoreError as err:
             refused.append(err)
         except Exception as err:  # noqa: BLE001 - reported below
@@ -472,5 +473,5 @@ def test_simultaneous_creates_with_the_same_connection(store, backend_url):
     assert [type(e).__name__ for e in crashed] == []
     assert len(saved) == 1 and len(refused) == 3
     assert count(store, Contact) == 1
-    assert store.get_contact("tel:+250788000333").id == saved[0].id
-    assert identities(store.get_contact(saved[0].uuid)) == ["tel:+250788000333"]
+    assert store.contacts.get("tel:+250788000333").id == saved[0].id
+    assert identities(store.contacts.get(saved[0].uuid)) == ["tel:+250788000333"]

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from ccconsole.store.demo import build_demo
-from ccconsole.store.errors import StoreError
+from ccconsole.errors import StoreError
 from ccconsole.store.exporter import export_file
 from ccconsole.store.importer import ImportCancelled, ImportFailed, import_file
 from ccconsole.store.models import AuditEvent, Connection, Contact, FieldValue, GroupMembership
-from ccconsole.store.services import Store
+from ccconsole.app import Workspace, open_workspace
 from tests.store_helpers import rw_store
 
 
@@ -39,9 +39,9 @@ def write_xlsx(path: Path, rows) -> Path:
     return path
 
 
-def dump(store: Store) -> dict:
+def dump(store: Workspace) -> dict:
     """Everything an import could change about contacts."""
-    with store.engine.connect() as c:
+    with store.scope.engine.connect() as c:
         return {
             "contacts": c.execute(select(Contact.id, Contact.uuid, Contact.name, Contact.language, Contact.status,
                                          Contact.version, Contact.modified_on, Contact.deleted_on)
@@ -65,14 +65,14 @@ def store(backend_url):
 
 
 def identities(store, ref):
-    return [c.identity for c in store.get_contact(ref).connections]
+    return [c.identity for c in store.contacts.get(ref).connections]
 
 
 # --- matching and appending ----------------------------------------------------------------------
 
 
 def test_import_creates_updates_and_appends_connections_last(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383", "mailto:jane@example.org"], fields={"age": "30"})
+    jane = store.contacts.create("Jane", ["tel:+250788383383", "mailto:jane@example.org"], fields={"age": "30"})
     f = write_csv(tmp_path / "c.csv", [
         ["Contact UUID", "Name", "URN:Tel", "URN:Tel", "Field:Age", "Field:District"],
         [jane.uuid, "", "0788383383", "+49 171 2345678", "31", ""],
@@ -80,34 +80,34 @@ def test_import_creates_updates_and_appends_connections_last(store, tmp_path):
         ["", "", "", "", "", ""],
         ["", "Bob", "", "", "", ""],
     ])
-    report = import_file(store, f)
+    report = store.transfer.import_file(f)
     assert (report.created, report.updated, report.unchanged, report.errored, report.skipped, report.rows) == \
         (1, 1, 0, 0, 1, 3)
-    after = store.get_contact(jane.uuid)
+    after = store.contacts.get(jane.uuid)
     assert [c.identity for c in after.connections] == ["tel:+250788383383", "mailto:jane@example.org",
                                                        "tel:+491712345678"]
     assert after.name == "Jane"  # blank keeps
     assert dict(after.fields) == {"age": "31"}
     assert after.version == jane.version + 1
-    new = store.get_contact("tel:+250788999999")
+    new = store.contacts.get("tel:+250788999999")
     assert new.name == "New Person" and dict(new.fields) == {"age": "0", "district": "Gasabo"}
-    assert store.count() == 2  # the name-only row was skipped
+    assert store.browse.count() == 2  # the name-only row was skipped
 
 
 def test_a_row_naming_one_of_janes_numbers_updates_jane(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
     f = write_csv(tmp_path / "c.csv", [["URN:Tel", "URN:Mailto", "Language"],
                                        ["+250 788 383 383", "jane@example.org", "kin"]])
-    report = import_file(store, f)
+    report = store.transfer.import_file(f)
     assert (report.created, report.updated) == (0, 1)
-    after = store.get_contact(jane.uuid)
+    after = store.contacts.get(jane.uuid)
     assert identities(store, jane.uuid) == ["tel:+250788383383", "mailto:jane@example.org"]
     assert after.language == "kin"
 
 
 def test_row_errors_name_their_row_and_apply_nothing_of_the_row(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
-    bob = store.create_contact("Bob", ["tel:+250788000111"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
+    bob = store.contacts.create("Bob", ["tel:+250788000111"])
     f = write_csv(tmp_path / "c.csv", [
         ["UUID", "Name", "URN:Tel", "URN:Tel", "URN:Mailto"],
         ["", "Both", "0788383383", "0788000111", "both@example.org"],
@@ -116,8 +116,8 @@ def test_row_errors_name_their_row_and_apply_nothing_of_the_row(store, tmp_path)
         [bob.uuid, "Bob Steals", "", "", "jane2@example.org"],
         [jane.uuid.upper() + "x", "", "", "", ""],
     ])
-    store.create_contact("Owner", ["mailto:jane2@example.org"])
-    report = import_file(store, f)
+    store.contacts.create("Owner", ["mailto:jane2@example.org"])
+    report = store.transfer.import_file(f)
     assert [(e.row, e.message) for e in report.errors] == [
         (2, "Unable to find or create contact with URNs tel:+250788383383, tel:+250788000111, mailto:both@example.org"),
         (3, "Unable to find contact with UUID 'no-such-uuid'"),
@@ -126,47 +126,47 @@ def test_row_errors_name_their_row_and_apply_nothing_of_the_row(store, tmp_path)
         (6, f"Unable to find contact with UUID '{jane.uuid.upper()}x'"),
     ]
     assert report.errored == 5 and report.created == report.updated == 0
-    assert store.get_contact(jane.uuid).name == "Jane" and identities(store, jane.uuid) == ["tel:+250788383383"]
-    assert store.get_contact(bob.uuid).name == "Bob"
-    assert store.connection_owners(["mailto:both@example.org", "tel:+250788000112"]) == {}
+    assert store.contacts.get(jane.uuid).name == "Jane" and identities(store, jane.uuid) == ["tel:+250788383383"]
+    assert store.contacts.get(bob.uuid).name == "Bob"
+    assert store.contacts.owners(["mailto:both@example.org", "tel:+250788000112"]) == {}
 
 
 def test_clear_mark_clears_and_zero_is_a_value(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383"], language="eng", fields={"age": "30", "district": "Huye"})
+    jane = store.contacts.create("Jane", ["tel:+250788383383"], language="eng", fields={"age": "30", "district": "Huye"})
     f = write_csv(tmp_path / "c.csv", [["UUID", "Name", "Language", "Field:Age", "Field:District"],
                                        [jane.uuid, " -- ", "--", "0", "--"]])
-    import_file(store, f)
-    after = store.get_contact(jane.uuid)
+    store.transfer.import_file(f)
+    after = store.contacts.get(jane.uuid)
     assert (after.name, after.language, dict(after.fields)) == ("", None, {"age": "0"})
 
 
 def test_a_detached_connection_is_claimed_again_without_its_old_affinity(store, tmp_path):
-    old = store.create_contact("Old", ["tel:+250788383383"])
-    store.inbound("MTN", "tel:+250788383383", "hi")
-    store.delete_contact(old.uuid)
+    old = store.contacts.create("Old", ["tel:+250788383383"])
+    store.messages.receive("MTN", "tel:+250788383383", "hi")
+    store.contacts.delete(old.uuid)
     f = write_csv(tmp_path / "c.csv", [["URN:Tel", "Name"], ["0788383383", "Claimer"]])
-    report = import_file(store, f)
+    report = store.transfer.import_file(f)
     assert report.created == 1
-    new = store.get_contact("tel:+250788383383")
+    new = store.contacts.get("tel:+250788383383")
     assert new.name == "Claimer" and new.connections[0].affinity_channel_id is None
-    with store.engine.connect() as c:  # the same row, re-attached (message history stays linked)
+    with store.scope.engine.connect() as c:  # the same row, re-attached (message history stays linked)
         assert c.execute(select(Connection.id).where(Connection.identity == "tel:+250788383383")).all() == \
             [(new.connections[0].id,)]
 
 
 def test_two_rows_for_one_contact_in_one_file(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
     f = write_csv(tmp_path / "c.csv", [["UUID", "URN:Mailto", "URN:Tel", "Field:Age"],
                                        [jane.uuid, "jane@example.org", "", "1"],
                                        ["", "", "0788383383", "2"]])
-    report = import_file(store, f, chunk=1)
+    report = store.transfer.import_file(f, chunk=1)
     assert report.updated == 2
     assert identities(store, jane.uuid) == ["tel:+250788383383", "mailto:jane@example.org"]
-    assert dict(store.get_contact(jane.uuid).fields) == {"age": "2"}
-    report = import_file(store, f)  # the same rows in one chunk: age 1 then 2 again, the same end state
+    assert dict(store.contacts.get(jane.uuid).fields) == {"age": "2"}
+    report = store.transfer.import_file(f)  # the same rows in one chunk: age 1 then 2 again, the same end state
     assert (report.updated, report.unchanged) == (2, 0)
     assert identities(store, jane.uuid) == ["tel:+250788383383", "mailto:jane@example.org"]
-    assert dict(store.get_contact(jane.uuid).fields) == {"age": "2"}
+    assert dict(store.contacts.get(jane.uuid).fields) == {"age": "2"}
 
 
 # --- file-level errors: nothing written ----------------------------------------------------------
@@ -178,17 +178,17 @@ def test_a_duplicate_late_in_the_file_rejects_everything(store, tmp_path):
     before = dump(store)
     seq = store.change_seq()
     with pytest.raises(ImportFailed) as err:
-        import_file(store, f, chunk=10)
+        store.transfer.import_file(f, chunk=10)
     assert str(err.value) == "Import file contains duplicated contact URN 'tel:+250788500003' on row 52."
     assert dump(store) == before and store.change_seq() == seq
 
 
 def test_duplicated_uuid(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
     f = write_csv(tmp_path / "c.csv", [["UUID", "Name"], [jane.uuid, "A"], [jane.uuid, "B"]])
     with pytest.raises(ImportFailed, match=rf"^Import file contains duplicated contact UUID '{jane.uuid}' on row 3\.$"):
-        import_file(store, f)
-    assert store.get_contact(jane.uuid).name == "Jane"
+        store.transfer.import_file(f)
+    assert store.contacts.get(jane.uuid).name == "Jane"
 
 
 @pytest.mark.parametrize("content, message", [
@@ -205,7 +205,7 @@ def test_file_level_messages(store, tmp_path, content, message):
     f = tmp_path / "c.csv"
     f.write_bytes(content)
     with pytest.raises(ImportFailed) as err:
-        import_file(store, f)
+        store.transfer.import_file(f)
     assert str(err.value) == message
 
 
@@ -224,7 +224,7 @@ def test_unreadable_files_get_a_clear_message(store, tmp_path, name, content, fr
         f.write_bytes(content)
     before = dump(store)
     with pytest.raises(StoreError) as err:
-        import_file(store, f)
+        store.transfer.import_file(f)
     assert fragment in str(err.value)
     assert "\n" not in str(err.value)
     assert dump(store) == before
@@ -235,8 +235,8 @@ def test_non_utf8_late_in_a_big_csv_rolls_everything_back(store, tmp_path):
     body = "URN:Tel,Name\n" + "".join(f"07885{i:05d},P{i}\n" for i in range(9000))
     f.write_bytes(body.encode() + "0788999999,Jos\xe9\n".encode("latin-1"))
     with pytest.raises(ImportFailed, match="not UTF-8"):
-        import_file(store, f, chunk=500)
-    assert store.count() == 0
+        store.transfer.import_file(f, chunk=500)
+    assert store.browse.count() == 0
 
 
 # --- spreadsheet realities -----------------------------------------------------------------------
@@ -246,9 +246,9 @@ def test_bom_and_sniffed_delimiters(store, tmp_path):
     for i, (bom, delim) in enumerate([(True, ","), (False, ";"), (True, "\t"), (False, "|")]):
         f = write_csv(tmp_path / f"c{i}.csv", [["URN:Tel", "Name", "Field:Note"], [f"078838338{i}", f"P{i}", "a,b;c"]],
                       bom=bom, delimiter=delim)
-        report = import_file(store, f)
+        report = store.transfer.import_file(f)
         assert report.created == 1, (bom, delim, report)
-        view = store.get_contact(f"tel:+25078838338{i}")
+        view = store.contacts.get(f"tel:+25078838338{i}")
         assert view.name == f"P{i}" and dict(view.fields) == {"note": "a,b;c"}
 
 
@@ -266,12 +266,12 @@ def test_xlsx_numbers_dates_times_formulas_and_trailing_columns(store, tmp_path)
     wb.active["D2"] = dtime(14, 5, 9)
     wb.save(f)
     _set_cached_formula_value(f, "F2", "2")
-    report = import_file(store, f)
+    report = store.transfer.import_file(f)
     assert (report.created, report.errored, report.rows) == (3, 0, 3)
-    jane = store.get_contact("tel:+250788383383")
+    jane = store.contacts.get("tel:+250788383383")
     assert dict(jane.fields) == {"born": "1990-05-17T08:30:00+00:00", "at": "14:05:09", "count": "12", "calc": "2"}
-    assert store.get_contact("tel:+250788000111").name == "1234"
-    assert store.get_contact("tel:+250788000222").name == "Spaced"
+    assert store.contacts.get("tel:+250788000111").name == "1234"
+    assert store.contacts.get("tel:+250788000222").name == "Spaced"
 
 
 def _set_cached_formula_value(path: Path, ref: str, value: str) -> None:
@@ -291,10 +291,10 @@ def _set_cached_formula_value(path: Path, ref: str, value: str) -> None:
 
 
 def test_dates_use_the_workspace_timezone(store, tmp_path):
-    store.update_workspace(timezone_name="Africa/Kigali")
+    store.update(timezone_name="Africa/Kigali")
     f = write_xlsx(tmp_path / "c.xlsx", [["URN:Tel", "Field:Born"], ["0788383383", datetime(2020, 1, 2, 3, 4, 5)]])
-    import_file(store, f)
-    assert dict(store.get_contact("tel:+250788383383").fields) == {"born": "2020-01-02T03:04:05+02:00"}
+    store.transfer.import_file(f)
+    assert dict(store.contacts.get("tel:+250788383383").fields) == {"born": "2020-01-02T03:04:05+02:00"}
 
 
 def test_only_the_active_sheet_is_read(store, tmp_path):
@@ -307,40 +307,49 @@ def test_only_the_active_sheet_is_read(store, tmp_path):
     main.append(["0788000002", "From main"])
     wb.active = 1
     wb.save(tmp_path / "c.xlsx")
-    assert import_file(store, tmp_path / "c.xlsx").created == 1
-    assert store.get_contact("tel:+250788000002").name == "From main"
-    assert store.count() == 1
+    assert store.transfer.import_file(tmp_path / "c.xlsx").created == 1
+    assert store.contacts.get("tel:+250788000002").name == "From main"
+    assert store.browse.count() == 1
 
 
 # --- dry run, audit, cancel ----------------------------------------------------------------------
 
 
 def test_dry_run_reports_exactly_what_the_import_does_and_changes_nothing(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
     rows = [["UUID", "URN:Tel", "Name"], [jane.uuid, "0788111222", "Jane"], ["", "0788383383", "X"],
             ["", "0788999000", "New"], ["nope", "", "Z"]]
     f = write_csv(tmp_path / "c.csv", rows)
     before, seq = dump(store), store.change_seq()
-    dry = import_file(store, f, dry_run=True)
+    dry = store.transfer.import_file(f, dry_run=True)
     assert dump(store) == before and store.change_seq() == seq
-    real = import_file(store, f)
+    real = store.transfer.import_file(f)
     assert dry.dry_run and not real.dry_run
     assert (dry.created, dry.updated, dry.unchanged, dry.errored, dry.errors) == \
         (real.created, real.updated, real.unchanged, real.errored, real.errors) == (1, 2, 0, 1, dry.errors)
 
 
 def test_import_is_audited_and_signals_one_change(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
     seq = store.change_seq()
     f = write_csv(tmp_path / "c.csv", [["UUID", "URN:Mailto", "Name"], [jane.uuid, "jane@example.org", "Jane D"],
                                        ["", "new@example.org", "New"]])
-    import_file(store, f)
+    store.transfer.import_file(f)
     assert store.change_seq() == seq + 1
-    with store.engine.connect() as c:
+    with store.scope.engine.connect() as c:
         events = c.execute(select(AuditEvent.action, AuditEvent.contact_id, AuditEvent.after, AuditEvent.actor)
                            .where(AuditEvent.action.like("%import%")).order_by(AuditEvent.id)).all()
     assert [(a, cid) for a, cid, _, _ in events] == [("contact.import.update", jane.id), ("contacts.import", None)]
-    assert json.loads(events[0][2]) == {"import_row": 2, "name": "Jane D", "added": ["mailto:jane@example.org"]}
+    # the one audit format (core.changes): snapshots before and after, plus the row it came from
+    assert json.loads(events[0][2]) == {"import_row": 2, "name": "Jane D", "status": "active", "language": None,
+                                        "connections": [["tel:+250788383383", None],
+                                                        ["mailto:jane@example.org", None]], "fields": {}}
+    # ... which the contact's history and the audit log read like any other change
+    change = store.history.contact(jane.id).changes[0]
+    assert (change.action, change.lines) == ("contact.import.update", ("+ mailto:jane@example.org",))
+    entry = store.audit.page(contact_id=jane.id, limit=1)[0]
+    assert entry.summary == ("Name: Jane → Jane D; Connections: tel:+250788383383 → "
+                             "tel:+250788383383, mailto:jane@example.org")
     summary = json.loads(events[1][2])
     assert summary["created"] == 1 and summary["updated"] == 1 and summary["file"] == "c.csv"
     assert {e[3] for e in events} == {"tester"}
@@ -350,18 +359,18 @@ def test_cancel_rolls_everything_back(store, tmp_path):
     f = write_csv(tmp_path / "c.csv", [["URN:Tel"]] + [[f"07885{i:05d}"] for i in range(100)])
     seen = []
     with pytest.raises(ImportCancelled):
-        import_file(store, f, chunk=10, progress=lambda done, total: seen.append((done, total)),
+        store.transfer.import_file(f, chunk=10, progress=lambda done, total: seen.append((done, total)),
                     cancelled=lambda: len(seen) >= 3)
-    assert store.count() == 0
+    assert store.browse.count() == 0
     assert seen[:3] == [(10, 100), (20, 100), (30, 100)]
 
 
 def test_read_only_store_cannot_import(backend_url, tmp_path):
     rw_store(backend_url).close()
-    ro = Store.open(backend_url, read_only=True)
+    ro = open_workspace(backend_url, read_only=True)
     f = write_csv(tmp_path / "c.csv", [["URN:Tel"], ["0788383383"]])
     with pytest.raises(StoreError, match="read-only"):
-        import_file(ro, f)
+        ro.transfer.import_file(f)
     ro.close()
 
 
@@ -370,8 +379,8 @@ def test_read_only_store_cannot_import(backend_url, tmp_path):
 
 @pytest.fixture
 def demo(backend_url):
-    s = Store.open(backend_url, actor="tester", workspace_name="Kigali Health", country="RW")
-    build_demo(s, 400)
+    s = open_workspace(backend_url, actor="tester", workspace_name="Kigali Health", country="RW")
+    build_demo(s.scope, 400)
     yield s
     s.close()
 
@@ -379,18 +388,18 @@ def demo(backend_url):
 @pytest.mark.parametrize("ext", ["csv", "xlsx"])
 def test_an_export_reimports_with_no_change_at_all(demo, tmp_path, ext):
     before = dump(demo)
-    report = export_file(demo, tmp_path / f"all.{ext}")
+    report = demo.transfer.export_file(tmp_path / f"all.{ext}")
     assert report.contacts == 400
-    result = import_file(demo, tmp_path / f"all.{ext}")
+    result = demo.transfer.import_file(tmp_path / f"all.{ext}")
     assert (result.created, result.updated, result.errored, result.unchanged) == (0, 0, 0, 400), result.errors[:3]
     assert dump(demo) == before
-    export_file(demo, tmp_path / f"again.{ext}")
+    demo.transfer.export_file(tmp_path / f"again.{ext}")
     if ext == "csv":
         assert (tmp_path / "all.csv").read_bytes() == (tmp_path / "again.csv").read_bytes()
 
 
 def test_export_columns_and_values(demo, tmp_path):
-    export_file(demo, tmp_path / "all.csv")
+    demo.transfer.export_file(tmp_path / "all.csv")
     with (tmp_path / "all.csv").open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     header = rows[0]
@@ -402,7 +411,7 @@ def test_export_columns_and_values(demo, tmp_path):
     assert header[first_field:first_field + 2] == ["Field:Age", "Field:District"]
     assert all(h.startswith("Group:") for h in header[first_field + 2:])
     by_uuid = {r[0]: dict(zip(range(len(header)), r)) for r in rows[1:]}
-    view = demo.get_contact(rows[1][0])
+    view = demo.contacts.get(rows[1][0])
     tel_cols = [i for i, h in enumerate(header) if h == "URN:Tel"]
     tels = [c.identity.split(":", 1)[1] for c in view.connections if c.scheme == "tel"]
     assert [by_uuid[view.uuid][i] for i in tel_cols][:len(tels)] == tels
@@ -410,18 +419,18 @@ def test_export_columns_and_values(demo, tmp_path):
 
 
 def test_export_query_selects_contacts(demo, tmp_path):
-    n = demo.count("Jane")
+    n = demo.browse.count("Jane")
     assert 0 < n < 400
-    report = export_file(demo, tmp_path / "jane.csv", query="Jane")
+    report = demo.transfer.export_file(tmp_path / "jane.csv", query="Jane")
     assert report.contacts == n
     with (tmp_path / "jane.csv").open(encoding="utf-8-sig") as f:
         assert sum(1 for _ in f) == n + 1
 
 
 def test_csv_export_defuses_formulas_keeps_phone_numbers_and_reimports_unchanged(store, tmp_path):
-    evil = store.create_contact("=HYPERLINK(\"http://x\",\"y\")", ["tel:+250788383383", "ext:-cmd"],
+    evil = store.contacts.create("=HYPERLINK(\"http://x\",\"y\")", ["tel:+250788383383", "ext:-cmd"],
                                 fields={"note": "@SUM(A1)", "minus": "-5", "dash": "--", "quoted": "'=x"})
-    export_file(store, tmp_path / "e.csv")
+    store.transfer.export_file(tmp_path / "e.csv")
     with (tmp_path / "e.csv").open(encoding="utf-8-sig", newline="") as f:
         header, row = list(csv.reader(f))
     cells = dict(zip(header, row))
@@ -431,34 +440,34 @@ def test_csv_export_defuses_formulas_keeps_phone_numbers_and_reimports_unchanged
     assert (cells["Field:note"] if "Field:note" in cells else cells["Field:Note"]) == "'@SUM(A1)"
     assert all(not v.startswith(("=", "+", "-", "@")) for k, v in cells.items() if k != "URN:Tel")
     before = dump(store)
-    report = import_file(store, tmp_path / "e.csv")
+    report = store.transfer.import_file(tmp_path / "e.csv")
     assert (report.unchanged, report.errored) == (1, 0)
     assert dump(store) == before
-    assert dict(store.get_contact(evil.uuid).fields)["dash"] == "--"
+    assert dict(store.contacts.get(evil.uuid).fields)["dash"] == "--"
 
 
 def test_xlsx_export_writes_text_never_formulas(store, tmp_path):
-    store.create_contact("=1+2", ["tel:+250788383383"], fields={"esc": "a\x1bb"})
-    export_file(store, tmp_path / "e.xlsx")
+    store.contacts.create("=1+2", ["tel:+250788383383"], fields={"esc": "a\x1bb"})
+    store.transfer.export_file(tmp_path / "e.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "e.xlsx").active
     header = [c.value for c in ws[1]]
     row = {h: c for h, c in zip(header, ws[2])}
     assert row["Name"].value == "=1+2" and row["Name"].data_type == "s"
     assert row["URN:Tel"].value == "+250788383383"
-    assert import_file(store, tmp_path / "e.xlsx").unchanged == 1
+    assert store.transfer.import_file(tmp_path / "e.xlsx").unchanged == 1
 
 
 def test_export_to_a_bad_place_is_a_clear_error_and_leaves_no_file(store, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(StoreError, match="folder"):
-        export_file(store, out)
+        store.transfer.export_file(out)
     with pytest.raises(StoreError, match=r"\.xlsx or \.csv"):
-        export_file(store, out / "x.pdf")
+        store.transfer.export_file(out / "x.pdf")
     (out / "locked").mkdir(mode=0o500)
     if os.geteuid() != 0:  # root writes anywhere
         with pytest.raises(StoreError, match="Cannot write"):
-            export_file(store, out / "locked" / "x.csv")
+            store.transfer.export_file(out / "locked" / "x.csv")
     assert [p.name for p in out.iterdir()] == ["locked"]
     assert list((out / "locked").iterdir()) == []
 
@@ -468,7 +477,7 @@ def test_many_connection_columns_in_one_chunk(store, tmp_path):
     cols = 30
     rows = [["Name"] + ["URN:Telegram"] * cols]
     rows += [[f"P{r}"] + [str(10_000_000 + r * cols + c) for c in range(cols)] for r in range(1200)]
-    report = import_file(store, write_csv(tmp_path / "wide.csv", rows))
+    report = store.transfer.import_file(write_csv(tmp_path / "wide.csv", rows))
     assert (report.created, report.errored) == (1200, 0)
     assert identities(store, "telegram:10000030")[:2] == ["telegram:10000030", "telegram:10000031"]
     assert len(identities(store, "telegram:10000030")) == cols

@@ -27,9 +27,9 @@ def store(backend_url):
 
 
 def _existing(store):
-    jane = store.create_contact("Jane", ["tel:+250788383383"])
-    gone = store.create_contact("Gone", ["tel:+250788000111"])
-    store.delete_contact(gone.uuid)  # leaves tel:+250788000111 detached
+    jane = store.contacts.create("Jane", ["tel:+250788383383"])
+    gone = store.contacts.create("Gone", ["tel:+250788000111"])
+    store.contacts.delete(gone.uuid)  # leaves tel:+250788000111 detached
     return jane
 
 
@@ -62,7 +62,7 @@ def test_duplicates_are_found_across_chunks_whatever_the_earlier_row_did(store, 
     f = write_csv(tmp_path / "c.csv", [["UUID", "Name", "URN:Tel", "Language", "URN:Mailto"]] + rows)
     before = dump(store)
     with pytest.raises(ImportFailed) as err:
-        import_file(store, f, chunk=1)
+        store.transfer.import_file(f, chunk=1)
     assert str(err.value) == f"Import file contains duplicated contact {message.replace('{jane}', jane.uuid)}."
     assert dump(store) == before
 
@@ -72,7 +72,7 @@ def test_no_false_duplicates_over_many_chunks_of_mixed_rows(store, tmp_path):
     rows = [["UUID", "Name", "URN:Tel", "URN:Mailto"]]
     rows += [["", f"P{i}", f"07885{i:05d}", f"p{i}@example.org" if i % 2 else ""] for i in range(40)]
     rows += [[jane.uuid, "Jane U", "", "jane@example.org"], ["", "", "0788000111", ""], ["", "Bad", "", "x@"]]
-    report = import_file(store, write_csv(tmp_path / "c.csv", rows), chunk=3)
+    report = store.transfer.import_file(write_csv(tmp_path / "c.csv", rows), chunk=3)
     assert (report.created, report.updated, report.errored) == (41, 1, 1)
     assert [(e.row, e.message) for e in report.errors] == [(44, "'mailto:x@' is not valid URN")]
 
@@ -81,7 +81,7 @@ def test_no_false_duplicates_over_many_chunks_of_mixed_rows(store, tmp_path):
 
 
 def _mixed_file(store, tmp_path):
-    jane = store.create_contact("Jane", ["tel:+250788383383"], fields={"age": "30", "district": "Huye"})
+    jane = store.contacts.create("Jane", ["tel:+250788383383"], fields={"age": "30", "district": "Huye"})
     rows = [["Contact UUID", "Name", "Language", "Status", "URN:Tel", "URN:Tel", "URN:Mailto", "Field:Age",
              "Field:District", "Group:Ignored"]]
     for i in range(300):
@@ -106,22 +106,22 @@ def _mixed_file(store, tmp_path):
 
 def test_the_reader_process_and_the_inline_reader_plan_the_same_import(store, tmp_path):
     f, jane = _mixed_file(store, tmp_path)
-    inline = import_file(store, f, dry_run=True, parallel=False, chunk=37).as_dict()
-    worker = import_file(store, f, dry_run=True, parallel=True, chunk=37).as_dict()
+    inline = store.transfer.import_file(f, dry_run=True, parallel=False, chunk=37).as_dict()
+    worker = store.transfer.import_file(f, dry_run=True, parallel=True, chunk=37).as_dict()
     inline.pop("seconds"), worker.pop("seconds")
     assert worker == inline
     assert (inline["created"], inline["updated"], inline["errored"], inline["skipped"]) == (150, 1, 90, 30)
     assert inline["rows"] == 271  # the 30 blank rows are not rows
     before = dump(store)
-    report = import_file(store, f, parallel=True, chunk=37)
+    report = store.transfer.import_file(f, parallel=True, chunk=37)
     assert (report.created, report.updated, report.errored) == (150, 1, 90)
     after = dump(store)
     assert len(after["contacts"]) == len(before["contacts"]) + 150
-    view = store.get_contact(jane.uuid)
+    view = store.contacts.get(jane.uuid)
     assert (view.name, view.language, dict(view.fields)) == ("Jane D", "eng", {"district": "Kicukiro"})
     assert [c.identity for c in view.connections] == ["tel:+250788383383", "tel:+491712345678",
                                                       "mailto:jane@example.org"]
-    person = store.get_contact("tel:+250788700015")
+    person = store.contacts.get("tel:+250788700015")
     assert (person.name, person.language, person.status, dict(person.fields)) == (
         "Person 15", "kin", "active", {"age": "15", "district": "Gasabo"})
     assert [c.identity for c in person.connections] == ["tel:+250788700015", "tel:+13235550015",
@@ -132,31 +132,31 @@ def test_file_level_errors_come_back_from_the_reader_process(store, tmp_path):
     f = tmp_path / "c.csv"
     f.write_bytes(b"Name,,URN:Tel\n" + b"x,,0788\n" * 10)
     with pytest.raises(ImportFailed, match=r"^Import file contains an empty header\.$"):
-        import_file(store, f, parallel=True)
+        store.transfer.import_file(f, parallel=True)
     g = tmp_path / "latin1.csv"
     g.write_bytes(b"Name,URN:Tel\n" + "".join(f"Andr\u00e9,07885{i:05d}\n" for i in range(40000)).encode("utf-8")
                   + "Jos\u00e9,0788\n".encode("latin-1"))  # big: read by the reader process
     with pytest.raises(ImportFailed, match=r"is not UTF-8 text"):
-        import_file(store, g, parallel=True)
-    assert store.count() == 0
+        store.transfer.import_file(g, parallel=True)
+    assert store.browse.count() == 0
 
 
 # --- what is stored ------------------------------------------------------------------------------
 
 
 def test_imported_contacts_are_stored_exactly_as_the_store_stores_its_own(store, tmp_path):
-    made = store.create_contact("Made", ["tel:+250788999999"])
-    import_file(store, write_csv(tmp_path / "c.csv", [["Name", "URN:Tel"], ["Imported", "0788383383"]]))
-    imported = store.get_contact("tel:+250788383383")
+    made = store.contacts.create("Made", ["tel:+250788999999"])
+    store.transfer.import_file(write_csv(tmp_path / "c.csv", [["Name", "URN:Tel"], ["Imported", "0788383383"]]))
+    imported = store.contacts.get("tel:+250788383383")
     assert imported.name == "Imported" and re.fullmatch(r"[0-9a-f-]{36}", imported.uuid)
-    with store.engine.connect() as c:
+    with store.scope.engine.connect() as c:
         raw = dict(c.execute(text("SELECT uuid, created_on FROM contact")).all())
     assert type(raw[imported.uuid]) is type(raw[made.uuid])
-    if store.engine.dialect.name == "sqlite":  # text, in SQLAlchemy's format: no offset, microseconds
+    if store.scope.engine.dialect.name == "sqlite":  # text, in SQLAlchemy's format: no offset, microseconds
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", raw[imported.uuid])
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", raw[made.uuid])
-    assert store.get_contact(made.uuid).name == "Made"
-    later = store.create_contact("Later", ["tel:+250788777777"])  # ids taken up front do not clash
+    assert store.contacts.get(made.uuid).name == "Made"
+    later = store.contacts.create("Later", ["tel:+250788777777"])  # ids taken up front do not clash
     assert later.id > imported.id > made.id
 
 
@@ -173,21 +173,21 @@ def test_a_big_import_defers_the_plain_indexes_and_builds_them_again(store, tmp_
     before = indexes(store)
     rows = [["Name", "URN:Tel"]] + [[f"P{i}", f"07885{i:05d}"] for i in range(60)]
     f = write_csv(tmp_path / "c.csv", rows)
-    assert import_file(store, f, dry_run=True).created == 60
-    assert import_file(store, f, chunk=10).created == 60
+    assert store.transfer.import_file(f, dry_run=True).created == 60
+    assert store.transfer.import_file(f, chunk=10).created == 60
     assert indexes(store) == before
-    if store.engine.dialect.name == "sqlite":
+    if store.scope.engine.dialect.name == "sqlite":
         names = " ".join(s for statements in dropped for s in statements)
         assert len(dropped) == 2  # the dry run and the import
         assert "ix_contact_ws_name_id" in names and "ix_connection_contact_priority" in names
         assert "sqlite_autoindex" not in names  # unique constraints stay: they decide conflicts
     else:
         assert dropped == []  # PostgreSQL would lock readers out: nothing is dropped
-    assert store.get_contact("tel:+250788500059").name == "P59"
+    assert store.contacts.get("tel:+250788500059").name == "P59"
     # a workspace already bigger than the file keeps its indexes
     dropped.clear()
     g = write_csv(tmp_path / "d.csv", [["Name", "URN:Tel"]] + [[f"Q{i}", f"07886{i:05d}"] for i in range(30)])
-    import_file(store, g)
+    store.transfer.import_file(g)
     assert dropped == []
 
 
@@ -248,11 +248,11 @@ def test_cancelling_a_parallel_import_stops_its_readers_and_keeps_nothing(store,
     f = write_csv(tmp_path / "big.csv", rows)
     seen = []
     with pytest.raises(ImportCancelled):
-        import_file(store, f, chunk=1000, parallel=True, progress=lambda done, total: seen.append((done, total)),
+        store.transfer.import_file(f, chunk=1000, parallel=True, progress=lambda done, total: seen.append((done, total)),
                     cancelled=lambda: len(seen) >= 3)
     assert seen[:3] == [(1000, 60000), (2000, 60000), (3000, 60000)]
-    assert store.count() == 0
+    assert store.browse.count() == 0
     assert _readers_running() == []  # killed and reaped before import_file returned
-    report = import_file(store, f, parallel=True)  # and the file imports in full afterwards
-    assert (report.created, report.rows) == (60000, 60000) and store.count() == 60000
+    report = store.transfer.import_file(f, parallel=True)  # and the file imports in full afterwards
+    assert (report.created, report.rows) == (60000, 60000) and store.browse.count() == 60000
     assert _readers_running() == []

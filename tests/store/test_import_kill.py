@@ -29,7 +29,7 @@ ROWS = 30_000
 # waits, so the kill lands mid-import however fast or slow the machine is
 DRIVER = textwrap.dedent("""
     import sys, time
-    from ccconsole.store.services import Store
+    from ccconsole.app import open_workspace
     from ccconsole.store.importer import import_file
 
     def progress(done, total):
@@ -37,14 +37,14 @@ DRIVER = textwrap.dedent("""
         if done >= 5000:
             time.sleep(120)
 
-    store = Store.open(sys.argv[1], actor="killed")
-    import_file(store, sys.argv[2], chunk=1000, progress=progress)
+    store = open_workspace(sys.argv[1], actor="killed")
+    store.transfer.import_file(sys.argv[2], chunk=1000, progress=progress)
     print("COMMITTED", flush=True)
 """)
 
 
 def counts(store):
-    with store.engine.connect() as c:
+    with store.scope.engine.connect() as c:
         return (c.execute(select(func.count()).select_from(Contact)).scalar_one(),
                 c.execute(select(func.count()).select_from(Connection)).scalar_one(),
                 c.execute(select(func.count()).select_from(FieldValue)).scalar_one())
@@ -73,7 +73,7 @@ def running(pid: int) -> bool:
 
 def test_kill_9_mid_import_leaves_the_database_unchanged_and_a_rerun_finishes(backend_url, tmp_path):
     store = rw_store(backend_url)
-    jane = store.create_contact("Jane", ["tel:+250788383383"], fields={"age": "30"})
+    jane = store.contacts.create("Jane", ["tel:+250788383383"], fields={"age": "30"})
     f = tmp_path / "big.csv"
     with f.open("w", newline="") as out:
         w = csv.writer(out)
@@ -108,16 +108,16 @@ def test_kill_9_mid_import_leaves_the_database_unchanged_and_a_rerun_finishes(ba
 
     assert counts(store) == before
     assert store.change_seq() == seq
-    view = store.get_contact(jane.uuid)
+    view = store.contacts.get(jane.uuid)
     assert view.name == "Jane" and dict(view.fields) == {"age": "30"} and len(view.connections) == 1
 
-    report = import_file(store, f)  # running it again finishes the job
+    report = store.transfer.import_file(f)  # running it again finishes the job
     assert (report.created, report.updated, report.errored) == (ROWS, 1, 0)
     contacts, connections, fields = counts(store)
     assert contacts == ROWS + 1
     assert connections == 1 + 1 + ROWS + len(range(0, ROWS, 3))
-    assert store.get_contact(jane.uuid).name == "Jane Updated"
-    again = import_file(store, f)
+    assert store.contacts.get(jane.uuid).name == "Jane Updated"
+    again = store.transfer.import_file(f)
     assert (again.created, again.updated, again.unchanged) == (0, 0, ROWS + 1)
     assert counts(store)[0] == ROWS + 1
     store.close()

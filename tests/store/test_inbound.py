@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from ccconsole.core.lockin import LockInKind
 from ccconsole.core.routing import Rule
-from ccconsole.store.errors import NotFound, StoreError, ValidationFailed
+from ccconsole.errors import NotFound, StoreError, ValidationFailed
 from ccconsole.store.models import Connection, Contact, Message
-from ccconsole.store.services import Store
+from ccconsole.app import Workspace, open_workspace
 from tests.store_helpers import T0, rw_store
 
 W1 = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
@@ -37,35 +37,35 @@ def ids(view) -> list[str]:
     return [c.identity for c in view.connections]
 
 
-def affinities(store: Store, view) -> list[tuple[str, str | None]]:
-    names = {c.id: c.name for c in store.channels()}
+def affinities(store: Workspace, view) -> list[tuple[str, str | None]]:
+    names = {c.id: c.name for c in store.channels.list()}
     return [(c.identity, names.get(c.affinity_channel_id)) for c in view.connections]
 
 
-def messages(store: Store) -> list[tuple]:
-    with store.engine.connect() as c:
+def messages(store: Workspace) -> list[tuple]:
+    with store.scope.engine.connect() as c:
         return [tuple(r) for r in c.execute(
             select(Message.id, Message.contact_id, Message.connection_id, Message.channel_id, Message.direction,
                    Message.text, Message.created_on).order_by(Message.id)).all()]
 
 
-def count(store: Store, table) -> int:
-    with store.engine.connect() as c:
+def count(store: Workspace, table) -> int:
+    with store.scope.engine.connect() as c:
         return c.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def conn_id(store: Store, identity: str) -> int:
-    with store.engine.connect() as c:
+def conn_id(store: Workspace, identity: str) -> int:
+    with store.scope.engine.connect() as c:
         return c.execute(select(Connection.id).where(Connection.identity == identity)).scalar_one()
 
 
-def jane(store: Store):
+def jane(store: Workspace):
     """Jane with four connections; the last two already have affinities from earlier messages."""
-    j = store.create_contact("Jane", ["tel:+250788383383", "twitter:jane", "telegram:777", "mailto:jane@example.org"])
-    store.inbound("Email", "mailto:jane@example.org", "old mail", when=T0 + timedelta(days=10))
-    store.inbound("Telegram", "telegram:777", "old tg", when=T0 + timedelta(days=11))
+    j = store.contacts.create("Jane", ["tel:+250788383383", "twitter:jane", "telegram:777", "mailto:jane@example.org"])
+    store.messages.receive("Email", "mailto:jane@example.org", "old mail", when=T0 + timedelta(days=10))
+    store.messages.receive("Telegram", "telegram:777", "old tg", when=T0 + timedelta(days=11))
     # telegram, mailto moved to the top in turn
-    j = store.get_contact(j.uuid)
+    j = store.contacts.get(j.uuid)
     assert affinities(store, j) == [("telegram:777", "Telegram"), ("mailto:jane@example.org", "Email"),
                                     ("tel:+250788383383", None), ("twitter:jane", None)]
     return j
@@ -77,7 +77,7 @@ def jane(store: Store):
 def test_inbound_moves_connection_to_top_others_keep_order_and_affinities(store):
     before = jane(store)
     n = len(messages(store))
-    result = store.inbound("Airtel", "tel:0788383383", "Muraho", when=W1)
+    result = store.messages.receive("Airtel", "tel:0788383383", "Muraho", when=W1)
     after = result.contact
     assert (result.created, result.changed) == (False, True)
     assert affinities(store, after) == [("tel:+250788383383", "Airtel"), ("telegram:777", "Telegram"),
@@ -98,16 +98,16 @@ def test_inbound_moves_connection_to_top_others_keep_order_and_affinities(store)
     assert len(msgs) == n + 1
     mid, contact_id, connection_id, channel_id, direction, text, created = msgs[-1]
     assert (mid, contact_id, connection_id, channel_id, direction, text) == (
-        result.message_id, before.id, conn_id(store, "tel:+250788383383"), store.find_channel("Airtel").id,
+        result.message_id, before.id, conn_id(store, "tel:+250788383383"), store.channels.find("Airtel").id,
         "in", "Muraho")
     assert utc(created) == W1
-    assert store.get_contact(before.uuid) == after
+    assert store.contacts.get(before.uuid) == after
 
 
 def test_second_identical_message_changes_nothing(store):
     jane(store)
-    first = store.inbound("Airtel", "tel:+250788383383", "Muraho", when=W1).contact
-    second = store.inbound("Airtel", "tel:+250788383383", "Muraho", when=W2)
+    first = store.messages.receive("Airtel", "tel:+250788383383", "Muraho", when=W1).contact
+    second = store.messages.receive("Airtel", "tel:+250788383383", "Muraho", when=W2)
     assert (second.created, second.changed) == (False, False)
     after = second.contact
     assert [(c.id, c.identity, c.priority, c.affinity_channel_id, c.affinity_since, c.affinity_message_id)
@@ -120,63 +120,63 @@ def test_second_identical_message_changes_nothing(store):
 
 def test_affinity_moves_to_the_channel_of_the_latest_message(store):
     j = jane(store)
-    store.inbound("Airtel", "tel:+250788383383", "a", when=W1)
-    r = store.inbound("MTN", "tel:+250788383383", "b", when=W2)
+    store.messages.receive("Airtel", "tel:+250788383383", "a", when=W1)
+    r = store.messages.receive("MTN", "tel:+250788383383", "b", when=W2)
     top = r.contact.connections[0]
-    assert (top.identity, top.affinity_channel_id) == ("tel:+250788383383", store.find_channel("MTN").id)
+    assert (top.identity, top.affinity_channel_id) == ("tel:+250788383383", store.channels.find("MTN").id)
     assert utc(top.affinity_since) == W2 and top.affinity_message_id == r.message_id
     assert r.changed is True
     assert r.contact.version == j.version + 2
 
 
 def test_affinity_is_set_only_when_the_channel_can_send(store):
-    store.add_channel("Surveyor", "Surveyor", ["mailto"], roles=["receive"], created_on=T0 + timedelta(days=5))
+    store.channels.add("Surveyor", "Surveyor", ["mailto"], roles=["receive"], created_on=T0 + timedelta(days=5))
     j = jane(store)
     # an existing connection with an affinity: moves up, its affinity stays what it was
-    r = store.inbound("Surveyor", "mailto:jane@example.org", "survey", when=W1)
+    r = store.messages.receive("Surveyor", "mailto:jane@example.org", "survey", when=W1)
     assert affinities(store, r.contact) == [("mailto:jane@example.org", "Email"), ("telegram:777", "Telegram"),
                                             ("tel:+250788383383", None), ("twitter:jane", None)]
     old = {c.identity: c for c in j.connections}
     assert r.contact.connections[0].affinity_since == old["mailto:jane@example.org"].affinity_since
     assert r.contact.connections[0].affinity_message_id == old["mailto:jane@example.org"].affinity_message_id
     # a new connection: none
-    r = store.inbound("Surveyor", "mailto:new@example.org", "survey", when=W2)
+    r = store.messages.receive("Surveyor", "mailto:new@example.org", "survey", when=W2)
     assert r.created is True
     assert affinities(store, r.contact) == [("mailto:new@example.org", None)]
     assert r.contact.connections[0].affinity_since is None
-    assert messages(store)[-1][3] == store.find_channel("Surveyor").id
+    assert messages(store)[-1][3] == store.channels.find("Surveyor").id
 
 
 def test_stopped_contact_becomes_active(store):
-    j = store.create_contact("Jane", ["tel:+250788383383"])
-    store.update_contact(j.uuid, status="stopped")
-    r = store.inbound("MTN", "tel:+250788383383", "START", when=W1)
+    j = store.contacts.create("Jane", ["tel:+250788383383"])
+    store.contacts.update(j.uuid, status="stopped")
+    r = store.messages.receive("MTN", "tel:+250788383383", "START", when=W1)
     assert r.contact.status == "active"
     assert r.changed is True
-    assert store.get_contact(j.uuid).status == "active"
+    assert store.contacts.get(j.uuid).status == "active"
 
 
 @pytest.mark.parametrize("status", ["blocked", "archived"])
 def test_blocked_and_archived_stay_as_they_are(store, status):
-    j = store.create_contact("Jane", ["tel:+250788383383"])
-    store.update_contact(j.uuid, status=status)
-    r = store.inbound("MTN", "tel:+250788383383", "hi", when=W1)
+    j = store.contacts.create("Jane", ["tel:+250788383383"])
+    store.contacts.update(j.uuid, status=status)
+    r = store.messages.receive("MTN", "tel:+250788383383", "hi", when=W1)
     assert r.contact.status == status
     assert utc(r.contact.last_seen_on) == W1
 
 
 def test_last_seen_on_follows_every_message(store):
-    j = store.create_contact("Jane", ["tel:+250788383383"])
+    j = store.contacts.create("Jane", ["tel:+250788383383"])
     assert j.last_seen_on is None
-    store.inbound("MTN", "tel:+250788383383", "1", when=W1)
-    r = store.inbound("MTN", "tel:+250788383383", "2", when=W3)
+    store.messages.receive("MTN", "tel:+250788383383", "1", when=W1)
+    r = store.messages.receive("MTN", "tel:+250788383383", "2", when=W3)
     assert utc(r.contact.last_seen_on) == W3
-    assert utc(store.get_contact(j.uuid).last_seen_on) == W3
+    assert utc(store.contacts.get(j.uuid).last_seen_on) == W3
     assert [m[5] for m in messages(store)] == ["1", "2"]
 
 
 def test_unknown_connection_creates_a_new_contact(store):
-    r = store.inbound("MTN", "tel:0788 111 222", "Hello", when=W1)
+    r = store.messages.receive("MTN", "tel:0788 111 222", "Hello", when=W1)
     assert (r.created, r.changed) == (True, True)
     c = r.contact
     assert c.name == "" and c.status == "active" and c.version == 1
@@ -184,32 +184,32 @@ def test_unknown_connection_creates_a_new_contact(store):
     assert c.connections[0].priority == 1000
     assert utc(c.connections[0].affinity_since) == W1 and c.connections[0].affinity_message_id == r.message_id
     assert utc(c.last_seen_on) == W1
-    assert store.get_contact("tel:+250788111222").uuid == c.uuid
-    assert messages(store)[-1][1:6] == (c.id, c.connections[0].id, store.find_channel("MTN").id, "in", "Hello")
+    assert store.contacts.get("tel:+250788111222").uuid == c.uuid
+    assert messages(store)[-1][1:6] == (c.id, c.connections[0].id, store.channels.find("MTN").id, "in", "Hello")
     assert count(store, Contact) == 1
 
 
 def test_detached_connection_is_reattached_to_a_new_contact(store):
-    j = store.create_contact("Jane", ["tel:+250788383383", "twitter:jane"])
-    store.inbound("Twitter", "twitter:jane", "hi", when=W1)
+    j = store.contacts.create("Jane", ["tel:+250788383383", "twitter:jane"])
+    store.messages.receive("Twitter", "twitter:jane", "hi", when=W1)
     old_id = conn_id(store, "twitter:jane")
-    store.set_urns(j.uuid, ["tel:+250788383383"])
-    r = store.inbound("Twitter", "twitter:Jane", "hi again", when=W2)
+    store.contacts.set_urns(j.uuid, ["tel:+250788383383"])
+    r = store.messages.receive("Twitter", "twitter:Jane", "hi again", when=W2)
     assert r.created is True
     assert r.contact.id != j.id
     assert affinities(store, r.contact) == [("twitter:jane", "Twitter")]
     assert r.contact.connections[0].id == old_id
     assert utc(r.contact.connections[0].affinity_since) == W2
     assert r.contact.connections[0].affinity_message_id == r.message_id
-    assert ids(store.get_contact(j.uuid)) == ["tel:+250788383383"]
+    assert ids(store.contacts.get(j.uuid)) == ["tel:+250788383383"]
     # the first message stays Jane's history, the new one is the new contact's
     assert [(m[1], m[2], m[5]) for m in messages(store)] == [(j.id, old_id, "hi"), (r.contact.id, old_id, "hi again")]
 
 
 def test_connection_of_a_deleted_contact_goes_to_a_new_contact(store):
-    j = store.create_contact("Jane", ["tel:+250788383383"])
-    store.delete_contact(j.uuid)
-    r = store.inbound("MTN", "tel:+250788383383", "hi", when=W1)
+    j = store.contacts.create("Jane", ["tel:+250788383383"])
+    store.contacts.delete(j.uuid)
+    r = store.messages.receive("MTN", "tel:+250788383383", "hi", when=W1)
     assert r.created and r.contact.id != j.id
     assert ids(r.contact) == ["tel:+250788383383"]
 
@@ -218,36 +218,36 @@ def test_connection_of_a_deleted_contact_goes_to_a_new_contact(store):
 
 
 def test_inbound_through_a_disabled_channel_is_refused(store):
-    store.create_contact("Jane", ["tel:+250788383383"])
-    store.set_channel_active("Airtel", False)
+    store.contacts.create("Jane", ["tel:+250788383383"])
+    store.channels.set_active("Airtel", False)
     n_msgs, n_contacts, seq = count(store, Message), count(store, Contact), store.change_seq()
     for urn in ("tel:+250788383383", "tel:+250788999999"):
         with pytest.raises(StoreError) as err:
-            store.inbound("Airtel", urn, "hi")
+            store.messages.receive("Airtel", urn, "hi")
         assert "Airtel" in str(err.value) and "disabled" in str(err.value)
     assert (count(store, Message), count(store, Contact), store.change_seq()) == (n_msgs, n_contacts, seq)
 
 
 def test_inbound_through_a_channel_not_serving_the_scheme_is_refused(store):
-    store.create_contact("Jane", ["tel:+250788383383", "twitter:jane"])
-    before = store.get_contact("twitter:jane")
+    store.contacts.create("Jane", ["tel:+250788383383", "twitter:jane"])
+    before = store.contacts.get("twitter:jane")
     with pytest.raises(StoreError) as err:
-        store.inbound("Twitter", "tel:+250788383383", "hi")
+        store.messages.receive("Twitter", "tel:+250788383383", "hi")
     assert str(err.value) == "Channel Twitter does not serve tel connections."
     with pytest.raises(StoreError) as err:
-        store.inbound("MTN", "mailto:someone@example.org", "hi")
+        store.messages.receive("MTN", "mailto:someone@example.org", "hi")
     assert "MTN" in str(err.value) and "mailto" in str(err.value)
     assert count(store, Message) == 0
     assert count(store, Contact) == 1
-    assert store.get_contact("twitter:jane") == before
+    assert store.contacts.get("twitter:jane") == before
 
 
 def test_inbound_with_bad_connection_or_unknown_channel_is_refused(store):
     with pytest.raises(ValidationFailed) as err:
-        store.inbound("Email", "mailto:not-an-address", "hi")
+        store.messages.receive("Email", "mailto:not-an-address", "hi")
     assert err.value.errors == {"urn": "Invalid email address."}
     with pytest.raises(NotFound):
-        store.inbound("Nope", "tel:+250788383383", "hi")
+        store.messages.receive("Nope", "tel:+250788383383", "hi")
     assert count(store, Message) == 0 and count(store, Contact) == 0
 
 
@@ -255,15 +255,15 @@ def test_inbound_with_bad_connection_or_unknown_channel_is_refused(store):
 
 
 def test_s3_writing_in_through_the_other_phone_channel_locks_in(store):
-    j = store.create_contact("Jane Doe", ["tel:+250730123456", "tel:+250788383383", "mailto:jane@example.org"])
-    rv = store.route_contact(j.uuid)
+    j = store.contacts.create("Jane Doe", ["tel:+250730123456", "tel:+250788383383", "mailto:jane@example.org"])
+    rv = store.contacts.route(j.uuid)
     assert (rv.route.connection.identity, rv.route.channel.name, rv.route.rule) == \
         ("tel:+250730123456", "Airtel", Rule.PREFIX)
     assert rv.lock_in.kind == LockInKind.NONE
     # she writes in from her 0788 number through Airtel: prefix matching alone would pick MTN
-    r = store.inbound("Airtel", "tel:+250788383383", "Muraho", when=W1)
+    r = store.messages.receive("Airtel", "tel:+250788383383", "Muraho", when=W1)
     assert ids(r.contact) == ["tel:+250788383383", "tel:+250730123456", "mailto:jane@example.org"]
-    rv = store.route_contact(j.uuid)
+    rv = store.contacts.route(j.uuid)
     assert (rv.route.connection.identity, rv.route.channel.name, rv.route.rule) == \
         ("tel:+250788383383", "Airtel", Rule.AFFINITY)
     assert any(n.kind == "would-have" and n.channel == "MTN" for n in rv.route.attempts[0].notes)
@@ -275,11 +275,11 @@ def test_s3_writing_in_through_the_other_phone_channel_locks_in(store):
     top = rv.contact.connections[0]
     assert utc(top.affinity_since) == W1 and top.affinity_message_id == r.message_id
     # the table rows agree
-    (row,) = store.rows_for([j.id])
+    (row,) = store.browse.rows_for([j.id])
     assert row.route.channel.name == "Airtel" and row.lock_in.kind == LockInKind.LOCKED_IN
     # Airtel is disabled: the affinity is stale and routing falls back to the normal rules
-    store.set_channel_active("Airtel", False)
-    rv = store.route_contact(j.uuid)
+    store.channels.set_active("Airtel", False)
+    rv = store.contacts.route(j.uuid)
     assert rv.lock_in.kind == LockInKind.STALE
     assert rv.lock_in.channel.name == "Airtel"
     assert rv.lock_in.stale_reason == "Airtel is inactive"
@@ -287,25 +287,25 @@ def test_s3_writing_in_through_the_other_phone_channel_locks_in(store):
     assert rv.route.rule in (Rule.ONLY_CANDIDATE, Rule.PREFIX)
     assert any(n.kind == "affinity-ignored" for n in rv.route.attempts[0].notes)
     # the affinity itself is kept (the lock-ins screen lists it as stale)
-    assert rv.contact.connections[0].affinity_channel_id == store.find_channel("Airtel").id
+    assert rv.contact.connections[0].affinity_channel_id == store.channels.find("Airtel").id
     # enabled again: locked in again
-    store.set_channel_active("Airtel", True)
-    assert store.route_contact(j.uuid).lock_in.kind == LockInKind.LOCKED_IN
+    store.channels.set_active("Airtel", True)
+    assert store.contacts.route(j.uuid).lock_in.kind == LockInKind.LOCKED_IN
 
 
 def test_s4_twitter_priority_is_not_affected_by_phone_lock_in(store):
-    bob = store.create_contact("Bob", ["tel:+250788383383", "twitter:bob"])
-    store.inbound("Airtel", "tel:+250788383383", "sms", when=W1)
-    store.update_contact(bob.uuid, urns=["twitter:bob", "tel:+250788383383"])
-    rv = store.route_contact(bob.uuid)
+    bob = store.contacts.create("Bob", ["tel:+250788383383", "twitter:bob"])
+    store.messages.receive("Airtel", "tel:+250788383383", "sms", when=W1)
+    store.contacts.update(bob.uuid, urns=["twitter:bob", "tel:+250788383383"])
+    rv = store.contacts.route(bob.uuid)
     assert affinities(store, rv.contact) == [("twitter:bob", None), ("tel:+250788383383", "Airtel")]
     assert (rv.route.connection.identity, rv.route.channel.name, rv.route.rule) == \
         ("twitter:bob", "Twitter", Rule.SCHEME)
     assert rv.lock_in.kind == LockInKind.NONE
     assert rv.contact_urn == "twitter:bob"
     # he writes in by SMS again: the phone is first and its affinity decides
-    store.inbound("Airtel", "tel:+250788383383", "sms again", when=W2)
-    rv = store.route_contact(bob.uuid)
+    store.messages.receive("Airtel", "tel:+250788383383", "sms again", when=W2)
+    rv = store.contacts.route(bob.uuid)
     assert ids(rv.contact) == ["tel:+250788383383", "twitter:bob"]
     assert (rv.route.connection.identity, rv.route.channel.name, rv.route.rule) == \
         ("tel:+250788383383", "Airtel", Rule.AFFINITY)
@@ -321,14 +321,14 @@ def test_simultaneous_messages_from_a_new_connection_create_one_contact(store, b
     belongs to at most one contact; section 3: find the owner, create only if nobody owns it)."""
     import threading
 
-    writers = [Store.open(backend_url, actor=f"w{i}") for i in range(6)]
+    writers = [open_workspace(backend_url, actor=f"w{i}") for i in range(6)]
     barrier = threading.Barrier(len(writers))
     results, errors = [], []
 
     def deliver(i):
         barrier.wait()
         try:
-            results.append(writers[i].inbound("MTN", "tel:+250788000111", f"m{i}"))
+            results.append(writers[i].messages.receive("MTN", "tel:+250788000111", f"m{i}"))
         except Exception as err:  # noqa: BLE001 - reported below
             errors.append(err)
 
@@ -346,6 +346,6 @@ def test_simultaneous_messages_from_a_new_connection_create_one_contact(store, b
     assert len({r.contact.id for r in results}) == 1
     owner = results[0].contact.id
     assert count(store, Contact) == 1
-    assert store.get_contact("tel:+250788000111").id == owner
+    assert store.contacts.get("tel:+250788000111").id == owner
     assert sorted(m[5] for m in messages(store)) == [f"m{i}" for i in range(6)]
     assert {m[1] for m in messages(store)} == {owner}

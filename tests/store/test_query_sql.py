@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import text as sql_text
 
 from ccconsole.core.query import QueryError
-from ccconsole.store.services import Store
+from ccconsole.app import Workspace, open_workspace
+from ccconsole.store import contacts
 from tests.store_helpers import rw_store
 
 PEOPLE = [
@@ -29,26 +30,26 @@ def people(request, tmp_path_factory):
     else:
         url = request.getfixturevalue("pg_server").create_database()
     store = rw_store(url)
-    store.add_channel("API", "External API", ["ext"])
+    store.channels.add("API", "External API", ["ext"])
     ids = {}
     for name, urns, status, language, groups, fields in PEOPLE:
         # tel:0788123 is not E.164: stored as typed by an old import, so write it directly
         typed = [u for u in urns if u != "tel:0788123"]
-        view = store.create_contact(name, typed, status=status, language=language, groups=groups, fields=fields)
+        view = store.contacts.create(name, typed, status=status, language=language, groups=groups, fields=fields)
         ids[name] = view.id
-    with store.engine.begin() as c:
+    with store.scope.engine.begin() as c:
         c.execute(sql_text("INSERT INTO connection (workspace_id, contact_id, scheme, path, identity, priority) "
                            "VALUES (:ws, :cid, 'tel', '0788123', 'tel:0788123', 1)"),
-                  {"ws": store.workspace.id, "cid": ids["Janet"]})
-    gone = store.create_contact("Jane Gone", ["tel:+250788383000"])
-    store.delete_contact(gone.uuid)
+                  {"ws": store.info.id, "cid": ids["Janet"]})
+    gone = store.contacts.create("Jane Gone", ["tel:+250788383000"])
+    store.contacts.delete(gone.uuid)
     yield store, ids
     store.close()
 
 
-def names(store: Store, query: str) -> list[str]:
-    rows = store.page(text=query, limit=500)
-    assert store.count(query) == len(rows), query
+def names(store: Workspace, query: str) -> list[str]:
+    rows = store.browse.page(text=query, limit=500)
+    assert store.browse.count(query) == len(rows), query
     return sorted(r.name for r in rows)
 
 
@@ -139,28 +140,28 @@ def test_deleted_contacts_never_match(people):
 def test_query_with_keyset_paging_and_position(people):
     store, _ = people
     query = 'name != ""'
-    rows = store.page(text=query, limit=2)
+    rows = store.browse.page(text=query, limit=2)
     seen = [r.key for r in rows]
     while rows:
-        rows = store.page(text=query, after=rows[-1].key, limit=2)
+        rows = store.browse.page(text=query, after=rows[-1].key, limit=2)
         seen += [r.key for r in rows]
     assert seen == sorted(seen) and len(seen) == 6
-    assert [store.position(k, query) for k in seen] == list(range(6))
+    assert [store.browse.position(k, query) for k in seen] == list(range(6))
 
 
 @pytest.mark.parametrize("query", ["x = 1", "status = nope", "(name ~ a", 'name = "x'])
 def test_bad_queries_raise_query_errors(people, query):
     store, _ = people
     with pytest.raises(QueryError):
-        store.page(text=query)
+        store.browse.page(text=query)
     with pytest.raises(QueryError):
-        store.count(query)
+        store.browse.count(query)
 
 
-def _plan(store: Store, query: str) -> str:
-    q = store._base_contacts(query).limit(10)
-    compiled = str(q.compile(store.engine, compile_kwargs={"literal_binds": True}))
-    with store.engine.connect() as c:
+def _plan(store: Workspace, query: str) -> str:
+    q = contacts.base(store.scope, query).limit(10)
+    compiled = str(q.compile(store.scope.engine, compile_kwargs={"literal_binds": True}))
+    with store.scope.engine.connect() as c:
         return " | ".join(str(r[-1]) for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled))
 
 
@@ -183,9 +184,9 @@ def test_statistics_are_gathered_once_there_are_contacts(tmp_path):
     url = f"sqlite:///{tmp_path / 'stats.db'}"
 
     def stats() -> int:
-        store = Store.open(url, workspace_name="x")
+        store = open_workspace(url, workspace_name="x")
         try:
-            with store.engine.connect() as c:
+            with store.scope.engine.connect() as c:
                 return c.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'connection'").scalar_one()
         except Exception:  # no sqlite_stat1 table yet
             return 0
@@ -193,7 +194,7 @@ def test_statistics_are_gathered_once_there_are_contacts(tmp_path):
             store.close()
 
     assert stats() == 0  # nothing to learn from an empty workspace
-    store = Store.open(url)
-    store.create_contact("Jane", ["tel:+250788383383"])
+    store = open_workspace(url)
+    store.contacts.create("Jane", ["tel:+250788383383"])
     store.close()
     assert stats() > 0

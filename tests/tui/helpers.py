@@ -16,7 +16,7 @@ from textual.widgets import Input, Static
 
 from ccconsole.store.demo import DEMO_NOW, build_demo
 from ccconsole.store.models import Connection
-from ccconsole.store.services import Store
+from ccconsole.app import Workspace, open_workspace
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.editor import ContactEditor
 from ccconsole.tui.widgets.contact_table import ContactTable
@@ -152,13 +152,13 @@ class Workspace:
     url: str
     ids: dict[str, int]
 
-    def store(self) -> Store:
-        return Store.open(self.url)
+    def store(self) -> Workspace:
+        return open_workspace(self.url)
 
     def contact(self, name: str):
         store = self.store()
         try:
-            return store.get_contact(self.ids[name])
+            return store.contacts.get(self.ids[name])
         finally:
             store.close()
 
@@ -168,7 +168,7 @@ class Workspace:
     def connection_row(self, identity: str):
         store = self.store()
         try:
-            with store.engine.connect() as c:
+            with store.scope.engine.connect() as c:
                 return c.execute(select(Connection.contact_id, Connection.affinity_channel_id)
                                  .where(Connection.identity == identity)).first()
         finally:
@@ -193,14 +193,14 @@ def small_workspace(url: str) -> Workspace:
     store = rw_store(url)
     try:
         ids = {}
-        ids[ALICE] = store.create_contact(ALICE, ["tel:+250788111001", "twitter:alice", "telegram:111111"]).id
-        ids[BOB] = store.create_contact(BOB, ["twitter:bob", "tel:+250788111002", "telegram:222222"]).id
-        ids[CAROL] = store.create_contact(CAROL, ["telegram:333333", "tel:+250730111003", "twitter:carol"]).id
-        ids[DORA] = store.create_contact(DORA, ["mailto:dora@example.org", "tel:+250730111004"]).id
-        ids[GRACE] = store.create_contact(GRACE, ["tel:+250788383999"]).id
-        ids[OLGA] = store.create_contact(OLGA, ["tel:+250788999000"]).id
-        with store.engine.begin() as c:  # a number from before the country was set: as imported long ago
-            c.execute(insert(Connection).values(workspace_id=store.workspace.id, contact_id=ids[GRACE],
+        ids[ALICE] = store.contacts.create(ALICE, ["tel:+250788111001", "twitter:alice", "telegram:111111"]).id
+        ids[BOB] = store.contacts.create(BOB, ["twitter:bob", "tel:+250788111002", "telegram:222222"]).id
+        ids[CAROL] = store.contacts.create(CAROL, ["telegram:333333", "tel:+250730111003", "twitter:carol"]).id
+        ids[DORA] = store.contacts.create(DORA, ["mailto:dora@example.org", "tel:+250730111004"]).id
+        ids[GRACE] = store.contacts.create(GRACE, ["tel:+250788383999"]).id
+        ids[OLGA] = store.contacts.create(OLGA, ["tel:+250788999000"]).id
+        with store.scope.engine.begin() as c:  # a number from before the country was set: as imported long ago
+            c.execute(insert(Connection).values(workspace_id=store.info.id, contact_id=ids[GRACE],
                                                 scheme="tel", path=LEGACY[4:], identity=LEGACY, priority=999))
     finally:
         store.close()
@@ -208,9 +208,9 @@ def small_workspace(url: str) -> Workspace:
 
 
 def demo_workspace(url: str, contacts: int = 200) -> str:
-    store = Store.open(url, actor="demo", workspace_name="Kigali Health", country="RW")
+    store = open_workspace(url, actor="demo", workspace_name="Kigali Health", country="RW")
     try:
-        build_demo(store, contacts, seed=7, now=DEMO_NOW)
+        build_demo(store.scope, contacts, seed=7, now=DEMO_NOW)
     finally:
         store.close()
     return url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input
 
-from ccconsole.store.services import Store
+from ccconsole.app import open_workspace
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.channels import AddChannel, ChannelsScreen
 from ccconsole.tui.screens.dialogs import Confirm
@@ -30,15 +30,15 @@ async def test_add_a_channel_with_a_bad_country_then_a_good_one(demo_url):
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "two-letter" in str(app.screen.query_one("#err-country").render()),
                        what="the country message")
-        assert "Tigo Rwanda" not in [c.name for c in Store.open(demo_url).channels()]
+        assert "Tigo Rwanda" not in [c.name for c in open_workspace(demo_url).channels()]
         app.screen.query_one("#ch-country", Input).value = "RW"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ChannelsScreen)
                        and app.screen.query_one(DataTable).row_count == 12, what="the new row")
         assert _cells(app, 11)[:2] == ["Tigo Rwanda", "Twilio"]
-    added = Store.open(demo_url).find_channel("Tigo Rwanda")
+    added = open_workspace(demo_url).channels.find("Tigo Rwanda")
     assert (added.schemes, added.country, added.active) == (("tel",), "RW", True)
-    Store.open(demo_url).set_channel_active("Tigo Rwanda", False)  # leave the module's demo as it was
+    open_workspace(demo_url).channels.set_active("Tigo Rwanda", False)  # leave the module's demo as it was
 
 
 async def test_disabling_asks_first_and_no_is_the_default(demo_url):
@@ -54,12 +54,12 @@ async def test_disabling_asks_first_and_no_is_the_default(demo_url):
         await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the confirmation")
         await pilot.press("enter")  # the focused button is No
         await wait_for(pilot, lambda: isinstance(app.screen, ChannelsScreen), what="back")
-        assert Store.open(demo_url).find_channel("MTN Rwanda").active
+        assert open_workspace(demo_url).channels.find("MTN Rwanda").active
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the confirmation")
         await pilot.press("y")
         await wait_for(pilot, lambda: _cells(app, 0)[2] == "disabled", what="the disabled row")
         # its affinities are now stale: ignored by routing, counted as such
         assert _cells(app, 0)[3] == "—" and _cells(app, 0)[4] == locked_before
-    assert not Store.open(demo_url).find_channel("MTN Rwanda").active
-    Store.open(demo_url).set_channel_active("MTN Rwanda", True)
+    assert not open_workspace(demo_url).channels.find("MTN Rwanda").active
+    open_workspace(demo_url).channels.set_active("MTN Rwanda", True)

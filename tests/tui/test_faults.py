@@ -89,7 +89,7 @@ async def test_postgres_stopped_and_restarted_while_editing(own_pg):
 
 async def test_postgres_restart_then_another_console_change_still_arrives(own_pg):
     """After a restart the listener is back on a new connection: NOTIFY works again."""
-    from ccconsole.store.services import Store
+    from ccconsole.app import open_workspace
 
     ws = small_workspace(own_pg.create_database())
     app = make_app(ws.url)
@@ -102,9 +102,9 @@ async def test_postgres_restart_then_another_console_change_still_arrives(own_pg
         finally:
             own_pg.start(same_port=True)
         await wait_for(pilot, lambda: app.db_problem is None, timeout=15)
-        other = Store.open(ws.url, actor="bob")
+        other = open_workspace(ws.url, actor="bob")
         try:
-            other.create_contact("Aaron After", ["tel:+250788555111"])
+            other.contacts.create("Aaron After", ["tel:+250788555111"])
         finally:
             other.close()
         await wait_for(pilot, lambda: t.rows and t.rows[0].name == "Aaron After", timeout=5)

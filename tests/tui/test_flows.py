@@ -245,11 +245,11 @@ async def test_add_a_national_format_number_is_stored_as_e164(ws):
 
 async def test_add_a_number_without_country_code_in_a_workspace_without_country(tmp_path):
     """The form's rule for a *new* number: it must be E.164 once normalized (here no country helps)."""
-    from ccconsole.store.services import Store
+    from ccconsole.app import open_workspace
 
     url = f"sqlite:///{tmp_path / 'nocountry.db'}"
-    store = Store.open(url, workspace_name="Nowhere")
-    cid = store.create_contact("Nadia", ["mailto:nadia@example.org"]).id
+    store = open_workspace(url, workspace_name="Nowhere")
+    cid = store.contacts.create("Nadia", ["mailto:nadia@example.org"]).id
     store.close()
     app = make_app(url)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -261,8 +261,8 @@ async def test_add_a_number_without_country_code_in_a_workspace_without_country(
         await wait_for(pilot, lambda: error_text(editor, "#err-add") is not None)
         assert INVALID_NEW_PHONE in error_text(editor, "#err-add")
         assert len(editor.items) == 1
-    store = Store.open(url)
-    assert [c.identity for c in store.get_contact(cid).connections] == ["mailto:nadia@example.org"]
+    store = open_workspace(url)
+    assert [c.identity for c in store.contacts.get(cid).connections] == ["mailto:nadia@example.org"]
     store.close()
 
 
@@ -376,9 +376,9 @@ async def test_remove_detaches_the_connection_without_deleting_it(ws):
     assert row.contact_id is None
     store = ws.store()
     try:
-        assert store.connection_owners(["twitter:carol"]) == {"twitter:carol": (None, "")}
+        assert store.contacts.owners(["twitter:carol"]) == {"twitter:carol": (None, "")}
         # detached: it can be given to another contact (S6)
-        store.update_contact(ws.ids[DORA], urns=[*ws.identities(DORA), "twitter:carol"])
+        store.contacts.update(ws.ids[DORA], urns=[*ws.identities(DORA), "twitter:carol"])
     finally:
         store.close()
     assert ws.identities(DORA)[-1] == "twitter:carol"
@@ -463,11 +463,11 @@ async def test_fix_a_number_without_country_code_promote_and_check_the_route(ws)
 
 async def test_a_new_number_typed_in_place_without_country_code_is_refused(tmp_path):
     """Editing a connection into a number that normalizes to no E.164: live message, nothing saved."""
-    from ccconsole.store.services import Store
+    from ccconsole.app import open_workspace
 
     url = f"sqlite:///{tmp_path / 'nocountry.db'}"
-    store = Store.open(url, workspace_name="Nowhere")
-    cid = store.create_contact("Nadia", ["tel:+250788111001"]).id
+    store = open_workspace(url, workspace_name="Nowhere")
+    cid = store.contacts.create("Nadia", ["tel:+250788111001"]).id
     store.close()
     app = make_app(url)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -480,8 +480,8 @@ async def test_a_new_number_typed_in_place_without_country_code_is_refused(tmp_p
         assert INVALID_NEW_PHONE in error_text(editor, "#err-conn-0")
         await not_saved(pilot, editor)
         assert INVALID_NEW_PHONE in (error_text(editor, "#err-conn-0") or "")
-    store = Store.open(url)
-    assert [c.identity for c in store.get_contact(cid).connections] == ["tel:+250788111001"]
+    store = open_workspace(url)
+    assert [c.identity for c in store.contacts.get(cid).connections] == ["tel:+250788111001"]
     store.close()
 
 

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from ccconsole.core.lockin import LockInKind
 from ccconsole.store import lockins
-from ccconsole.store.services import Store
+from ccconsole.app import open_workspace
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.history import HistoryScreen
 from ccconsole.tui.screens.lockins import BulkAffinity, LockInsScreen
@@ -51,7 +51,7 @@ def listed(screen: LockInsScreen) -> list[tuple[str, str, str]]:
 
 async def test_s3_lock_ins_screen_lists_jane_with_the_message_and_three_conditions(ws):
     store = ws.store()
-    store.inbound("Airtel", "tel:+250788111001", "Muraho from Airtel")  # Alice writes in via the other channel
+    store.messages.receive("Airtel", "tel:+250788111001", "Muraho from Airtel")  # Alice writes in via the other channel
     store.close()
     app = make_app(ws.url)
     async with app.run_test(size=SIZE) as pilot:
@@ -68,7 +68,7 @@ async def test_s3_lock_ins_screen_lists_jane_with_the_message_and_three_conditio
         assert summary["Airtel"][2] == "1" and summary["MTN"][2] == "—"
         # the Airtel channel is disabled elsewhere: she moves to the stale list, live
         other = ws.store()
-        other.set_channel_active("Airtel", False)
+        other.channels.set_active("Airtel", False)
         other.close()
         await wait_for(pilot, lambda: listed(screen) == [], timeout=3, what="the lock-in to leave the list")
         await pilot.press("3")  # stale
@@ -78,9 +78,9 @@ async def test_s3_lock_ins_screen_lists_jane_with_the_message_and_three_conditio
 
 async def test_filter_by_channel_and_text_and_mark_then_clear_with_confirmation(ws):
     store = ws.store()
-    store.inbound("MTN", "tel:+250788111001", "a")
-    store.inbound("MTN", "tel:+250788111002", "b")  # Bob: his phone is now first
-    store.inbound("Airtel", "tel:+250730111003", "c")
+    store.messages.receive("MTN", "tel:+250788111001", "a")
+    store.messages.receive("MTN", "tel:+250788111002", "b")  # Bob: his phone is now first
+    store.messages.receive("Airtel", "tel:+250730111003", "c")
     store.close()
     app = make_app(ws.url, actor="agent-7")
     async with app.run_test(size=SIZE) as pilot:
@@ -138,15 +138,15 @@ async def test_move_everything_listed_to_another_channel_with_progress(request, 
         await wait_for(pilot, lambda: isinstance(app.screen, BulkAffinity), what="the move dialog")
         dialog = app.screen
         dialog.query_one("#scope-all").value = True
-        dialog.query_one("#bulk-target", Select).value = app.store.find_channel("MTN Rwanda").id
+        dialog.query_one("#bulk-target", Select).value = app.store.channels.find("MTN Rwanda").id
         await pilot.pause()
         await pilot.click("#bulk-go")
         await wait_for(pilot, lambda: isinstance(app.screen, LockInsScreen), what="done", timeout=10)
         await wait_for(pilot, lambda: listed(screen) == [], what="no stale left")
-    store = Store.open(url)
+    store = open_workspace(url)
     try:
-        assert lockins.rows(store, kinds=[LockInKind.STALE]) == []
-        moved = lockins.rows(store, channel_id=store.find_channel("MTN Rwanda").id, limit=10_000)
+        assert store.lockins.rows(kinds=[LockInKind.STALE]) == []
+        moved = store.lockins.rows(channel_id=store.channels.find("MTN Rwanda").id, limit=10_000)
         assert sum(1 for r in moved if r.message_id is None) == stale
     finally:
         store.close()
@@ -154,7 +154,7 @@ async def test_move_everything_listed_to_another_channel_with_progress(request, 
 
 async def test_history_from_the_contacts_screen_and_from_the_editor(ws):
     store = ws.store()
-    store.inbound("Twitter", "twitter:alice", "hello from twitter")
+    store.messages.receive("Twitter", "twitter:alice", "hello from twitter")
     store.close()
     app = make_app(ws.url)
     async with app.run_test(size=SIZE) as pilot:
@@ -187,7 +187,7 @@ async def test_what_if_shows_the_new_order_and_route_and_saves_nothing(ws):
         await wait_for(pilot, lambda: isinstance(app.screen, WhatIf) and app.screen.channels.all, what="what-if")
         dialog = app.screen
         dialog.query_one("#whatif-connection", Select).value = "tel:+250788111002"
-        dialog.query_one("#whatif-channel", Select).value = app.store.find_channel("Airtel").id
+        dialog.query_one("#whatif-channel", Select).value = app.store.channels.find("Airtel").id
         await pilot.pause()
         shown = static_text(dialog.query_one("#whatif-result", Static))
         assert "If a message came in on tel:+250788111002 through Airtel" in shown
@@ -195,12 +195,12 @@ async def test_what_if_shows_the_new_order_and_route_and_saves_nothing(ws):
         assert "locked in" in shown and "via Airtel" in shown
         assert " 1 tel      0788 111 002  affinity Airtel" in shown
         # a channel that does not serve the connection is refused with the inbound rule's message
-        dialog.query_one("#whatif-channel", Select).value = app.store.find_channel("Twitter").id
+        dialog.query_one("#whatif-channel", Select).value = app.store.channels.find("Twitter").id
         await pilot.pause()
         assert "Channel Twitter does not serve tel connections." in static_text(dialog.query_one("#whatif-error"))
         # a new connection typed in national format
         dialog.query_one("#whatif-connection", Select).value = "__new__"
-        dialog.query_one("#whatif-channel", Select).value = app.store.find_channel("MTN").id
+        dialog.query_one("#whatif-channel", Select).value = app.store.channels.find("MTN").id
         dialog.query_one("#whatif-new", Input).focus()
         await type_text(pilot, "0788000123")
         await pilot.pause()
@@ -257,7 +257,7 @@ async def test_live_refresh_of_the_lock_ins_screen_from_the_real_cli(ws):
 
 async def test_read_only_hides_clear_and_move(ws):
     store = ws.store()
-    store.inbound("Airtel", "tel:+250788111001", "hi")
+    store.messages.receive("Airtel", "tel:+250788111001", "hi")
     store.close()
     app = make_app(ws.url, read_only=True)
     async with app.run_test(size=SIZE) as pilot:

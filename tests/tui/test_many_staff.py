@@ -1,7 +1,7 @@
 """Many staff on one database, through the console: refused saves with reload, the audit log, live
 refresh between two consoles, and read-only mode. Each runs on SQLite and on PostgreSQL (``ws_any``).
 
-"Two real sessions": the second staff member is a second Store (its own engine and connections) or a
+"Two real sessions": the second staff member is a second Workspace (its own engine and connections) or a
 second app on the same database, never the first app's objects.
 """
 
@@ -12,7 +12,7 @@ import time
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ccconsole.store import audit
-from ccconsole.store.services import Store
+from ccconsole.app import Workspace, open_workspace
 from ccconsole.tui import actions
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.audit import AuditScreen
@@ -32,8 +32,8 @@ from tests.tui.helpers import (
 )
 
 
-def other_staff(url: str, actor: str = "bob") -> Store:
-    return Store.open(url, actor=actor)
+def other_staff(url: str, actor: str = "bob") -> Workspace:
+    return open_workspace(url, actor=actor)
 
 
 async def refused_save(pilot, editor: ContactEditor) -> None:
@@ -65,7 +65,7 @@ async def test_refused_save_shows_what_changed_and_reload_keeps_my_edits(ws_any)
         # meanwhile another staff member promotes her Twitter handle and adds a group
         bob = other_staff(ws.url)
         try:
-            bob.update_contact(alice, urns=["twitter:alice", "tel:+250788111001", "telegram:111111"],
+            bob.contacts.update(alice, urns=["twitter:alice", "tel:+250788111001", "telegram:111111"],
                                groups=["Nurses"])
         finally:
             bob.close()
@@ -93,7 +93,7 @@ async def test_refused_save_shows_what_changed_and_reload_keeps_my_edits(ws_any)
         ("Alice Mine", ["twitter:alice", "tel:+250788111001", "telegram:111111"], ("Nurses",), 3)
     store = ws.store()
     try:  # one event per save, under each login name; the refused save wrote none
-        assert [(e.actor, e.action) for e in audit.page(store, contact_id=alice)] == [
+        assert [(e.actor, e.action) for e in store.audit.page(contact_id=alice)] == [
             ("me", "contact.update"), ("bob", "contact.update"), ("tester", "contact.create")]
     finally:
         store.close()
@@ -113,8 +113,8 @@ async def test_both_changed_the_name_mine_is_kept_and_theirs_shown(ws_any):
         # two other sessions at once: a rename, and an incoming message on her Twitter handle
         bob = other_staff(ws.url)
         try:
-            bob.update_contact(ws.ids[ALICE], name="Alice Theirs")
-            bob.inbound("Twitter", "twitter:alice", "hello")
+            bob.contacts.update(ws.ids[ALICE], name="Alice Theirs")
+            bob.messages.receive("Twitter", "twitter:alice", "hello")
         finally:
             bob.close()
         await refused_save(pilot, editor)
@@ -174,8 +174,8 @@ async def test_audit_log_of_the_workspace_filters_and_of_one_contact(ws_any):
     ws = ws_any
     bob = other_staff(ws.url, actor="bob")
     try:
-        bob.update_contact(ws.ids[ALICE], name="Alice P")
-        bob.inbound("MTN", "tel:+250788111002", "hi from bob's phone")
+        bob.contacts.update(ws.ids[ALICE], name="Alice P")
+        bob.messages.receive("MTN", "tel:+250788111002", "hi from bob's phone")
     finally:
         bob.close()
     app = make_app(ws.url, actor="me")
@@ -219,10 +219,10 @@ async def test_audit_log_of_the_workspace_filters_and_of_one_contact(ws_any):
 
 
 async def test_audit_log_pages_by_key_as_the_cursor_moves_down(ws):
-    store = Store.open(ws.url, actor="bulk")
+    store = open_workspace(ws.url, actor="bulk")
     try:
         for i in range(120):
-            store.update_contact(ws.ids[ALICE], name=f"Alice {i:03d}")
+            store.contacts.update(ws.ids[ALICE], name=f"Alice {i:03d}")
     finally:
         store.close()
     app = make_app(ws.url)
@@ -264,7 +264,7 @@ async def test_another_sessions_change_reaches_the_table(ws_any):
         await wait_for(pilot, lambda: app._seen_seq is not None, what="the first change signal")
         other = other_staff(ws.url)
         try:
-            other.create_contact("Aaron New", ["tel:+250788555000"])
+            other.contacts.create("Aaron New", ["tel:+250788555000"])
         finally:
             other.close()
         await wait_for(pilot, lambda: t.rows and t.rows[0].name == "Aaron New" and t.total == 7,
@@ -275,7 +275,7 @@ async def test_on_postgres_the_change_arrives_by_notify_not_by_polling(ws_any, m
     """With the safety-net poll slowed to a minute, only LISTEN/NOTIFY can bring the change."""
     ws = ws_any
     if not ws.url.startswith("postgresql"):
-        assert make_app(ws.url).store.engine.dialect.name == "sqlite"
+        assert make_app(ws.url).store.scope.engine.dialect.name == "sqlite"
         return  # SQLite has no NOTIFY: covered by the test above (polling)
     from ccconsole.tui.app import CCConsole
 
@@ -287,7 +287,7 @@ async def test_on_postgres_the_change_arrives_by_notify_not_by_polling(ws_any, m
         other = other_staff(ws.url)
         try:
             start = time.monotonic()
-            other.create_contact("Aaron New", ["tel:+250788555000"])
+            other.contacts.create("Aaron New", ["tel:+250788555000"])
         finally:
             other.close()
         await wait_for(pilot, lambda: t.rows and t.rows[0].name == "Aaron New", timeout=5)

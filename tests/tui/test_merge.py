@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccconsole.tui.merge import FormConn, merge, merge_connections, merge_groups, merge_name
+from ccconsole.core.merging import FormConn, merge, merge_connections, merge_groups, merge_name
 
 
 def edit(identity: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Static
 
-from ccconsole.store.services import Store
+from ccconsole.app import open_workspace
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.broadcast import BroadcastPreview
 from ccconsole.tui.screens.contacts import ContactsScreen
@@ -114,9 +114,9 @@ async def test_marking_shows_the_count_and_the_broadcast_splits_the_marked(ws):
 
 
 async def test_broadcast_for_the_current_query_with_unreachable_and_inactive(ws):
-    store = Store.open(ws.url)
-    store.create_contact("Eve Ecuador", ["tel:+593991234567"])
-    store.update_contact(ws.ids[OLGA], status="blocked")
+    store = open_workspace(ws.url)
+    store.contacts.create("Eve Ecuador", ["tel:+593991234567"])
+    store.contacts.update(ws.ids[OLGA], status="blocked")
     store.close()
     app = make_app(ws.url)
     async with app.run_test(size=(120, 40)) as pilot:

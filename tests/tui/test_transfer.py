@@ -76,8 +76,8 @@ async def test_import_preview_confirm_and_apply(ws, tmp_path):
     assert dict(after.fields) == {"age": "41"}
     store = ws.store()
     try:
-        assert store.get_contact("tel:+250788123123").name == "Zoe New"
-        assert store.connection_owners(["tel:+250788000999"]) == {}
+        assert store.contacts.get("tel:+250788123123").name == "Zoe New"
+        assert store.contacts.owners(["tel:+250788000999"]) == {}
     finally:
         store.close()
 
@@ -109,7 +109,7 @@ async def test_cancel_rolls_the_import_back(ws, tmp_path, monkeypatch):
     rows = [["URN:Tel", "Name"]] + [[f"07885{i:05d}", f"Bulk {i}"] for i in range(12000)]
     f = write_csv(tmp_path / "big.csv", rows)
     store = ws.store()
-    before = store.count()
+    before = store.browse.count()
     app = make_app(ws.url)
     async with app.run_test(size=(100, 30)) as pilot:
         await table_ready(pilot)
@@ -125,7 +125,7 @@ async def test_cancel_rolls_the_import_back(ws, tmp_path, monkeypatch):
         await wait_for(pilot, lambda: not screen.busy, timeout=30, what="the cancelled import")
         assert "Import cancelled: everything was rolled back" in summary(app)
         assert app.screen is screen
-    assert store.count() == before
+    assert store.browse.count() == before
     store.close()
 
 
@@ -208,10 +208,10 @@ async def test_path_completion(ws, tmp_path):
 
 def test_import_preview_snapshot(snap_compare, demo_url, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the path box shows a relative, stable path
-    from ccconsole.store.services import Store
+    from ccconsole.app import open_workspace
 
-    store = Store.open(demo_url)
-    first = store.page(limit=1)[0]  # the demo is deterministic: always the same contact
+    store = open_workspace(demo_url)
+    first = store.browse.page(limit=1)[0]  # the demo is deterministic: always the same contact
     store.close()
     write_csv(tmp_path / "update.csv", [
         ["UUID", "Name", "URN:Tel", "URN:Mailto", "Field:District"],

@@ -2,7 +2,7 @@
 
 Filters: actor (exact login name), action (a fragment such as ``update`` or ``channel``) and free text
 (contact or channel name, actor, or any value before/after). Events load newest first, a page at a
-time by key (store/audit.py); moving the cursor onto the last loaded row fetches the next page.
+time by key (app/audit.py); moving the cursor onto the last loaded row fetches the next page.
 The pane under the table shows the highlighted event field by field.
 """
 
@@ -17,9 +17,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
-from ccconsole.store import audit
-from ccconsole.store.audit import AuditEntry
-from ccconsole.store.db import describe_failure
+from ccconsole.app import audit
+from ccconsole.app.audit import AuditEntry
+from ccconsole.app.workspace import Workspace
+from ccconsole.errors import describe_failure
 from ccconsole.tui import actions, safe
 
 
@@ -42,8 +43,8 @@ class AuditScreen(Screen):
         self.fetching = False
 
     @property
-    def store(self):
-        return self.app.store
+    def workspace(self) -> Workspace:
+        return self.app.workspace
 
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")
@@ -87,8 +88,8 @@ class AuditScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="audit")
     def _load(self, filters: dict, before_id: int | None, append: bool) -> None:
         try:
-            entries = audit.page(self.store, before_id=before_id, **filters)
-            total = None if append else audit.count(self.store, **filters)
+            entries = self.workspace.audit.page(before_id=before_id, **filters)
+            total = None if append else self.workspace.audit.count(**filters)
         except Exception as err:  # noqa: BLE001 - shown as one line
             self.post_message(self.Loaded([], None, append, describe_failure(err)))
             return
@@ -123,7 +124,7 @@ class AuditScreen(Screen):
 
     def _tz(self):
         try:
-            return ZoneInfo(self.store.workspace.timezone)
+            return ZoneInfo(self.workspace.info.timezone)
         except Exception:  # noqa: BLE001 - an unknown zone: UTC
             return ZoneInfo("UTC")
 

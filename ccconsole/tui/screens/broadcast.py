@@ -63,7 +63,7 @@ class BroadcastPreview(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="broadcast")
     def _compute(self) -> None:
-        from ccconsole.store.broadcast import Cancelled, preview
+        from ccconsole.app.broadcast import Cancelled
 
         last = [0.0]
 
@@ -76,7 +76,7 @@ class BroadcastPreview(ModalScreen[None]):
                 self.post_message(self.Progressed(done, total))
 
         try:
-            result = preview(self.app.store, query=self.query_text, contact_ids=self.contact_ids,
+            result = self.app.workspace.broadcast.preview(query=self.query_text, contact_ids=self.contact_ids,
                              progress=progress, total=self.total)
         except Cancelled:
             return

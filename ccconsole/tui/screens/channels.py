@@ -15,7 +15,7 @@ from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind, affinity_kind
 from ccconsole.core.model import RECEIVE, SEND
 from ccconsole.core.routing import Channels
-from ccconsole.store.errors import StoreError, ValidationFailed
+from ccconsole.errors import StoreError, ValidationFailed
 from ccconsole.tui import actions, safe
 from ccconsole.tui.screens.dialogs import Confirm
 
@@ -53,8 +53,8 @@ class ChannelsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="channels")
     def _load(self) -> None:
         try:
-            channels = self.app.store.channels()
-            counts = self.app.store.affinity_counts()
+            channels = self.app.workspace.channels.list()
+            counts = self.app.workspace.channels.affinity_counts()
         except StoreError as err:
             self.post_message(self.Loaded([], {}, str(err)))
             return
@@ -121,7 +121,7 @@ class ChannelsScreen(Screen):
     @work(thread=True, exit_on_error=False, group="channels-write")
     def _toggle(self, cid: int, active: bool) -> None:
         try:
-            self.app.store.set_channel_active(str(cid), active)
+            self.app.workspace.channels.set_active(str(cid), active)
         except StoreError as err:
             self.app.call_from_thread(self.notify, safe.visible(str(err)), severity="error", markup=False)
         self._load()
@@ -191,7 +191,7 @@ class AddChannel(ModalScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="add-channel")
     def _add(self, name: str, ctype: str, schemes: list[str], options: dict) -> None:
         try:
-            self.app.store.add_channel(name, ctype, schemes, **options)
+            self.app.workspace.channels.add(name, ctype, schemes, **options)
         except ValidationFailed as err:
             self.post_message(self.Added(err.errors))
             return

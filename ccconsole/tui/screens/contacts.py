@@ -11,7 +11,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from ccconsole.core import query
-from ccconsole.store.views import RouteView
+from ccconsole.app.workspace import Workspace
+from ccconsole.core.views import RouteView
 from ccconsole.tui import actions, safe
 from ccconsole.tui.widgets.contact_table import ContactTable
 from ccconsole.tui.widgets.route_preview import RoutePreview
@@ -40,18 +41,18 @@ class ContactsScreen(Screen):
         self._highlighted: int | None = None
 
     @property
-    def store(self):
-        return self.app.store
+    def workspace(self) -> Workspace:
+        return self.app.workspace
 
     def compose(self) -> ComposeResult:
-        ws = self.store.workspace
+        ws = self.workspace.info
         yield Static(id="title-bar")
         with Horizontal(id="main"):
             with Vertical(id="table-pane"):
                 yield Input(placeholder='query: jane · 0788 38 · tel:+250788383383 · group = "Nurses" AND status = active',
                             id="filter")
                 yield Static(id="filter-status", markup=False)
-                yield ContactTable(self.store, country=ws.country, timezone=ws.timezone, id="contacts")
+                yield ContactTable(self.workspace, country=ws.country, timezone=ws.timezone, id="contacts")
             yield RoutePreview(ws.country, ws.timezone, id="preview")
         yield Footer()
 
@@ -64,7 +65,7 @@ class ContactsScreen(Screen):
         table.set_filter(None)
 
     def _update_title(self) -> None:
-        ws = self.store.workspace
+        ws = self.workspace.info
         table = self.query_one(ContactTable)
         count = table.position_label()
         mode = "  [read-only]" if self.app.read_only else ""
@@ -105,7 +106,7 @@ class ContactsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _load_route(self, contact_id: int) -> None:
         try:
-            view = self.store.route_contact(contact_id)
+            view = self.workspace.contacts.route(contact_id)
         except Exception as err:
             self.post_message(self.Routed(contact_id, None, f"Could not load the route: {err}"))
             return
@@ -169,7 +170,7 @@ class ContactsScreen(Screen):
         status.display = bool(text)
         status.remove_class("error")
         try:
-            node = query.parse(text, self.store.workspace.country)
+            node = query.parse(text, self.workspace.info.country)
         except query.QueryError as err:
             status.update(safe.content(f"✗ {err.message}" + (f" (column {err.column})" if err.column else "")))
             status.add_class("error")
@@ -228,7 +229,7 @@ class ContactsScreen(Screen):
             return
         from ccconsole.tui.screens.whatif import WhatIf
 
-        ws = self.store.workspace
+        ws = self.workspace.info
         self.app.push_screen(WhatIf(preview.current, ws.country, ws.timezone))
 
     def action_refresh(self) -> None:

@@ -19,12 +19,13 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from ccconsole.core import urns as urnlib
 from ccconsole.core.model import Connection, Contact, Status
 from ccconsole.core.routing import RULE_TEXT, Channels, route
-from ccconsole.store import audit
-from ccconsole.store.db import describe_failure
-from ccconsole.store.errors import Conflict, StoreError, ValidationFailed
-from ccconsole.store.views import ContactView
+from ccconsole.app import audit
+from ccconsole.app.workspace import Workspace
+from ccconsole.errors import describe_failure
+from ccconsole.errors import Conflict, StoreError, ValidationFailed
+from ccconsole.core.views import ContactView
 from ccconsole.tui import actions, safe
-from ccconsole.tui.merge import FormConn, merge
+from ccconsole.core.merging import FormConn, merge
 
 
 class ErrorLine(Label):
@@ -108,12 +109,12 @@ class ContactEditor(ModalScreen):
         self.conflict: ConflictInfo | None = None  # set while a refused save waits for Reload
 
     @property
-    def store(self):
-        return self.app.store
+    def workspace(self) -> Workspace:
+        return self.app.workspace
 
     @property
     def country(self) -> str | None:
-        return self.store.workspace.country
+        return self.workspace.info.country
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor"):
@@ -154,8 +155,8 @@ class ContactEditor(ModalScreen):
     @work(thread=True, exit_on_error=False, group="editor")
     def _load(self) -> None:
         try:
-            view = self.store.get_contact(self.contact_id)
-            channels = self.store.channels()
+            view = self.workspace.contacts.get(self.contact_id)
+            channels = self.workspace.channels.list()
         except StoreError as err:
             self.post_message(self.Loaded(None, (), str(err)))
             return
@@ -327,7 +328,7 @@ class ContactEditor(ModalScreen):
     @work(thread=True, exit_on_error=False, group="editor-save")
     def _save(self, contact_id: int, name: str, urns: list[str], groups: list[str], version: int) -> None:
         try:
-            view = self.store.update_contact(contact_id, name=name, urns=urns, groups=groups,
+            view = self.workspace.contacts.update(contact_id, name=name, urns=urns, groups=groups,
                                              expected_version=version)
         except ValidationFailed as err:
             self.post_message(self.Saved(None, err.errors))
@@ -351,9 +352,9 @@ class ContactEditor(ModalScreen):
     def _conflict_info(self, current: ContactView | None) -> "ConflictInfo":
         """(In a worker.) The contact as it is now, what changed since the form was opened, and who."""
         if current is None:
-            current = self.store.get_contact(self.view.id)
+            current = self.workspace.contacts.get(self.view.id)
         missed = max(0, current.version - self.view.version)
-        events = list(reversed(audit.page(self.store, contact_id=current.id, limit=min(missed, 10)))) if missed else []
+        events = list(reversed(self.workspace.audit.page(contact_id=current.id, limit=min(missed, 10)))) if missed else []
         return ConflictInfo(current, audit.contact_changes(self.view, current), events)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="editor-reload")

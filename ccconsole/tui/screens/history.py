@@ -13,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ccconsole.core import urns as urnlib
-from ccconsole.store import history
-from ccconsole.store.errors import StoreError
+from ccconsole.app import history
+from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
 
 
@@ -60,7 +60,7 @@ class HistoryScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
     def _load(self) -> None:
         try:
-            found = history.contact_history(self.app.store, self.contact_id)
+            found = self.app.workspace.history.contact(self.contact_id)
         except StoreError as err:
             self.post_message(self.Loaded(None, str(err)))
             return
@@ -71,10 +71,10 @@ class HistoryScreen(Screen):
             self.notify(safe.visible(message.error), severity="error", markup=False)
             return
         try:
-            zone = ZoneInfo(self.app.store.workspace.timezone)
+            zone = ZoneInfo(self.app.workspace.info.timezone)
         except Exception:
             zone = ZoneInfo("UTC")
-        country = self.app.store.workspace.country
+        country = self.app.workspace.info.country
         found = message.found
         messages = self.query_one("#messages", DataTable)
         keep = messages.cursor_row

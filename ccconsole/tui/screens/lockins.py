@@ -26,8 +26,9 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar
 from ccconsole.core import query
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import KIND_TEXT, LockInKind
-from ccconsole.store import lockins
-from ccconsole.store.errors import StoreError
+from ccconsole.app import lockins
+from ccconsole.app.workspace import Workspace
+from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
 from ccconsole.tui.screens.editor import ErrorLine
 
@@ -66,8 +67,8 @@ class LockInsScreen(Screen):
         self._token = 0
 
     @property
-    def store(self):
-        return self.app.store
+    def workspace(self) -> Workspace:
+        return self.app.workspace
 
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")
@@ -110,9 +111,9 @@ class LockInsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lockins")
     def _load(self, token: int, channel_id: int | None, kind: LockInKind | None, text: str | None) -> None:
         try:
-            channels = self.store.channels()
-            groups = lockins.groups(self.store)
-            rows = lockins.rows(self.store, channel_id=channel_id, kinds=[kind] if kind else None, text=text,
+            channels = self.workspace.channels.list()
+            groups = self.workspace.lockins.groups()
+            rows = self.workspace.lockins.rows(channel_id=channel_id, kinds=[kind] if kind else None, text=text,
                                 limit=ROW_LIMIT, known=groups)
         except StoreError as err:
             self.post_message(self.Loaded(token, error=str(err)))
@@ -171,7 +172,7 @@ class LockInsScreen(Screen):
         table.clear()
         self._rows = {r.connection_id: r for r in rows}
         self.marked &= set(self._rows)
-        country = self.store.workspace.country
+        country = self.workspace.info.country
         for r in rows:
             channel = self._channels.get(r.channel_id)
             table.add_row(
@@ -208,7 +209,7 @@ class LockInsScreen(Screen):
 
     def _zone(self) -> ZoneInfo:
         try:
-            return ZoneInfo(self.store.workspace.timezone)
+            return ZoneInfo(self.workspace.info.timezone)
         except Exception:
             return ZoneInfo("UTC")
 
@@ -265,7 +266,7 @@ class LockInsScreen(Screen):
     def _query_problem(self, text: str) -> str | None:
         """The filter is a contact query (core.query): what is wrong with it, or None."""
         try:
-            query.parse(text, self.store.workspace.country)
+            query.parse(text, self.workspace.info.country)
         except query.QueryError as err:
             return str(err)
         return None
@@ -440,15 +441,15 @@ class BulkAffinity(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bulk-affinity")
     def _run(self, ids: list[int] | None, target: int | None) -> None:
-        store = self.app.store
+        ws = self.app.workspace
         try:
             if ids is None:
-                ids = lockins.connection_ids(store, **self.listing)
+                ids = ws.lockins.connection_ids(**self.listing)
             progress = lambda done, total: self.post_message(self.Progress(done, total))  # noqa: E731
             if self.verb == "clear":
-                result = lockins.clear(store, ids, progress=progress, cancelled=self._stop.is_set)
+                result = ws.lockins.clear(ids, progress=progress, cancelled=self._stop.is_set)
             else:
-                result = lockins.move(store, ids, target, progress=progress, cancelled=self._stop.is_set)
+                result = ws.lockins.move(ids, target, progress=progress, cancelled=self._stop.is_set)
         except StoreError as err:
             self.post_message(self.Finished(None, str(err)))
             return

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import Suggester
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
-from ccconsole.store.errors import StoreError
+from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
 from ccconsole.tui.screens.dialogs import Confirm
 
@@ -122,11 +122,10 @@ class ImportScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
     def _preview(self, path: str) -> None:
-        from ccconsole.store.importer import import_file
 
         started = time.monotonic()
         try:
-            report = import_file(self.app.store, path, dry_run=True, cancelled=self._cancel.is_set,
+            report = self.app.workspace.transfer.import_file(path, dry_run=True, cancelled=self._cancel.is_set,
                                  progress=lambda d, t: self.post_message(Progress(d, t, started)))
         except StoreError as err:
             self.post_message(self.Previewed(path, error=str(err)))
@@ -176,11 +175,11 @@ class ImportScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
     def _import(self, path: str) -> None:
-        from ccconsole.store.importer import ImportCancelled, import_file
+        from ccconsole.app.transfer import ImportCancelled
 
         started = time.monotonic()
         try:
-            report = import_file(self.app.store, path, cancelled=self._cancel.is_set,
+            report = self.app.workspace.transfer.import_file(path, cancelled=self._cancel.is_set,
                                  progress=lambda d, t: self.post_message(Progress(d, t, started)))
         except ImportCancelled:
             self.post_message(self.Finished(cancelled=True))
@@ -284,11 +283,10 @@ class ExportScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export(self, path: str) -> None:
-        from ccconsole.store.exporter import export_file
 
         started = time.monotonic()
         try:
-            report = export_file(self.app.store, path, query=self.filter_text, cancelled=self._cancel.is_set,
+            report = self.app.workspace.transfer.export_file(path, query=self.filter_text, cancelled=self._cancel.is_set,
                                  progress=lambda d, t: self.post_message(Progress(d, t, started)))
         except StoreError as err:
             self.post_message(self.Finished(error=str(err)))

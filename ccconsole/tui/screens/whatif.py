@@ -19,8 +19,8 @@ from ccconsole.core import urns as urnlib
 from ccconsole.core.lists import receive_problem
 from ccconsole.core.lockin import contact_urn, urns_by_scheme, what_if
 from ccconsole.core.routing import Channels
-from ccconsole.store.errors import StoreError
-from ccconsole.store.views import ConnectionView, RouteView
+from ccconsole.errors import StoreError
+from ccconsole.core.views import ConnectionView, RouteView
 from ccconsole.tui import safe
 from ccconsole.tui.screens.editor import ErrorLine
 from ccconsole.tui.widgets.route_preview import render_route
@@ -87,7 +87,7 @@ class WhatIf(ModalScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="whatif")
     def _load(self) -> None:
         try:
-            self.post_message(self.Loaded(self.app.store.channels()))
+            self.post_message(self.Loaded(self.app.workspace.channels.list()))
         except StoreError as err:
             self.post_message(self.Loaded([], str(err)))
 

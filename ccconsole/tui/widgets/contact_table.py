@@ -22,7 +22,7 @@ from textual.widget import Widget
 
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind
-from ccconsole.store.views import ContactRow
+from ccconsole.core.views import ContactRow
 from ccconsole.tui import safe
 
 WINDOW_MAX = 600  # rows kept in memory at most
@@ -102,7 +102,7 @@ class ContactTable(Widget, can_focus=True):
 
     def __init__(self, store, *, country: str | None, timezone: str = "UTC", id: str | None = None):
         super().__init__(id=id)
-        self.store = store
+        self.workspace = store
         self.country = country
         try:
             self.tz = ZoneInfo(timezone)
@@ -150,15 +150,15 @@ class ContactTable(Widget, can_focus=True):
     def _fetch(self, generation: int, mode: str, key, anchor, text, h: int) -> None:
         try:
             if mode == "first":
-                rows = self.store.page(limit=FETCH, text=text)
+                rows = self.workspace.browse.page(limit=FETCH, text=text)
             elif mode == "last":
-                rows = self.store.page(last=True, limit=FETCH, text=text)
+                rows = self.workspace.browse.page(last=True, limit=FETCH, text=text)
             elif mode == "around":
-                rows = self.store.page_around(key, before=h * 2, after=FETCH, text=text)
+                rows = self.workspace.browse.page_around(key, before=h * 2, after=FETCH, text=text)
             elif mode == "after":
-                rows = self.store.page(after=key, limit=FETCH, text=text)
+                rows = self.workspace.browse.page(after=key, limit=FETCH, text=text)
             else:
-                rows = self.store.page(before=key, limit=FETCH, text=text)
+                rows = self.workspace.browse.page(before=key, limit=FETCH, text=text)
         except Exception as err:  # the database is the user's problem to fix, not a crash
             self.post_message(self.Failed(f"Could not load contacts: {err}"))
             return
@@ -167,7 +167,7 @@ class ContactTable(Widget, can_focus=True):
     @work(thread=True, exclusive=True, exit_on_error=False, group="table-count")
     def _count(self, generation: int, text: str | None) -> None:
         try:
-            total = self.store.count(text)
+            total = self.workspace.browse.count(text)
         except Exception as err:
             self.post_message(self.Failed(f"Could not count contacts: {err}"))
             return

@@ -17,7 +17,7 @@ from textual.widgets import Static
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind
 from ccconsole.core.routing import RULE_TEXT
-from ccconsole.store.views import RouteView
+from ccconsole.core.views import RouteView
 from ccconsole.tui import safe
 
 
