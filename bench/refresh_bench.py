@@ -71,7 +71,7 @@ def table_shows(app: CCConsole, identity: str) -> bool:
     screen = next(s for s in app.screen_stack if isinstance(s, ContactsScreen))
     t = screen.query_one(ContactTable)
     row = t.current
-    shown = urnlib.display_identity(identity, app.store.info.country)
+    shown = urnlib.display_identity(identity, app.workspace.info.country)
     return row is not None and row.priority_identity == identity and shown in t.render_line(
         t.cursor - t.top + 1).text
 
@@ -99,7 +99,7 @@ async def measure(url: str, runs: int) -> dict:
         await pilot.press("enter")
         await wait_until(pilot, lambda: (screen.query_one(ContactTable).current or None) is not None
                          and screen.query_one(ContactTable).current.name == NAME)
-        channels = {ch.name: ch.id for ch in app.store.channels.list()}
+        channels = {ch.name: ch.id for ch in app.workspace.channels.list()}
         for run in range(runs):
             identity = NUMBERS[(run + 1) % 2]
             committed = await asyncio.to_thread(write, url, "MTN Rwanda", identity)

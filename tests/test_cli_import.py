@@ -80,7 +80,7 @@ def test_import_dry_run_text_report_and_export_query(tmp_path):
         "Would import in.csv: 1 created, 0 updated, 0 unchanged, 1 errored, 1 skipped (3 rows).",
         "Row 3: Language 'english' is not an ISO-639-3 code such as eng.",
     ]
-    assert open_workspace(url).count() == 0
+    assert open_workspace(url).browse.count() == 0
     assert ok(run("import", str(f), "--db", url)).splitlines()[0].startswith("Imported in.csv: 1 created")
     out = tmp_path / "jane.xlsx"
     assert ok(run("export", str(out), "--query", "Jane", "--db", url)) == f"Exported 1 contacts to {out}.\n"
@@ -110,7 +110,7 @@ def test_import_and_export_mistakes_are_one_line(tmp_path):
     assert "No such file" in lines[3]
     assert lines[4] == "ccconsole: Import file appears to be empty."
     assert ".xlsx or .csv" in lines[5]
-    assert open_workspace(url).count() == 0
+    assert open_workspace(url).browse.count() == 0
 
 
 def test_help_lists_the_commands():

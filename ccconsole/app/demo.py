@@ -15,6 +15,7 @@ __all__ = ["DemoSummary", "build", "ensure", "reset"]
 
 DEMO_NAME = "Kigali Health"
 DEMO_COUNTRY = "RW"
+NOT_EMPTY = "That database already has a workspace with data; use --reset (SQLite) or another --db."
 
 
 def open_for_demo(url: str, *, actor: str | None = None, read_only: bool = False) -> Workspace:
@@ -30,7 +31,7 @@ def build(ws: Workspace, contacts: int = 3000, *, seed: int = 7,
     """Fill the (empty) workspace with the demo; refused when it has data."""
     ws.scope.check_writable()
     if not is_empty(ws):
-        raise StoreError("That database already has a workspace with data; use --reset (SQLite) or another --db.")
+        raise StoreError(NOT_EMPTY)
     return builder.build_demo(ws.scope, contacts, seed=seed, progress=progress)
 
 

@@ -448,15 +448,17 @@ def demo(ctx: click.Context, n: int, seed: int, reset: bool, db_url: str | None)
     if reset:
         demo_app.reset(url)
     started = time.perf_counter()
-    with demo_app.open_for_demo(url, actor=s.actor) as ws, \
-            click.progressbar(length=n, label="Creating contacts", file=sys.stderr) as bar:
-        last = [0]
+    with demo_app.open_for_demo(url, actor=s.actor) as ws:
+        if not demo_app.is_empty(ws):
+            raise Fail(demo_app.NOT_EMPTY)
+        with click.progressbar(length=n, label="Creating contacts", file=sys.stderr) as bar:
+            last = [0]
 
-        def progress(done: int, total: int) -> None:
-            bar.update(done - last[0])
-            last[0] = done
+            def progress(done: int, total: int) -> None:
+                bar.update(done - last[0])
+                last[0] = done
 
-        summary = demo_app.build(ws, n, seed=seed, progress=progress)
+            summary = demo_app.build(ws, n, seed=seed, progress=progress)
     click.echo(f"Demo workspace ready at {url}: {summary.contacts:,} contacts, {summary.channels} channels, "
                f"{summary.locked_in:,} locked in, {summary.stale:,} stale affinities "
                f"({time.perf_counter() - started:.1f} s).")

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from ccconsole import errors
 from ccconsole.errors import (  # noqa: F401  (re-exported: the store's callers name them db.*)
     SQLITE_BUSY_SECONDS,
     StoreError,
@@ -56,7 +57,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
                 raise StoreError(f"Cannot create the database folder {path.parent}: {err.strerror or err}.") from err
             if read_only:
                 url = f"sqlite:///file:{Path(database).expanduser()}?mode=ro&uri=true"
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": errors.SQLITE_BUSY_SECONDS, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):

@@ -30,7 +30,7 @@ async def test_add_a_channel_with_a_bad_country_then_a_good_one(demo_url):
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "two-letter" in str(app.screen.query_one("#err-country").render()),
                        what="the country message")
-        assert "Tigo Rwanda" not in [c.name for c in open_workspace(demo_url).channels()]
+        assert "Tigo Rwanda" not in [c.name for c in open_workspace(demo_url).channels.list()]
         app.screen.query_one("#ch-country", Input).value = "RW"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ChannelsScreen)

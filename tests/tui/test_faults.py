@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 from textual.widgets import Input, Static
 
-from ccconsole.store import db
+from ccconsole import errors
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.editor import ContactEditor, ErrorLine
@@ -111,7 +111,7 @@ async def test_postgres_restart_then_another_console_change_still_arrives(own_pg
 
 
 async def test_locked_sqlite_waits_then_says_so_and_keeps_the_form(tmp_path, monkeypatch):
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 0.3)
+    monkeypatch.setattr(errors, "SQLITE_BUSY_SECONDS", 0.3)
     ws = small_workspace(f"sqlite:///{tmp_path / 'locked.db'}")
     app = make_app(ws.url)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -113,7 +113,7 @@ async def test_filter_by_channel_and_text_and_mark_then_clear_with_confirmation(
     assert ws.connection_row("tel:+250788111002").affinity_channel_id is None
     assert ws.connection_row("tel:+250788111001").affinity_channel_id is not None
     probe = ws.store()
-    with probe.engine.connect() as c:
+    with probe.scope.engine.connect() as c:
         from sqlalchemy import select
 
         from ccconsole.store.models import AuditEvent
@@ -138,7 +138,7 @@ async def test_move_everything_listed_to_another_channel_with_progress(request, 
         await wait_for(pilot, lambda: isinstance(app.screen, BulkAffinity), what="the move dialog")
         dialog = app.screen
         dialog.query_one("#scope-all").value = True
-        dialog.query_one("#bulk-target", Select).value = app.store.channels.find("MTN Rwanda").id
+        dialog.query_one("#bulk-target", Select).value = app.workspace.channels.find("MTN Rwanda").id
         await pilot.pause()
         await pilot.click("#bulk-go")
         await wait_for(pilot, lambda: isinstance(app.screen, LockInsScreen), what="done", timeout=10)
@@ -187,7 +187,7 @@ async def test_what_if_shows_the_new_order_and_route_and_saves_nothing(ws):
         await wait_for(pilot, lambda: isinstance(app.screen, WhatIf) and app.screen.channels.all, what="what-if")
         dialog = app.screen
         dialog.query_one("#whatif-connection", Select).value = "tel:+250788111002"
-        dialog.query_one("#whatif-channel", Select).value = app.store.channels.find("Airtel").id
+        dialog.query_one("#whatif-channel", Select).value = app.workspace.channels.find("Airtel").id
         await pilot.pause()
         shown = static_text(dialog.query_one("#whatif-result", Static))
         assert "If a message came in on tel:+250788111002 through Airtel" in shown
@@ -195,12 +195,12 @@ async def test_what_if_shows_the_new_order_and_route_and_saves_nothing(ws):
         assert "locked in" in shown and "via Airtel" in shown
         assert " 1 tel      0788 111 002  affinity Airtel" in shown
         # a channel that does not serve the connection is refused with the inbound rule's message
-        dialog.query_one("#whatif-channel", Select).value = app.store.channels.find("Twitter").id
+        dialog.query_one("#whatif-channel", Select).value = app.workspace.channels.find("Twitter").id
         await pilot.pause()
         assert "Channel Twitter does not serve tel connections." in static_text(dialog.query_one("#whatif-error"))
         # a new connection typed in national format
         dialog.query_one("#whatif-connection", Select).value = "__new__"
-        dialog.query_one("#whatif-channel", Select).value = app.store.channels.find("MTN").id
+        dialog.query_one("#whatif-channel", Select).value = app.workspace.channels.find("MTN").id
         dialog.query_one("#whatif-new", Input).focus()
         await type_text(pilot, "0788000123")
         await pilot.pause()

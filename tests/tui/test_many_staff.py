@@ -134,7 +134,7 @@ async def test_both_changed_the_name_mine_is_kept_and_theirs_shown(ws_any):
         await settle(pilot)
     now = ws.contact(ALICE)
     assert (now.name, [c.identity for c in now.connections]) == ("Alice Mine", ["twitter:alice", "tel:+250788111001"])
-    twitter_channel = next(c for c in other_staff(ws.url).channels() if c.name == "Twitter")
+    twitter_channel = next(c for c in other_staff(ws.url).channels.list() if c.name == "Twitter")
     assert now.connections[0].affinity_channel_id == twitter_channel.id  # the message's affinity survived
 
 
