@@ -349,3 +349,37 @@ def test_simultaneous_messages_from_a_new_connection_create_one_contact(store, b
     assert store.contacts.get("tel:+250788000111").id == owner
     assert sorted(m[5] for m in messages(store)) == [f"m{i}" for i in range(6)]
     assert {m[1] for m in messages(store)} == {owner}
+
+
+# --- one rule: what is stored is what the what-if pane predicts ------------------------------------
+
+
+@pytest.mark.parametrize("channel, urn, status", [
+    ("Airtel", "tel:0788383383", "active"),      # a phone without affinity, through a sending channel
+    ("MTN", "tel:+250788383383", "stopped"),     # a stopped contact writes in: active again
+    ("Telegram", "telegram:777", "active"),      # already on top with this very affinity: no change
+    ("Email", "mailto:jane@example.org", "blocked"),  # second connection back to the top; blocked stays
+    ("Twitter", "twitter:jane", "active"),
+])
+def test_stored_inbound_equals_the_what_if(store, channel, urn, status):
+    """``ccconsole.app.inbound`` and the what-if pane both apply ``core.lists.receive``: the contact
+    stored after a message is exactly the one ``core.lockin.what_if`` predicts, route included."""
+    from ccconsole.core import urns as urnlib
+    from ccconsole.core.lockin import what_if
+    from ccconsole.core.routing import Channels, route
+
+    before = jane(store)
+    if status != "active":
+        before = store.contacts.update(before.uuid, status=status)
+    chans = Channels(store.channels.list())
+    through = store.channels.find(channel)
+    identity = urnlib.clean_text(urn, store.info.country).identity
+    predicted, predicted_route, _ = what_if(before.core, identity, through, chans)
+    stored = store.messages.receive(channel, urn, "hello", when=W3).contact
+    assert [(c.identity, c.affinity) for c in stored.core.connections] == \
+        [(c.identity, c.affinity) for c in predicted.connections]
+    assert stored.core.status == predicted.status
+    assert route(stored.core, chans) == predicted_route
+    # and the what-if itself moved something whenever the store recorded a change
+    assert (stored.version != before.version) == (predicted.connections != before.core.connections
+                                                  or predicted.status != before.core.status)
