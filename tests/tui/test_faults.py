@@ -15,7 +15,8 @@ from textual.widgets import Input, Static
 from ccconsole import errors
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.contacts import ContactsScreen
-from ccconsole.tui.screens.editor import ContactEditor, ErrorLine
+from ccconsole.tui.screens.editor import ContactEditor
+from ccconsole.tui.widgets.form import ErrorLine
 from tests import pg
 from tests.tui.helpers import (
     ALICE,
@@ -135,3 +136,63 @@ async def test_locked_sqlite_waits_then_says_so_and_keeps_the_form(tmp_path, mon
         await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen), timeout=10)
         await settle(pilot)
     assert ws.contact(ALICE).name == "Alice Later"
+
+
+async def test_postgres_stopped_under_the_lockins_bulk_action_and_other_screens(own_pg):
+    """Beyond the editor: a bulk action whose database drops reports it and leaves its dialog usable
+    (not stuck), and the history, audit and channels screens say what happened instead of waiting."""
+    from textual.widgets import Button
+
+    from ccconsole.tui.screens.audit import AuditScreen
+    from ccconsole.tui.screens.channels import ChannelsScreen
+    from ccconsole.tui.screens.history import HistoryScreen
+    from ccconsole.tui.screens.bulk import BulkAffinity
+from ccconsole.tui.screens.lockins import LockInsScreen
+    from tests.tui.helpers import demo_workspace
+    from tests.tui.test_lockins import listed, open_lockins
+
+    url = demo_workspace(own_pg.create_database())
+    app = make_app(url, actor="me")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await table_ready(pilot)
+        screen = await open_lockins(pilot)
+        await wait_for(pilot, lambda: listed(screen), what="the lock-ins list")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkAffinity), what="the clear dialog")
+        dialog = app.screen
+        dialog.query_one("#scope-all").value = True
+        await pilot.pause()
+        own_pg.stop()
+        try:
+            await pilot.click("#bulk-go")
+            await wait_for(pilot, lambda: dialog.query_one("#bulk-error", ErrorLine).display and not dialog._busy,
+                           timeout=30, what="the failed bulk action")
+            assert "Cannot reach the database" in str(dialog.query_one("#bulk-error", ErrorLine).render())
+            assert not dialog.query_one("#bulk-go", Button).disabled  # usable again: try later or go back
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, LockInsScreen), what="back to the lock-ins")
+            shown = len(app._notifications)
+            await pilot.press("h")  # the highlighted contact's history
+            await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="the history screen")
+            await wait_for(pilot, lambda: any("Cannot reach the database" in str(n.message)
+                                              for n in list(app._notifications)[shown:]),
+                           timeout=30, what="the history screen's error")
+            await pilot.press("escape")
+            for key, kind in (("A", AuditScreen), ("C", ChannelsScreen)):
+                shown = len(app._notifications)
+                await pilot.press(key)
+                await wait_for(pilot, lambda kind=kind: isinstance(app.screen, kind), what=kind.__name__)
+                await wait_for(pilot, lambda shown=shown: any("Cannot reach the database" in str(n.message)
+                                                              for n in list(app._notifications)[shown:]),
+                               timeout=30, what=f"the {kind.__name__} error")
+        finally:
+            own_pg.start(same_port=True)
+        await wait_for(pilot, lambda: app.db_problem is None, timeout=30, what="the database to be back")
+    with open_workspace_for_check(url) as ws:
+        assert ws.lockins.rows(), "the failed clear changed nothing"
+
+
+def open_workspace_for_check(url: str):
+    from ccconsole.app import open_workspace
+
+    return open_workspace(url, actor="check")

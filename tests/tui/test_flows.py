@@ -10,7 +10,8 @@ from textual.widgets import Button, Footer, Input, Select, Static
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.dialogs import HelpScreen
-from ccconsole.tui.screens.editor import ContactEditor, ErrorLine
+from ccconsole.tui.screens.editor import ContactEditor
+from ccconsole.tui.widgets.form import ErrorLine
 from tests.tui.helpers import (
     ALICE,
     BOB,

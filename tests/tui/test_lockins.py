@@ -17,7 +17,8 @@ from ccconsole.store import lockins
 from ccconsole.app import open_workspace
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.history import HistoryScreen
-from ccconsole.tui.screens.lockins import BulkAffinity, LockInsScreen
+from ccconsole.tui.screens.bulk import BulkAffinity
+from ccconsole.tui.screens.lockins import LockInsScreen
 from ccconsole.tui.screens.whatif import WhatIf
 from tests.tui.conftest import _url
 from tests.tui.helpers import (ALICE, BOB, demo_workspace, preview_for, preview_text, row_text, select_name, settle,

@@ -19,12 +19,11 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from ccconsole.app import audit
 from ccconsole.app.audit import AuditEntry
-from ccconsole.app.workspace import Workspace
-from ccconsole.errors import describe_failure
 from ccconsole.tui import actions, safe
+from ccconsole.tui.base import UsesWorkspace, failure_text
 
 
-class AuditScreen(Screen):
+class AuditScreen(UsesWorkspace, Screen):
     BINDINGS = actions.bindings("audit")
     AUTO_FOCUS = "DataTable"
 
@@ -42,9 +41,6 @@ class AuditScreen(Screen):
         self.exhausted = False
         self.fetching = False
 
-    @property
-    def workspace(self) -> Workspace:
-        return self.app.workspace
 
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")
@@ -91,7 +87,7 @@ class AuditScreen(Screen):
             entries = self.workspace.audit.page(before_id=before_id, **filters)
             total = None if append else self.workspace.audit.count(**filters)
         except Exception as err:  # noqa: BLE001 - shown as one line
-            self.post_message(self.Loaded([], None, append, describe_failure(err)))
+            self.post_message(self.Loaded([], None, append, failure_text(err)))
             return
         self.post_message(self.Loaded(entries, total, append))
 

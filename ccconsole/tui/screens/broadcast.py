@@ -17,11 +17,12 @@ from textual.widgets import Label, ProgressBar, Static
 
 from ccconsole.core.routing import Breakdown
 from ccconsole.tui import safe
+from ccconsole.tui.base import UsesWorkspace, failure_text
 
 PROGRESS_SECONDS = 0.1  # at most ten progress updates a second reach the screen
 
 
-class BroadcastPreview(ModalScreen[None]):
+class BroadcastPreview(UsesWorkspace, ModalScreen[None]):
     """The split of one send request; ``query`` (None: all contacts) or ``contact_ids`` (marked)."""
 
     BINDINGS = [("escape,q,b", "close", "Close")]
@@ -76,12 +77,12 @@ class BroadcastPreview(ModalScreen[None]):
                 self.post_message(self.Progressed(done, total))
 
         try:
-            result = self.app.workspace.broadcast.preview(query=self.query_text, contact_ids=self.contact_ids,
+            result = self.workspace.broadcast.preview(query=self.query_text, contact_ids=self.contact_ids,
                              progress=progress, total=self.total)
         except Cancelled:
             return
         except Exception as err:  # a bad query or a database problem: a message, not a crash
-            self.post_message(self.Done(None, f"Could not preview the broadcast: {err}"))
+            self.post_message(self.Done(None, f"Could not preview the broadcast: {failure_text(err)}"))
             return
         self.post_message(self.Done(result))
 

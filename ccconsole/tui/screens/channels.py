@@ -18,11 +18,12 @@ from ccconsole.core.routing import Channels
 from ccconsole.errors import StoreError, ValidationFailed
 from ccconsole.tui import actions, safe
 from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.base import UsesWorkspace, failure_text
 
 CHANNEL_TYPES = sorted({t for s in urnlib.SCHEMES.values() for t in s.channel_types})
 
 
-class ChannelsScreen(Screen):
+class ChannelsScreen(UsesWorkspace, Screen):
     BINDINGS = actions.bindings("channels")
     AUTO_FOCUS = "DataTable"
 
@@ -53,10 +54,10 @@ class ChannelsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="channels")
     def _load(self) -> None:
         try:
-            channels = self.app.workspace.channels.list()
-            counts = self.app.workspace.channels.affinity_counts()
-        except StoreError as err:
-            self.post_message(self.Loaded([], {}, str(err)))
+            channels = self.workspace.channels.list()
+            counts = self.workspace.channels.affinity_counts()
+        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+            self.post_message(self.Loaded([], {}, failure_text(err)))
             return
         self.post_message(self.Loaded(channels, counts))
 
@@ -121,19 +122,19 @@ class ChannelsScreen(Screen):
     @work(thread=True, exit_on_error=False, group="channels-write")
     def _toggle(self, cid: int, active: bool) -> None:
         try:
-            self.app.workspace.channels.set_active(str(cid), active)
-        except StoreError as err:
-            self.app.call_from_thread(self.notify, safe.visible(str(err)), severity="error", markup=False)
+            self.workspace.channels.set_active(str(cid), active)
+        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+            self.app.call_from_thread(self.notify, safe.visible(failure_text(err)), severity="error", markup=False)
         self._load()
 
     def check_action(self, action: str, parameters) -> bool | None:
         spec = actions.by_action("channels", action)
-        if spec is not None and spec.mutates and self.app.read_only:
+        if spec is not None and spec.mutates and self.console_app.read_only:
             return False
         return True
 
 
-class AddChannel(ModalScreen):
+class AddChannel(UsesWorkspace, ModalScreen):
     """A form for a new channel; returns True when one was added."""
 
     BINDINGS = [("escape", "cancel", "Cancel"), ("ctrl+s", "save", "Save")]
@@ -191,12 +192,12 @@ class AddChannel(ModalScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="add-channel")
     def _add(self, name: str, ctype: str, schemes: list[str], options: dict) -> None:
         try:
-            self.app.workspace.channels.add(name, ctype, schemes, **options)
+            self.workspace.channels.add(name, ctype, schemes, **options)
         except ValidationFailed as err:
             self.post_message(self.Added(err.errors))
             return
-        except StoreError as err:
-            self.post_message(self.Added({"name": str(err)}))
+        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+            self.post_message(self.Added({"name": failure_text(err)}))
             return
         self.post_message(self.Added({}))
 

@@ -11,11 +11,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from ccconsole.core import query
-from ccconsole.app.workspace import Workspace
 from ccconsole.core.views import RouteView
 from ccconsole.tui import actions, safe
 from ccconsole.tui.widgets.contact_table import ContactTable
 from ccconsole.tui.widgets.route_preview import RoutePreview
+from ccconsole.tui.base import UsesWorkspace, failure_text
 
 
 def canonical_or_none(text: str | None, country: str | None) -> str | None:
@@ -26,7 +26,7 @@ def canonical_or_none(text: str | None, country: str | None) -> str | None:
         return text
 
 
-class ContactsScreen(Screen):
+class ContactsScreen(UsesWorkspace, Screen):
     BINDINGS = actions.bindings("contacts")
     AUTO_FOCUS = "ContactTable"
 
@@ -40,9 +40,6 @@ class ContactsScreen(Screen):
         self._preview_timer: Timer | None = None
         self._highlighted: int | None = None
 
-    @property
-    def workspace(self) -> Workspace:
-        return self.app.workspace
 
     def compose(self) -> ComposeResult:
         ws = self.workspace.info
@@ -68,10 +65,10 @@ class ContactsScreen(Screen):
         ws = self.workspace.info
         table = self.query_one(ContactTable)
         count = table.position_label()
-        mode = "  [read-only]" if self.app.read_only else ""
-        if self.app.db_problem:
-            mode += "  ⚠ " + self.app.db_problem
-        left = f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "") + f" · {self.app.db_label}{mode}"
+        mode = "  [read-only]" if self.console_app.read_only else ""
+        if self.console_app.db_problem:
+            mode += "  ⚠ " + self.console_app.db_problem
+        left = f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "") + f" · {self.console_app.db_label}{mode}"
         width = max(0, self.size.width - len(left) - len(count) - 1)
         self.query_one("#title-bar", Static).update(safe.content(left + " " * width + count))
         shown = canonical_or_none(table.filter_text, ws.country)
@@ -108,7 +105,7 @@ class ContactsScreen(Screen):
         try:
             view = self.workspace.contacts.route(contact_id)
         except Exception as err:
-            self.post_message(self.Routed(contact_id, None, f"Could not load the route: {err}"))
+            self.post_message(self.Routed(contact_id, None, f"Could not load the route: {failure_text(err)}"))
             return
         self.post_message(self.Routed(contact_id, view))
 
@@ -272,7 +269,7 @@ class ContactsScreen(Screen):
 
     def check_action(self, action: str, parameters) -> bool | None:
         spec = actions.by_action("contacts", action)
-        return not (spec is not None and spec.mutates and self.app.read_only)
+        return not (spec is not None and spec.mutates and self.console_app.read_only)
 
     def refresh_data(self) -> None:
         """Called by the app when the data changed elsewhere."""

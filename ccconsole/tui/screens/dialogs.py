@@ -10,9 +10,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from ccconsole.tui import actions, safe
+from ccconsole.tui.base import UsesWorkspace
 
 
-class Confirm(ModalScreen[bool]):
+class Confirm(UsesWorkspace, ModalScreen[bool]):
     """Yes / No; "No" has the focus, so enter or esc never destroys anything by accident."""
 
     BINDINGS = [("escape", "no", "No"), ("n", "no", "No"), ("y", "yes", "Yes")]
@@ -41,7 +42,7 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(True)
 
 
-class HelpScreen(ModalScreen):
+class HelpScreen(UsesWorkspace, ModalScreen):
     """Every key, by screen, from the action registry (with the user's remapped keys)."""
 
     BINDINGS = [("escape,question_mark,q", "close", "Close")]
@@ -54,7 +55,7 @@ class HelpScreen(ModalScreen):
         for scope, title in actions.SCOPE_TITLES.items():
             table.add_row(Text(title, style="bold underline"), "")
             for spec in actions.specs(scope):
-                if spec.mutates and self.app.read_only:
+                if spec.mutates and self.console_app.read_only:
                     continue
                 table.add_row(actions.key_label(keymap.get(spec.id, spec.keys)), spec.description)
             table.add_row("", "")

@@ -16,26 +16,16 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
+from ccconsole.app import audit
 from ccconsole.core import urns as urnlib
+from ccconsole.core.merging import FormConn, merge
 from ccconsole.core.model import Connection, Contact, Status
 from ccconsole.core.routing import RULE_TEXT, Channels, route
-from ccconsole.app import audit
-from ccconsole.app.workspace import Workspace
-from ccconsole.errors import describe_failure
-from ccconsole.errors import Conflict, StoreError, ValidationFailed
 from ccconsole.core.views import ContactView
+from ccconsole.errors import Conflict, StoreError, ValidationFailed
 from ccconsole.tui import actions, safe
-from ccconsole.core.merging import FormConn, merge
-
-
-class ErrorLine(Label):
-    """A field's message line: hidden while there is nothing to say."""
-
-    DEFAULT_CSS = "ErrorLine { color: $error; padding-left: 9; display: none; }"
-
-    def show(self, text: str | None) -> None:
-        self.update(safe.content(f"⚠ {text}") if text else "")
-        self.display = bool(text)
+from ccconsole.tui.base import UsesWorkspace, failure_text
+from ccconsole.tui.widgets.form import ConnectionRow, ErrorLine, Item
 
 
 @dataclass(frozen=True)
@@ -47,36 +37,7 @@ class ConflictInfo:
     events: list
 
 
-@dataclass
-class Item:
-    """One connection being edited: its type, the text typed, and the stored identity it came from."""
-
-    scheme: str
-    value: str
-    original: str | None = None
-    affinity: int | None = None
-
-
-class ConnectionRow(Horizontal):
-    """Index, type, editable value, promote and remove buttons, and an error line under it."""
-
-    def __init__(self, index: int, item: Item, country: str | None):
-        super().__init__(classes="conn-row")
-        self.index = index
-        self.item = item
-        self.country = country
-
-    def compose(self) -> ComposeResult:
-        yield Label(f"{self.index + 1:>2}", classes="conn-index", markup=False)
-        yield Label(safe.content(self.item.scheme), classes="conn-scheme")
-        yield Input(self.item.value, id=f"conn-{self.index}", classes="conn-value", compact=True)
-        yield Button("↑", id=f"up-{self.index}", classes="conn-up", disabled=self.index == 0, compact=True,
-                     tooltip="Promote: move this connection one place up (alt+↑)")
-        yield Button("✕", id=f"rm-{self.index}", classes="conn-rm", compact=True,
-                     tooltip="Remove this connection (alt+del)")
-
-
-class ContactEditor(ModalScreen):
+class ContactEditor(UsesWorkspace, ModalScreen):
     """Returns the saved ContactView on save, None on cancel."""
 
     BINDINGS = actions.bindings("editor")
@@ -108,9 +69,6 @@ class ContactEditor(ModalScreen):
         self.saving = False
         self.conflict: ConflictInfo | None = None  # set while a refused save waits for Reload
 
-    @property
-    def workspace(self) -> Workspace:
-        return self.app.workspace
 
     @property
     def country(self) -> str | None:
@@ -144,7 +102,7 @@ class ContactEditor(ModalScreen):
                              tooltip="Load the version saved meanwhile, keeping your edits on top")
                 yield Button("Cancel (esc)", id="cancel", compact=True)
                 yield Button("Save Changes (^s)", id="save", variant="primary", compact=True,
-                             disabled=self.app.read_only)
+                             disabled=self.console_app.read_only)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -157,8 +115,8 @@ class ContactEditor(ModalScreen):
         try:
             view = self.workspace.contacts.get(self.contact_id)
             channels = self.workspace.channels.list()
-        except StoreError as err:
-            self.post_message(self.Loaded(None, (), str(err)))
+        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+            self.post_message(self.Loaded(None, (), failure_text(err)))
             return
         self.post_message(self.Loaded(view, channels))
 
@@ -315,7 +273,7 @@ class ContactEditor(ModalScreen):
     # --- saving --------------------------------------------------------------------------------
 
     def action_save(self) -> None:
-        if self.saving or self.view is None or self.app.read_only:
+        if self.saving or self.view is None or self.console_app.read_only:
             return
         self._sync_values()
         for label in self.query(ErrorLine):
@@ -337,7 +295,7 @@ class ContactEditor(ModalScreen):
             try:
                 info = self._conflict_info(err.current)
             except Exception as again:  # noqa: BLE001 - the save failed anyway; say why
-                self.post_message(self.Saved(None, error=f"{err} {describe_failure(again)}"))
+                self.post_message(self.Saved(None, error=f"{err} {failure_text(again)}"))
                 return
             self.post_message(self.Saved(None, error=str(err), conflict=info))
             return
@@ -345,7 +303,7 @@ class ContactEditor(ModalScreen):
             self.post_message(self.Saved(None, error=str(err)))
             return
         except Exception as err:  # noqa: BLE001 - a driver error: one line, the form stays
-            self.post_message(self.Saved(None, error=describe_failure(err)))
+            self.post_message(self.Saved(None, error=failure_text(err)))
             return
         self.post_message(self.Saved(view))
 
@@ -365,7 +323,7 @@ class ContactEditor(ModalScreen):
             self.post_message(self.Refetched(None, str(err)))
             return
         except Exception as err:  # noqa: BLE001 - unreachable database: the form stays as typed
-            self.post_message(self.Refetched(None, describe_failure(err)))
+            self.post_message(self.Refetched(None, failure_text(err)))
             return
         self.post_message(self.Refetched(info))
 
@@ -481,6 +439,6 @@ class ContactEditor(ModalScreen):
 
     def check_action(self, action: str, parameters) -> bool | None:
         spec = actions.by_action("editor", action)
-        if spec is not None and spec.mutates and self.app.read_only:
+        if spec is not None and spec.mutates and self.console_app.read_only:
             return False
         return True

@@ -16,9 +16,10 @@ from ccconsole.core import urns as urnlib
 from ccconsole.app import history
 from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
+from ccconsole.tui.base import UsesWorkspace, failure_text
 
 
-class HistoryScreen(Screen):
+class HistoryScreen(UsesWorkspace, Screen):
     BINDINGS = actions.bindings("history")
     AUTO_FOCUS = "#messages"
 
@@ -60,9 +61,9 @@ class HistoryScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
     def _load(self) -> None:
         try:
-            found = self.app.workspace.history.contact(self.contact_id)
-        except StoreError as err:
-            self.post_message(self.Loaded(None, str(err)))
+            found = self.workspace.history.contact(self.contact_id)
+        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+            self.post_message(self.Loaded(None, failure_text(err)))
             return
         self.post_message(self.Loaded(found))
 
@@ -71,10 +72,10 @@ class HistoryScreen(Screen):
             self.notify(safe.visible(message.error), severity="error", markup=False)
             return
         try:
-            zone = ZoneInfo(self.app.workspace.info.timezone)
+            zone = ZoneInfo(self.workspace.info.timezone)
         except Exception:
             zone = ZoneInfo("UTC")
-        country = self.app.workspace.info.country
+        country = self.workspace.info.country
         found = message.found
         messages = self.query_one("#messages", DataTable)
         keep = messages.cursor_row

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
 from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.base import UsesWorkspace, failure_text
 
 SHOWN_ERRORS = 8
 
@@ -60,7 +61,7 @@ def _rate(done: int, started: float) -> str:
     return f"{done:,} rows · {done / seconds:,.0f} rows/s"
 
 
-class ImportScreen(Screen):
+class ImportScreen(UsesWorkspace, Screen):
     """Choose a file; the dry run previews what the import would do; ctrl+s imports it."""
 
     BINDINGS = actions.bindings("import")
@@ -125,13 +126,13 @@ class ImportScreen(Screen):
 
         started = time.monotonic()
         try:
-            report = self.app.workspace.transfer.import_file(path, dry_run=True, cancelled=self._cancel.is_set,
+            report = self.workspace.transfer.import_file(path, dry_run=True, cancelled=self._cancel.is_set,
                                  progress=lambda d, t: self.post_message(Progress(d, t, started)))
         except StoreError as err:
             self.post_message(self.Previewed(path, error=str(err)))
             return
         except Exception as err:  # a database driver's error: one line, never a crash
-            self.post_message(self.Previewed(path, error=f"{type(err).__name__}: {err}"))
+            self.post_message(self.Previewed(path, error=failure_text(err)))
             return
         self.post_message(self.Previewed(path, report))
 
@@ -179,7 +180,7 @@ class ImportScreen(Screen):
 
         started = time.monotonic()
         try:
-            report = self.app.workspace.transfer.import_file(path, cancelled=self._cancel.is_set,
+            report = self.workspace.transfer.import_file(path, cancelled=self._cancel.is_set,
                                  progress=lambda d, t: self.post_message(Progress(d, t, started)))
         except ImportCancelled:
             self.post_message(self.Finished(cancelled=True))
@@ -188,7 +189,7 @@ class ImportScreen(Screen):
             self.post_message(self.Finished(error=str(err)))
             return
         except Exception as err:
-            self.post_message(self.Finished(error=f"{type(err).__name__}: {err}"))
+            self.post_message(self.Finished(error=failure_text(err)))
             return
         self.post_message(self.Finished(report))
 
@@ -230,10 +231,10 @@ class ImportScreen(Screen):
 
     def check_action(self, action: str, parameters) -> bool | None:
         spec = actions.by_action("import", action)
-        return not (spec is not None and spec.mutates and self.app.read_only)
+        return not (spec is not None and spec.mutates and self.console_app.read_only)
 
 
-class ExportScreen(ModalScreen[str | None]):
+class ExportScreen(UsesWorkspace, ModalScreen[str | None]):
     """Export the contacts of the current filter to .xlsx or .csv, with progress; esc cancels."""
 
     BINDINGS = [("escape", "cancel", "Cancel")]
@@ -286,13 +287,13 @@ class ExportScreen(ModalScreen[str | None]):
 
         started = time.monotonic()
         try:
-            report = self.app.workspace.transfer.export_file(path, query=self.filter_text, cancelled=self._cancel.is_set,
+            report = self.workspace.transfer.export_file(path, query=self.filter_text, cancelled=self._cancel.is_set,
                                  progress=lambda d, t: self.post_message(Progress(d, t, started)))
         except StoreError as err:
             self.post_message(self.Finished(error=str(err)))
             return
         except Exception as err:
-            self.post_message(self.Finished(error=f"{type(err).__name__}: {err}"))
+            self.post_message(self.Finished(error=failure_text(err)))
             return
         self.post_message(self.Finished(report))
 

@@ -22,8 +22,9 @@ from ccconsole.core.routing import Channels
 from ccconsole.errors import StoreError
 from ccconsole.core.views import ConnectionView, RouteView
 from ccconsole.tui import safe
-from ccconsole.tui.screens.editor import ErrorLine
+from ccconsole.tui.widgets.form import ErrorLine
 from ccconsole.tui.widgets.route_preview import render_route
+from ccconsole.tui.base import UsesWorkspace, failure_text
 
 NEW = "__new__"
 
@@ -44,7 +45,7 @@ def hypothetical(rv: RouteView, identity: str, channel, channels: Channels) -> R
                      {c.id: c.name for c in channels.all}, rv.affinity_messages)
 
 
-class WhatIf(ModalScreen):
+class WhatIf(UsesWorkspace, ModalScreen):
     """Pick a connection (or type a new one) and a channel; the result updates as you choose."""
 
     BINDINGS = [("escape", "close", "Close")]
@@ -87,9 +88,9 @@ class WhatIf(ModalScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="whatif")
     def _load(self) -> None:
         try:
-            self.post_message(self.Loaded(self.app.workspace.channels.list()))
-        except StoreError as err:
-            self.post_message(self.Loaded([], str(err)))
+            self.post_message(self.Loaded(self.workspace.channels.list()))
+        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+            self.post_message(self.Loaded([], failure_text(err)))
 
     def on_what_if_loaded(self, message: Loaded) -> None:
         if message.error:

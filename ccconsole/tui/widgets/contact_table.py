@@ -1,6 +1,6 @@
 """The contacts table: virtual and database-backed.
 
-It never holds all contacts: it keeps a window of rows (a few pages) fetched by key from the store in
+It never holds all contacts: it keeps a window of rows (a few pages) fetched by key from the workspace (``ccconsole.app.browse``) in
 thread workers, renders only the visible lines (Line API), and tracks the cursor by contact id so that
 refreshes and edits keep it on the same contact. Rows are one line with fixed column widths.
 """
@@ -22,8 +22,10 @@ from textual.widget import Widget
 
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind
+from ccconsole.app import Workspace
 from ccconsole.core.views import ContactRow
 from ccconsole.tui import safe
+from ccconsole.tui.base import failure_text
 
 WINDOW_MAX = 600  # rows kept in memory at most
 FETCH = 100  # rows fetched per page
@@ -68,7 +70,7 @@ def layout(width: int) -> list[tuple[Column, int]]:
 
 
 class ContactTable(Widget, can_focus=True):
-    """A window onto the contacts of the store, by key."""
+    """A window onto the contacts of the workspace, by key."""
 
     DEFAULT_CSS = """
     ContactTable { height: 1fr; }
@@ -100,9 +102,9 @@ class ContactTable(Widget, can_focus=True):
             super().__init__()
             self.text = text
 
-    def __init__(self, store, *, country: str | None, timezone: str = "UTC", id: str | None = None):
+    def __init__(self, workspace: Workspace, *, country: str | None, timezone: str = "UTC", id: str | None = None):
         super().__init__(id=id)
-        self.workspace = store
+        self.workspace = workspace
         self.country = country
         try:
             self.tz = ZoneInfo(timezone)
@@ -160,7 +162,7 @@ class ContactTable(Widget, can_focus=True):
             else:
                 rows = self.workspace.browse.page(before=key, limit=FETCH, text=text)
         except Exception as err:  # the database is the user's problem to fix, not a crash
-            self.post_message(self.Failed(f"Could not load contacts: {err}"))
+            self.post_message(self.Failed(f"Could not load contacts: {failure_text(err)}"))
             return
         self.post_message(self.Loaded(generation, rows, mode, anchor))
 
@@ -169,7 +171,7 @@ class ContactTable(Widget, can_focus=True):
         try:
             total = self.workspace.browse.count(text)
         except Exception as err:
-            self.post_message(self.Failed(f"Could not count contacts: {err}"))
+            self.post_message(self.Failed(f"Could not count contacts: {failure_text(err)}"))
             return
         self.post_message(self.Counted(generation, total))
 
