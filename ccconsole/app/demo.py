@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from ccconsole.app.workspace import Workspace, open_workspace
 from ccconsole.errors import ReadOnly, StoreError
 from ccconsole.store import demo as builder
-from ccconsole.store.db import normalize_url
+from ccconsole.store.db import sqlite_path
 from ccconsole.store.demo import DemoSummary
 
 __all__ = ["DemoSummary", "build", "ensure", "reset"]
@@ -50,9 +49,8 @@ def reset(url: str, *, read_only: bool = False) -> None:
     mode, and never anything but a SQLite file."""
     if read_only:
         raise ReadOnly("Read-only: --reset would delete the database; nothing was removed.")
-    url = normalize_url(url)
-    if not url.startswith("sqlite:///"):
+    path = sqlite_path(url)
+    if path is None:
         return  # only SQLite files are deleted; a PostgreSQL database is left as it is
-    path = Path(url.removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)

@@ -203,9 +203,11 @@ def database_label(url: str) -> str:
 
     from sqlalchemy.engine import make_url
 
-    url = db.normalize_url(url)
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        home = str(Path.home())
-        return "sqlite:" + ("~" + path[len(home):] if path.startswith(home) else path)
-    return make_url(url).render_as_string(hide_password=True)
+    path = db.sqlite_path(url)
+    if path is not None:
+        home, shown = str(Path.home()), str(path)
+        return "sqlite:" + ("~" + shown[len(home):] if shown.startswith(home + "/") else shown)
+    try:
+        return make_url(db.normalize_url(url)).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - opening will say what is wrong with it
+        return url

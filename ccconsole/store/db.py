@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.util import asbool
 
 from ccconsole import errors
 from ccconsole.errors import (  # noqa: F401  (re-exported: the store's callers name them db.*)
@@ -27,37 +31,99 @@ from ccconsole.errors import (  # noqa: F401  (re-exported: the store's callers 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_OPTION = "ccconsole_write"  # execution option: this transaction will write
+MIGRATION_LOCK = 7_263_110_042  # PostgreSQL advisory lock: one ccconsole at a time upgrades a schema
+URL_HINT = "use a SQLite file path or postgresql+psycopg://user@host/db"
 
 
 def normalize_url(url: str) -> str:
-    """Accept a bare file path for SQLite and plain ``postgresql://`` (driven by psycopg 3)."""
+    """Accept a bare file path for SQLite and plain ``postgresql://`` (driven by psycopg 3).
+
+    A path keeps its characters literally: a ``%`` that would read as an escape (``%25``) and a
+    ``?`` are escaped in the URL (``make_url`` decodes them back), anything else is left as it is."""
     if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser()}"
+        path = str(Path(url).expanduser())
+        return "sqlite:///" + re.sub(r"%(?=[0-9A-Fa-f]{2})", "%25", path).replace("?", "%3F")
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
-    url = normalize_url(url)
+def _hide_password(url: str) -> str:
+    """``url`` as text for a message, its password (if any) replaced by ``***``."""
+    return re.sub(r"^([\w+]+://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _parse(url: str) -> URL:
     try:
-        parsed = make_url(url)
+        return make_url(url)
     except ArgumentError as err:
-        raise StoreError(f"Not a database URL: {url}") from err
-    if parsed.get_backend_name() == "sqlite":
+        raise StoreError(f"Not a database URL: {_hide_password(url)} ({URL_HINT}).") from err
+    except ValueError as err:  # the port is not a number: make_url does int(port)
+        found = re.search(r"int\(\) with base 10: (.*)$", str(err))
+        why = f"port {found.group(1)} is not a number" if found else describe(err)
+        raise StoreError(f"Not a database URL: {_hide_password(url)} ({why}).") from err
+
+
+def _create(url: URL, shown: str, **kw) -> Engine:
+    """``create_engine`` with its complaints about the URL as one line."""
+    try:
+        return create_engine(url, **kw)
+    except NoSuchModuleError as err:
+        raise StoreError(f"Unknown database driver '{url.drivername}' in {shown} ({URL_HINT}).") from err
+    except ImportError as err:
+        raise StoreError(f"The driver for '{url.drivername}' is not installed ({describe(err)}); "
+                         f"{URL_HINT}.") from err
+    except (ArgumentError, ValueError, TypeError) as err:
+        raise StoreError(f"Not a database URL: {shown} ({describe(err)}).") from err
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return True  # cannot tell (no permission): let SQLite say what is wrong
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    Nothing is connected yet. ``read_only``: the engine never writes (SQLite opens the file in
+    read-only mode and never creates it; PostgreSQL transactions are read-only)."""
+    if not url or not url.strip():
+        raise StoreError(f"No database given: {URL_HINT}.")
+    url = normalize_url(url)
+    parsed = _parse(url)
+    shown = _hide_password(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.username or parsed.password or parsed.host or parsed.port:
+            raise StoreError(f"Not a database URL: {shown} (a SQLite URL names no host: "
+                             "sqlite:////absolute/path.db, or just the file path).")
         database = parsed.database or ""
-        if database and database != ":memory:":
+        uri_form = asbool(parsed.query.get("uri", False))  # sqlite:///file:...?uri=true: SQLite's own URI
+        target = parsed
+        if database and database != ":memory:" and not uri_form:
             path = Path(database).expanduser()
             if path.is_dir():
                 raise StoreError(f"{path} is a directory, not a database file.")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise StoreError(f"Cannot create the database folder {path.parent}: {err.strerror or err}.") from err
             if read_only:
-                url = f"sqlite:///file:{Path(database).expanduser()}?mode=ro&uri=true"
-        engine = create_engine(url, connect_args={"timeout": errors.SQLITE_BUSY_SECONDS, "check_same_thread": False})
+                if not _exists(path):
+                    raise StoreError(f"No database at {path}.")
+                # SQLite's URI form is the way to ask for read-only; the path is %-escaped in it
+                query = {k: v for k, v in parsed.query.items() if k != "uri"}
+                target = URL.create("sqlite", database="file:" + quote(str(path), safe="/"),
+                                    query={**query, "mode": "ro", "uri": "true"})
+            else:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as err:
+                    raise StoreError(f"Cannot create the database folder {path.parent}: "
+                                     f"{err.strerror or err}.") from err
+                target = parsed.set(database=str(path))
+        elif uri_form and read_only:
+            target = parsed.update_query_dict({"mode": "ro"})
+        engine = _create(target, shown, connect_args={"timeout": errors.SQLITE_BUSY_SECONDS,
+                                                      "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):
@@ -65,7 +131,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             cur = dbapi_conn.cursor()
             if not read_only:
                 cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA foreign_keys=ON")  # these two set the connection, not the file
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -77,47 +143,142 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    if parsed.get_backend_name() == "postgresql":
+    if backend == "postgresql":
         options = {"connect_timeout": 5}
         if read_only:
             options["options"] = "-c default_transaction_read_only=on"
-        return create_engine(url, connect_args=options, pool_pre_ping=True)
-    raise StoreError(f"Unsupported database '{parsed.get_backend_name()}': use SQLite or PostgreSQL "
+        return _create(parsed, shown, connect_args=options, pool_pre_ping=True)
+    raise StoreError(f"Unsupported database '{backend}': use SQLite or PostgreSQL "
                      "(postgresql+psycopg://user@host/db).")
+
+
+# --- schema: which revision a database has, upgrades --------------------------------------------
 
 
 def _alembic_config(engine: Engine) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Config is a ConfigParser with %-interpolation: a literal % is written %%
+    cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is current)."""
+@lru_cache(maxsize=1)
+def _schema() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision this code knows, the head revisions)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    script = ScriptDirectory.from_config(cfg)
+    return frozenset(r.revision for r in script.walk_revisions()), frozenset(script.get_heads())
+
+
+def _where(engine: Engine) -> str:
+    """The database for a message: a SQLite file's path, else the URL without its password."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database.startswith("file:") and asbool(url.query.get("uri", False)):
+            return unquote(database.removeprefix("file:").split("?", 1)[0])
+        return database if database and database != ":memory:" else "in memory"
+    return url.render_as_string(hide_password=True)
+
+
+def _schema_state(conn) -> str:
+    """``current``, ``older`` or ``empty`` (no ccconsole schema); StoreError for a newer one.
+    Only reads: the revision table is not created when missing."""
+    heads = MigrationContext.configure(conn).get_current_heads()
+    known, newest = _schema()
+    unknown = sorted(h for h in heads if h not in known)
+    if unknown:
+        raise StoreError(f"The database was created by a newer ccconsole (schema {', '.join(unknown)}); "
+                         "upgrade ccconsole to open it.")
+    if not heads:
+        return "empty"
+    return "current" if set(heads) == newest else "older"
+
+
+def _failure(engine: Engine, err: Exception) -> StoreError:
+    """A database error met while opening ``engine`` as one line."""
+    if isinstance(err, StoreError):
+        return err
+    orig = getattr(err, "orig", None) or err
+    if engine.url.get_backend_name() == "sqlite":
+        code = getattr(orig, "sqlite_errorname", "")
+        if code == "SQLITE_NOTADB":
+            return StoreError(f"{_where(engine)} is not a SQLite database ({describe(err)}).")
+        if code == "SQLITE_CORRUPT":
+            return StoreError(f"{_where(engine)} is a damaged SQLite database ({describe(err)}).")
+    if is_locked(err):
+        return StoreError(f"The database is locked by another program (waited {errors.SQLITE_BUSY_SECONDS:g} s). "
+                          "Try again in a moment.")
+    return StoreError(f"Cannot open the database {_where(engine)}: {describe(err)}")
+
+
+_OPEN_ERRORS = (DBAPIError, ArgumentError, ValueError)  # DBAPIError: OperationalError, DatabaseError, ...
+
+
+def check_schema(engine: Engine) -> None:
+    """Read-only opening: the database must already have this code's newest schema.
+
+    Reads the revision and nothing else (no upgrade, no revision table created); StoreError when
+    the schema is missing, older or newer than this code's, or the database cannot be read."""
     try:
         with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-    except OperationalError as err:
-        raise StoreError(f"Cannot open the database: {describe(err)}") from err
-    cfg = _alembic_config(engine)
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    if current == head:
-        return
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+            state = _schema_state(conn)
+    except _OPEN_ERRORS as err:
+        raise _failure(engine, err) from err
+    if state == "empty":
+        raise StoreError(f"The database {_where(engine)} has no ccconsole schema yet; "
+                         "open it once without --read-only to create it.")
+    if state == "older":
+        _, newest = _schema()
+        raise StoreError(f"The database needs an upgrade to schema {', '.join(sorted(newest))}; "
+                         "open it once without --read-only.")
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it is current).
+
+    StoreError (one line) when the database cannot be opened, is not a database, or has a schema
+    newer than this code knows."""
+    try:
+        with engine.connect() as conn:
+            if _schema_state(conn) == "current":
+                return
+        postgres = engine.url.get_backend_name() == "postgresql"
+        # SQLite: BEGIN IMMEDIATE takes the write lock first; PostgreSQL: an advisory lock. Either way
+        # a second ccconsole upgrading at the same moment waits, then finds the schema current.
+        writer = engine if postgres else engine.execution_options(**{WRITE_OPTION: True})
+        with writer.begin() as conn:
+            if postgres:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            if _schema_state(conn) == "current":
+                return
+            cfg = _alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except _OPEN_ERRORS as err:
+        raise _failure(engine, err) from err
 
 
 def open_engine(url: str, *, read_only: bool = False) -> Engine:
-    """THE way to open a database: an engine whose schema is current (upgraded unless read-only)."""
+    """The one way to open a database: an engine whose schema is current.
+
+    Not ``read_only``: creates (SQLite) and upgrades the schema as needed. ``read_only``: writes
+    nothing and only checks the schema (:func:`check_schema`). Every problem is a StoreError with
+    one line for a person; the engine is disposed when opening fails."""
     engine = make_engine(url, read_only=read_only)
     try:
-        if not read_only:
+        if read_only:
+            check_schema(engine)
+        else:
             upgrade(engine)
             from ccconsole.store.query_sql import ensure_statistics
 
             ensure_statistics(engine)
+    except _OPEN_ERRORS as err:
+        engine.dispose()
+        raise _failure(engine, err) from err
     except BaseException:
         engine.dispose()
         raise
@@ -219,17 +380,12 @@ def create_indexes(conn, statements: Sequence[str]) -> None:
         conn.exec_driver_sql(sql)
 
 
-def default_url() -> str:
-    """``$CCCONSOLE_DB``, else a SQLite file in the XDG data directory."""
-    from platformdirs import user_data_dir
-
-    env = os.environ.get("CCCONSOLE_DB")
-    if env:
-        return env
-    return f"sqlite:///{Path(user_data_dir('ccconsole')) / 'ccconsole.db'}"
-
-
-def demo_url() -> str:
-    from platformdirs import user_data_dir
-
-    return f"sqlite:///{Path(user_data_dir('ccconsole')) / 'demo.db'}"
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL or path (None: not a SQLite file, e.g. PostgreSQL or memory)."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).expanduser()
