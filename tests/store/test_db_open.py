@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 
 from ccconsole.store import db
-from ccconsole.store.errors import StoreError
+from ccconsole.errors import StoreError
 
 _cfg = Config()
 _cfg.set_main_option("script_location", str(db.MIGRATIONS))
@@ -350,7 +350,8 @@ def test_command_line(tmp_path):
     corrupt.write_text("not a database\n" * 100)
     missing = tmp_path / "nowhere" / "cc.db"
     calls = {
-        "percent": ("channels", "list", "--db", str(percent)),
+        "percent": ("workspace", "set", "--name", "Half off", "--db", str(percent)),  # a writing command
+        "read_only_cmd_missing": ("route", "tel:+250788383383", "--db", str(missing)),  # a reading one
         "newer": ("channels", "list", "--db", str(newer)),
         "corrupt": ("channels", "list", "--db", str(corrupt)),
         "port": ("channels", "list", "--db", "postgresql+psycopg://u@127.0.0.1:notaport/db"),
@@ -367,4 +368,6 @@ def test_command_line(tmp_path):
     assert one_line_error(results["port"]) == (
         "Not a database URL: postgresql+psycopg://u@127.0.0.1:notaport/db (port 'notaport' is not a number).")
     assert one_line_error(results["read_only_missing"]) == f"No database at {missing}."
+    # commands that only read open read-only too: nothing is created or migrated for them
+    assert one_line_error(results["read_only_cmd_missing"]) == f"No database at {missing}."
     assert not missing.parent.exists()
