@@ -1,16 +1,13 @@
-"""Export contacts as RapidPro does (domain.md section 6): .xlsx (openpyxl write-only) or .csv.
+"""Export contacts as RapidPro does (domain.md section 6): .xlsx or .csv.
 
 Columns in RapidPro's order (``core.importing.export_headers``). Contacts are read in pages by id,
-so memory does not grow with the workspace. In csv, free-text cells are protected against formula
-injection (``core.importing.protect``; the importer reverses it), phone numbers are left as they are.
-In xlsx every value is written as a string cell (never a formula) and control characters, which the
-format cannot hold, are written as OOXML ``_xHHHH_`` escapes (the importer decodes them).
-An export re-imports with no change at all.
+so memory does not grow with the workspace; the file is written by ``ccconsole.files.writers``
+(formula protection in csv, text cells and escapes in xlsx). An export re-imports with no change
+at all.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from ccconsole.core import importing as imp
+from ccconsole.files import writers
 from ccconsole.store.errors import StoreError
 from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
 
@@ -77,11 +75,11 @@ def export_file(store, path: str | Path, *, query: str | None = None,
         groups = conn.execute(select(ContactGroup.id, ContactGroup.name)
                               .where(ContactGroup.workspace_id == ws.id).order_by(ContactGroup.name)).all()
         headers = imp.export_headers(urn_columns, [(k, n) for _, k, n in fields], [n for _, n in groups])
-        kinds = _column_kinds(urn_columns, len(fields), len(groups))
+        kinds = writers.column_kinds(urn_columns, len(fields), len(groups))
         tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            writer = _CsvWriter(tmp, kinds) if kind == "csv" else _XlsxWriter(tmp)
+            writer = writers.open_writer(tmp, kind, kinds)
         except OSError as err:
             raise StoreError(f"Cannot write {target}: {err.strerror or err}.") from err
         done = 0
@@ -144,76 +142,3 @@ def _when(value: datetime | None, zone) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(zone).replace(microsecond=0)
-
-
-def _column_kinds(urn_columns: dict[str, int], n_fields: int, n_groups: int) -> list[tuple[str, str | None]]:
-    kinds: list[tuple[str, str | None]] = [("uuid", None), ("name", None), ("language", None), ("status", None),
-                                           ("date", None), ("date", None)]
-    for scheme in sorted(urn_columns):
-        kinds += [("urn", scheme)] * urn_columns[scheme]
-    return kinds + [("field", None)] * n_fields + [("group", None)] * n_groups
-
-
-class _CsvWriter:
-    def __init__(self, path: Path, kinds):
-        self.file = path.open("w", encoding="utf-8-sig", newline="")
-        self.csv = csv.writer(self.file)
-        self.kinds = kinds
-
-    def row(self, values, header: bool = False) -> None:
-        out = []
-        for value, (kind, scheme) in zip(values, self.kinds):
-            if value is None:
-                out.append("")
-            elif isinstance(value, bool):
-                out.append("true" if value else "false")
-            elif isinstance(value, datetime):
-                out.append(value.isoformat())
-            else:
-                text = str(value)
-                out.append(imp.protect(text) if header or imp.protected_column(kind, scheme) else text)
-        self.csv.writerow(out)
-
-    def close(self) -> None:
-        self.file.close()
-
-    def abort(self) -> None:
-        if not self.file.closed:
-            self.file.close()
-
-
-class _XlsxWriter:
-    def __init__(self, path: Path):
-        import openpyxl
-        from openpyxl.cell import WriteOnlyCell
-
-        self.path = path
-        self.wb = openpyxl.Workbook(write_only=True)
-        self.sheet = self.wb.create_sheet("Contacts")
-        self.cell = WriteOnlyCell
-        self.closed = False
-
-    def row(self, values, header: bool = False) -> None:
-        cells = []
-        for value in values:
-            if isinstance(value, datetime):
-                cell = self.cell(self.sheet, value.replace(tzinfo=None))
-            elif isinstance(value, bool) or value is None:
-                cell = self.cell(self.sheet, value)
-            else:
-                cell = self.cell(self.sheet, imp.xlsx_escape(str(value)))
-                cell.data_type = "s"  # text, never a formula, even when it starts with '='
-            cells.append(cell)
-        self.sheet.append(cells)
-
-    def close(self) -> None:
-        self.wb.save(self.path)
-        self.closed = True
-
-    def abort(self) -> None:
-        if not self.closed:
-            self.closed = True
-            try:
-                self.wb.close()
-            except Exception:
-                pass

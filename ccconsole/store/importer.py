@@ -29,10 +29,10 @@ from sqlalchemy import Column, MetaData, Table, Text, bindparam, delete, insert,
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ccconsole.core import importing as imp
+from ccconsole.files.sheets import Batch, ImportFailed, SheetReader, open_batches, open_sheet
 from ccconsole.store import db, live
 from ccconsole.store.errors import StoreError
 from ccconsole.store.models import AuditEvent, Connection, Contact, FieldDef, FieldValue, Workspace
-from ccconsole.store.sheets import Batch, ImportFailed, SheetReader, open_batches, open_sheet
 
 CHUNK = 2000
 MAX_ERRORS_KEPT = 1000

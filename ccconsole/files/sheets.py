@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ccconsole.core import importing as imp
-from ccconsole.store.errors import StoreError
+from ccconsole.store.errors import StoreError  # to become ccconsole.errors (the top-level error types)
 
 SNIFF_BYTES = 64 * 1024
 
@@ -395,6 +395,6 @@ def _received(queues: list[queue.Queue], sheet: SheetReader) -> Iterator[Batch]:
 
 
 if __name__ == "__main__":  # the worker process (``python -m``): pickle the importable module's classes
-    from ccconsole.store.sheets import _worker as worker
+    from ccconsole.files.sheets import _worker as worker
 
     worker(sys.argv[1])

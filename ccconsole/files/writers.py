@@ -1,0 +1,98 @@
+"""Writing the export's rows as RapidPro does (domain.md section 6): .csv or .xlsx (openpyxl write-only).
+
+A writer takes rows of plain values (text, booleans, datetimes, None) one at a time, so memory does
+not grow with the file. In csv, free-text cells are protected against formula injection
+(``core.importing.protect``; the importer reverses it), phone numbers are left as they are. In xlsx
+every value is written as a string cell (never a formula) and control characters, which the format
+cannot hold, are written as OOXML ``_xHHHH_`` escapes (the importer decodes them).
+
+No database code here: ``store.exporter`` reads the contacts and calls these.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+from ccconsole.core import importing as imp
+
+
+def column_kinds(urn_columns: dict[str, int], n_fields: int, n_groups: int) -> list[tuple[str, str | None]]:
+    """Each export column's kind (and scheme for a connection column), in the order of
+    ``core.importing.export_headers``: what the csv writer needs to know which cells to protect."""
+    kinds: list[tuple[str, str | None]] = [("uuid", None), ("name", None), ("language", None), ("status", None),
+                                           ("date", None), ("date", None)]
+    for scheme in sorted(urn_columns):
+        kinds += [("urn", scheme)] * urn_columns[scheme]
+    return kinds + [("field", None)] * n_fields + [("group", None)] * n_groups
+
+
+class CsvWriter:
+    def __init__(self, path: Path, kinds):
+        self.file = path.open("w", encoding="utf-8-sig", newline="")
+        self.csv = csv.writer(self.file)
+        self.kinds = kinds
+
+    def row(self, values, header: bool = False) -> None:
+        out = []
+        for value, (kind, scheme) in zip(values, self.kinds):
+            if value is None:
+                out.append("")
+            elif isinstance(value, bool):
+                out.append("true" if value else "false")
+            elif isinstance(value, datetime):
+                out.append(value.isoformat())
+            else:
+                text = str(value)
+                out.append(imp.protect(text) if header or imp.protected_column(kind, scheme) else text)
+        self.csv.writerow(out)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def abort(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+
+
+class XlsxWriter:
+    def __init__(self, path: Path):
+        import openpyxl
+        from openpyxl.cell import WriteOnlyCell
+
+        self.path = path
+        self.wb = openpyxl.Workbook(write_only=True)
+        self.sheet = self.wb.create_sheet("Contacts")
+        self.cell = WriteOnlyCell
+        self.closed = False
+
+    def row(self, values, header: bool = False) -> None:
+        cells = []
+        for value in values:
+            if isinstance(value, datetime):
+                cell = self.cell(self.sheet, value.replace(tzinfo=None))
+            elif isinstance(value, bool) or value is None:
+                cell = self.cell(self.sheet, value)
+            else:
+                cell = self.cell(self.sheet, imp.xlsx_escape(str(value)))
+                cell.data_type = "s"  # text, never a formula, even when it starts with '='
+            cells.append(cell)
+        self.sheet.append(cells)
+
+    def close(self) -> None:
+        self.wb.save(self.path)
+        self.closed = True
+
+    def abort(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self.wb.close()
+            except Exception:
+                pass
+
+
+def open_writer(path: Path, kind: str, kinds: list[tuple[str, str | None]]) -> CsvWriter | XlsxWriter:
+    """A writer of ``kind`` ("csv" or "xlsx") to ``path``; ``kinds`` from :func:`column_kinds`."""
+    return CsvWriter(path, kinds) if kind == "csv" else XlsxWriter(path)
