@@ -21,6 +21,7 @@ from ccconsole.core import importing as imp
 from ccconsole.files import writers
 from ccconsole.store.errors import StoreError
 from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
+from ccconsole.store.query_sql import filter_clause
 
 PAGE = 2000
 
@@ -40,8 +41,14 @@ class ExportReport:
 def selection(store, query: str | None):
     """THE one place that turns the export's ``--query`` into a selection of contacts: a SELECT of
     the matching live contacts' ids, by the contact query language (core.query, as the console's /
-    bar); a bad query raises core.query.QueryError."""
-    return store._base_contacts(query).with_only_columns(Contact.id)
+    bar); a bad query raises core.query.QueryError. Needs only ``store.engine`` and
+    ``store.workspace`` (``id``, ``country``). The export counts it, joins it to the connections
+    and streams its ids, each once; never ``IN (this select)`` per page, which a database
+    evaluates again every time."""
+    ws = store.workspace
+    q = select(Contact.id).where(Contact.workspace_id == ws.id, Contact.deleted_on.is_(None))
+    clause = filter_clause(query, ws.id, store.engine.dialect.name, ws.country)
+    return q.where(clause) if clause is not None else q
 
 
 def export_file(store, path: str | Path, *, query: str | None = None,
@@ -62,12 +69,18 @@ def export_file(store, path: str | Path, *, query: str | None = None,
     if kind == "xlsx" and target.suffix.lower() != ".xlsx":
         raise StoreError(f"Export to a .xlsx or .csv file, not '{target.name}'.")
     ws = store.workspace
-    ids_q = selection(store, query)
+    chosen = selection(store, query)
     with store.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(ids_q.subquery())).scalar_one()
-        per_contact = (select(Connection.contact_id, Connection.scheme, func.count().label("n"))
-                       .where(Connection.contact_id.in_(ids_q)).group_by(Connection.contact_id, Connection.scheme)
-                       .subquery())
+        if conn.dialect.name == "postgresql":
+            # one snapshot for the whole export (SQLite's single read transaction is one already):
+            # the column widths counted first still hold for the last row written
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        total = conn.execute(chosen.with_only_columns(func.count())).scalar_one()
+        # the most connections of each scheme on one chosen contact: one pass over the selection
+        # joined to its connections
+        per_contact = (chosen.join(Connection, Connection.contact_id == Contact.id)
+                       .with_only_columns(Connection.scheme, func.count().label("n"))
+                       .group_by(Connection.contact_id, Connection.scheme).subquery())
         urn_columns = {scheme: n for scheme, n in conn.execute(
             select(per_contact.c.scheme, func.max(per_contact.c.n)).group_by(per_contact.c.scheme))}
         fields = conn.execute(select(FieldDef.id, FieldDef.key, FieldDef.name)
@@ -86,16 +99,17 @@ def export_file(store, path: str | Path, *, query: str | None = None,
         try:
             writer.row(headers, header=True)
             zone = _zone(ws.timezone)
-            last_id = 0
-            while True:
+            # the selection is evaluated ONCE, as a stream of ids in id order (a server-side cursor
+            # on PostgreSQL), read PAGE at a time; each page's rows are then read by primary key.
+            # Paging by key instead (selection AND id > last ORDER BY id LIMIT n) re-runs the
+            # query's filter for every page, and SQLite may answer it from a workspace index plus
+            # a sort of every contact, per page: quadratic.
+            chosen_ids = conn.execute(chosen.order_by(Contact.id), execution_options={"yield_per": PAGE})
+            for chunk in chosen_ids.partitions(PAGE):
+                ids = [r[0] for r in chunk]
                 page = conn.execute(select(Contact.id, Contact.uuid, Contact.name, Contact.language, Contact.status,
                                            Contact.created_on, Contact.last_seen_on)
-                                    .where(Contact.id.in_(ids_q), Contact.id > last_id)
-                                    .order_by(Contact.id).limit(PAGE)).all()
-                if not page:
-                    break
-                last_id = page[-1][0]
-                ids = [r[0] for r in page]
+                                    .where(Contact.id.in_(ids)).order_by(Contact.id)).all()
                 conns: dict[int, list[str]] = {i: [] for i in ids}
                 for cid, identity in conn.execute(
                         select(Connection.contact_id, Connection.identity).where(Connection.contact_id.in_(ids))
