@@ -11,8 +11,10 @@ No database code here: ``store.exporter`` reads the contacts and calls these.
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from datetime import datetime
+import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ccconsole.core import importing as imp
@@ -29,6 +31,9 @@ def column_kinds(urn_columns: dict[str, int], n_fields: int, n_groups: int) -> l
 
 
 class CsvWriter:
+    """Rows to a csv file (UTF-8 with a BOM, as spreadsheets expect). ``close`` finishes the file
+    and raises OSError if it cannot be written; ``abort`` gives it up and never raises."""
+
     def __init__(self, path: Path, kinds):
         self.file = path.open("w", encoding="utf-8-sig", newline="")
         self.csv = csv.writer(self.file)
@@ -52,19 +57,26 @@ class CsvWriter:
         self.file.close()
 
     def abort(self) -> None:
-        if not self.file.closed:
+        with contextlib.suppress(Exception):  # the error that made us give up is the one to report
             self.file.close()
 
 
 class XlsxWriter:
+    """Rows to an .xlsx workbook, streamed (openpyxl write-only: the sheet goes to a temporary file
+    of openpyxl's until ``close`` zips it). The output file is opened here, so a place that cannot
+    be written fails before any row is read. ``close`` raises OSError if the file cannot be
+    written; ``abort`` gives it up and never raises."""
+
     def __init__(self, path: Path):
         import openpyxl
         from openpyxl.cell import WriteOnlyCell
 
         self.path = path
+        self.file = path.open("wb")
         self.wb = openpyxl.Workbook(write_only=True)
         self.sheet = self.wb.create_sheet("Contacts")
         self.cell = WriteOnlyCell
+        self.archive: zipfile.ZipFile | None = None
         self.closed = False
 
     def row(self, values, header: bool = False) -> None:
@@ -81,16 +93,38 @@ class XlsxWriter:
         self.sheet.append(cells)
 
     def close(self) -> None:
-        self.wb.save(self.path)
+        from openpyxl.writer.excel import ExcelWriter
+
+        # what Workbook.save does (openpyxl.writer.excel.save_workbook), with the zip archive kept,
+        # so that abort can close it
+        self.archive = zipfile.ZipFile(self.file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.wb.properties.modified = datetime.now(tz=timezone.utc).replace(tzinfo=None)
+        ExcelWriter(self.wb, self.archive).save()
+        self.file.close()
         self.closed = True
 
     def abort(self) -> None:
-        if not self.closed:
-            self.closed = True
-            try:
-                self.wb.close()
-            except Exception:
-                pass
+        if self.closed:
+            return
+        self.closed = True
+        # Undo openpyxl's write-only sheet in the order it was built: the row stream (a generator
+        # inside the sheet's XML stream, itself a generator writing the temporary file), then the
+        # XML stream, then the temporary file. Left to the garbage collector, the generators can be
+        # finalised in the wrong order and print "Exception ignored ... I/O operation on closed
+        # file" after the real error; and the temporary file would stay until the process exits.
+        # These are openpyxl 3.1 internals, hence getattr and every step guarded.
+        # A zip archive left open by a failed save would also try to finish itself when collected
+        # ("Exception ignored in ZipFile.__del__"): the file is closed first, then the archive,
+        # which then only marks itself closed.
+        rows = getattr(self.sheet, "_rows", None)
+        sheet_writer = getattr(self.sheet, "_writer", None)
+        archive = self.archive
+        for step in (getattr(rows, "close", None), getattr(sheet_writer, "close", None),
+                     getattr(sheet_writer, "cleanup", None), self.wb.close, self.file.close,
+                     getattr(archive, "close", None)):
+            if step is not None:
+                with contextlib.suppress(Exception):
+                    step()
 
 
 def open_writer(path: Path, kind: str, kinds: list[tuple[str, str | None]]) -> CsvWriter | XlsxWriter:

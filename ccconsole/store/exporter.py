@@ -8,6 +8,7 @@ at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,7 +93,9 @@ def export_file(store, path: str | Path, *, query: str | None = None,
         tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            writer = writers.open_writer(tmp, kind, kinds)
+            writer = writers.open_writer(tmp, kind, kinds)  # opens the file: an unwritable place fails here
+        except FileExistsError as err:  # from mkdir: a file, not a folder, is in the way
+            raise StoreError(f"Cannot write {target}: {err.filename} is not a folder.") from err
         except OSError as err:
             raise StoreError(f"Cannot write {target}: {err.strerror or err}.") from err
         done = 0
@@ -137,9 +140,10 @@ def export_file(store, path: str | Path, *, query: str | None = None,
             os.replace(tmp, target)
         except OSError as err:
             raise StoreError(f"Cannot write {target}: {err.strerror or err}.") from err
-        finally:
+        finally:  # after the real error (if any), nothing here may raise another
             writer.abort()
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return ExportReport(str(target), done, len(headers), time.perf_counter() - started)
 
 
