@@ -1,16 +1,14 @@
-"""Export contacts as RapidPro does (domain.md section 6): .xlsx (openpyxl write-only) or .csv.
+"""Export contacts as RapidPro does (domain.md section 6): .xlsx or .csv.
 
 Columns in RapidPro's order (``core.importing.export_headers``). Contacts are read in pages by id,
-so memory does not grow with the workspace. In csv, free-text cells are protected against formula
-injection (``core.importing.protect``; the importer reverses it), phone numbers are left as they are.
-In xlsx every value is written as a string cell (never a formula) and control characters, which the
-format cannot hold, are written as OOXML ``_xHHHH_`` escapes (the importer decodes them).
-An export re-imports with no change at all.
+so memory does not grow with the workspace; the file is written by ``ccconsole.files.writers``
+(formula protection in csv, text cells and escapes in xlsx). An export re-imports with no change
+at all.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +20,10 @@ from sqlalchemy import func, select
 
 from ccconsole.core import importing as imp
 from ccconsole.errors import StoreError
+from ccconsole.files import writers
 from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
+from ccconsole.store import contacts
+from ccconsole.store.unit import Scope
 
 PAGE = 2000
 
@@ -39,16 +40,16 @@ class ExportReport:
                 "seconds": round(self.seconds, 3)}
 
 
-def selection(store, query: str | None):
+def selection(scope: Scope, query: str | None):
     """THE one place that turns the export's ``--query`` into a selection of contacts: a SELECT of
     the matching live contacts' ids, by the contact query language (core.query, as the console's /
-    bar); a bad query raises core.query.QueryError."""
-    from ccconsole.store.contacts import base
+    bar); a bad query raises core.query.QueryError. The export counts it, joins it to the connections
+    and streams its ids, each once; never ``IN (this select)`` per page, which a database
+    evaluates again every time."""
+    return contacts.base(scope, query).with_only_columns(Contact.id)
 
-    return base(store, query).with_only_columns(Contact.id)
 
-
-def export_file(store, path: str | Path, *, query: str | None = None,
+def export_file(scope: Scope, path: str | Path, *, query: str | None = None,
                 progress: Callable[[int, int], None] | None = None,
                 cancelled: Callable[[], bool] | None = None) -> ExportReport:
     """Write the contacts matching ``query`` to ``path`` (.csv by extension, otherwise .xlsx).
@@ -65,13 +66,19 @@ def export_file(store, path: str | Path, *, query: str | None = None,
     kind = "csv" if target.suffix.lower() == ".csv" else "xlsx"
     if kind == "xlsx" and target.suffix.lower() != ".xlsx":
         raise StoreError(f"Export to a .xlsx or .csv file, not '{target.name}'.")
-    ws = store.workspace
-    ids_q = selection(store, query)
-    with store.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(ids_q.subquery())).scalar_one()
-        per_contact = (select(Connection.contact_id, Connection.scheme, func.count().label("n"))
-                       .where(Connection.contact_id.in_(ids_q)).group_by(Connection.contact_id, Connection.scheme)
-                       .subquery())
+    ws = scope.workspace
+    chosen = selection(scope, query)
+    with scope.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # one snapshot for the whole export (SQLite's single read transaction is one already):
+            # the column widths counted first still hold for the last row written
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        total = conn.execute(chosen.with_only_columns(func.count())).scalar_one()
+        # the most connections of each scheme on one chosen contact: one pass over the selection
+        # joined to its connections
+        per_contact = (chosen.join(Connection, Connection.contact_id == Contact.id)
+                       .with_only_columns(Connection.scheme, func.count().label("n"))
+                       .group_by(Connection.contact_id, Connection.scheme).subquery())
         urn_columns = {scheme: n for scheme, n in conn.execute(
             select(per_contact.c.scheme, func.max(per_contact.c.n)).group_by(per_contact.c.scheme))}
         fields = conn.execute(select(FieldDef.id, FieldDef.key, FieldDef.name)
@@ -79,27 +86,30 @@ def export_file(store, path: str | Path, *, query: str | None = None,
         groups = conn.execute(select(ContactGroup.id, ContactGroup.name)
                               .where(ContactGroup.workspace_id == ws.id).order_by(ContactGroup.name)).all()
         headers = imp.export_headers(urn_columns, [(k, n) for _, k, n in fields], [n for _, n in groups])
-        kinds = _column_kinds(urn_columns, len(fields), len(groups))
+        kinds = writers.column_kinds(urn_columns, len(fields), len(groups))
         tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            writer = _CsvWriter(tmp, kinds) if kind == "csv" else _XlsxWriter(tmp)
+            writer = writers.open_writer(tmp, kind, kinds)  # opens the file: an unwritable place fails here
+        except FileExistsError as err:  # from mkdir: a file, not a folder, is in the way
+            raise StoreError(f"Cannot write {target}: {err.filename} is not a folder.") from err
         except OSError as err:
             raise StoreError(f"Cannot write {target}: {err.strerror or err}.") from err
         done = 0
         try:
             writer.row(headers, header=True)
             zone = _zone(ws.timezone)
-            last_id = 0
-            while True:
+            # the selection is evaluated ONCE, as a stream of ids in id order (a server-side cursor
+            # on PostgreSQL), read PAGE at a time; each page's rows are then read by primary key.
+            # Paging by key instead (selection AND id > last ORDER BY id LIMIT n) re-runs the
+            # query's filter for every page, and SQLite may answer it from a workspace index plus
+            # a sort of every contact, per page: quadratic.
+            chosen_ids = conn.execute(chosen.order_by(Contact.id), execution_options={"yield_per": PAGE})
+            for chunk in chosen_ids.partitions(PAGE):
+                ids = [r[0] for r in chunk]
                 page = conn.execute(select(Contact.id, Contact.uuid, Contact.name, Contact.language, Contact.status,
                                            Contact.created_on, Contact.last_seen_on)
-                                    .where(Contact.id.in_(ids_q), Contact.id > last_id)
-                                    .order_by(Contact.id).limit(PAGE)).all()
-                if not page:
-                    break
-                last_id = page[-1][0]
-                ids = [r[0] for r in page]
+                                    .where(Contact.id.in_(ids)).order_by(Contact.id)).all()
                 conns: dict[int, list[str]] = {i: [] for i in ids}
                 for cid, identity in conn.execute(
                         select(Connection.contact_id, Connection.identity).where(Connection.contact_id.in_(ids))
@@ -127,9 +137,10 @@ def export_file(store, path: str | Path, *, query: str | None = None,
             os.replace(tmp, target)
         except OSError as err:
             raise StoreError(f"Cannot write {target}: {err.strerror or err}.") from err
-        finally:
+        finally:  # after the real error (if any), nothing here may raise another
             writer.abort()
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return ExportReport(str(target), done, len(headers), time.perf_counter() - started)
 
 
@@ -146,76 +157,3 @@ def _when(value: datetime | None, zone) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(zone).replace(microsecond=0)
-
-
-def _column_kinds(urn_columns: dict[str, int], n_fields: int, n_groups: int) -> list[tuple[str, str | None]]:
-    kinds: list[tuple[str, str | None]] = [("uuid", None), ("name", None), ("language", None), ("status", None),
-                                           ("date", None), ("date", None)]
-    for scheme in sorted(urn_columns):
-        kinds += [("urn", scheme)] * urn_columns[scheme]
-    return kinds + [("field", None)] * n_fields + [("group", None)] * n_groups
-
-
-class _CsvWriter:
-    def __init__(self, path: Path, kinds):
-        self.file = path.open("w", encoding="utf-8-sig", newline="")
-        self.csv = csv.writer(self.file)
-        self.kinds = kinds
-
-    def row(self, values, header: bool = False) -> None:
-        out = []
-        for value, (kind, scheme) in zip(values, self.kinds):
-            if value is None:
-                out.append("")
-            elif isinstance(value, bool):
-                out.append("true" if value else "false")
-            elif isinstance(value, datetime):
-                out.append(value.isoformat())
-            else:
-                text = str(value)
-                out.append(imp.protect(text) if header or imp.protected_column(kind, scheme) else text)
-        self.csv.writerow(out)
-
-    def close(self) -> None:
-        self.file.close()
-
-    def abort(self) -> None:
-        if not self.file.closed:
-            self.file.close()
-
-
-class _XlsxWriter:
-    def __init__(self, path: Path):
-        import openpyxl
-        from openpyxl.cell import WriteOnlyCell
-
-        self.path = path
-        self.wb = openpyxl.Workbook(write_only=True)
-        self.sheet = self.wb.create_sheet("Contacts")
-        self.cell = WriteOnlyCell
-        self.closed = False
-
-    def row(self, values, header: bool = False) -> None:
-        cells = []
-        for value in values:
-            if isinstance(value, datetime):
-                cell = self.cell(self.sheet, value.replace(tzinfo=None))
-            elif isinstance(value, bool) or value is None:
-                cell = self.cell(self.sheet, value)
-            else:
-                cell = self.cell(self.sheet, imp.xlsx_escape(str(value)))
-                cell.data_type = "s"  # text, never a formula, even when it starts with '='
-            cells.append(cell)
-        self.sheet.append(cells)
-
-    def close(self) -> None:
-        self.wb.save(self.path)
-        self.closed = True
-
-    def abort(self) -> None:
-        if not self.closed:
-            self.closed = True
-            try:
-                self.wb.close()
-            except Exception:
-                pass

@@ -31,10 +31,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ccconsole.core import importing as imp
 from ccconsole.core.changes import snapshot
 from ccconsole.errors import RaceLost, ReadOnly, StoreError
+from ccconsole.files.sheets import Batch, ImportFailed, SheetReader, open_batches, open_sheet
 from ccconsole.store import db
 from ccconsole.store.models import Connection, Contact, FieldDef, FieldValue
 from ccconsole.store.unit import Scope, UnitOfWork, transaction
-from ccconsole.store.sheets import Batch, ImportFailed, SheetReader, open_batches, open_sheet
 
 CHUNK = 2000
 MAX_ERRORS_KEPT = 1000

@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import text
 
+from ccconsole.files.sheets import open_sheet, read_batches
 from ccconsole.store import db, importer
 from ccconsole.store.importer import ImportCancelled, ImportFailed, import_file
-from ccconsole.store.sheets import open_sheet, read_batches
 from tests.store.test_import_export import dump, write_csv
 from tests.store_helpers import indexes, rw_store
 
@@ -238,7 +238,7 @@ def _readers_running() -> list[int]:
                 _, parent = open(f"/proc/{entry}/stat").read().rpartition(")")[2].split()[:2]
             except OSError:
                 continue
-            if b"ccconsole.store.sheets" in cmdline and int(parent) == os.getpid():  # even a zombie counts
+            if b"ccconsole.files.sheets" in cmdline and int(parent) == os.getpid():  # even a zombie counts
                 found.append(int(entry))
     return found
 

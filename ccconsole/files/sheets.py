@@ -395,6 +395,6 @@ def _received(queues: list[queue.Queue], sheet: SheetReader) -> Iterator[Batch]:
 
 
 if __name__ == "__main__":  # the worker process (``python -m``): pickle the importable module's classes
-    from ccconsole.store.sheets import _worker as worker
+    from ccconsole.files.sheets import _worker as worker
 
     worker(sys.argv[1])

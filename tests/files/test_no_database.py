@@ -1,0 +1,20 @@
+"""``ccconsole.files`` reads and writes .csv/.xlsx files and nothing else: importing it loads no
+database code (a reader process starts quickly, and the package stays out of the persistence layer)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_the_files_package_imports_no_database_code():
+    probe = ("import json, sys; import ccconsole.files.sheets, ccconsole.files.writers; "
+             "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('ccconsole', 'sqlalchemy', 'sqlmodel', "
+             "'psycopg', 'alembic', 'sqlite3')))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    loaded = json.loads(out.stdout)
+    assert "ccconsole.files.sheets" in loaded and "ccconsole.files.writers" in loaded
+    # only the error type is still borrowed from the store (until a top-level ccconsole.errors exists)
+    assert [m for m in loaded if not m.startswith(("ccconsole.files", "ccconsole.core"))] == \
+        ["ccconsole", "ccconsole.store", "ccconsole.store.errors"]
