@@ -15,6 +15,6 @@ def test_the_files_package_imports_no_database_code():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     loaded = json.loads(out.stdout)
     assert "ccconsole.files.sheets" in loaded and "ccconsole.files.writers" in loaded
-    # only the error type is still borrowed from the store (until a top-level ccconsole.errors exists)
+    # beside the core, only the top-level error types
     assert [m for m in loaded if not m.startswith(("ccconsole.files", "ccconsole.core"))] == \
-        ["ccconsole", "ccconsole.store", "ccconsole.store.errors"]
+        ["ccconsole", "ccconsole.errors"]
