@@ -87,7 +87,6 @@ def fresh_store(db: Path):
 
 
 def run_fast(file: Path, db: Path) -> dict:
-    from ccconsole.store.importer import import_file
 
     store = fresh_store(db)
     started = time.perf_counter()

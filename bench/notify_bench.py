@@ -2,7 +2,7 @@
 
 For each backend (SQLite, and a throwaway PostgreSQL started here with tests/pg.py when its binaries
 exist) the script opens the real console app headless (Textual's run_test), then, several times, writes
-a contact through a *second* Workspace (another session, as another staff member would) and measures the
+a contact through a *second* workspace session (another session, as another staff member would) and measures the
 time from the writer's commit to the app's DataChanged message — the moment the screens start to
 reload. Prints every run and the median per backend.
 
@@ -14,11 +14,9 @@ SQLite is expected within the poll period (0.25 s: ~0.13 s on average, at most ~
 
 from __future__ import annotations
 
-from ccconsole.app import Workspace
-
 import argparse
-import random
 import asyncio
+import random
 import statistics
 import sys
 import tempfile
@@ -27,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ccconsole.store.services import Workspace  # noqa: E402
-from ccconsole.tui.app import CCConsole, make_app  # noqa: E402
+from ccconsole.app import Workspace, open_workspace
+from ccconsole.tui.app import CCConsole, make_app
 
 
 async def measure(url: str, runs: int) -> list[float]:

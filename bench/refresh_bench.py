@@ -1,7 +1,7 @@
 """Live refresh latency: from a commit in another process to the change on the console's screen.
 
 Runs the console headless on a fresh SQLite demo workspace; several times, another process records an
-incoming message (the same ``Workspace.inbound`` the ``ccconsole inbound`` command runs) that moves the
+incoming message (the same ``ws.messages.receive`` the ``ccconsole inbound`` command runs) that moves the
 highlighted contact's other number to the top, and prints the wall-clock time right after its commit.
 The console side polls its widgets every few milliseconds until the contacts table row, the routing
 preview and the lock-ins screen show the change. Prints one JSON object (seconds).
@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from ccconsole.app import open_workspace
 from ccconsole.core import urns as urnlib
 from ccconsole.store.demo import build_demo
-from ccconsole.app import Workspace, open_workspace
 from ccconsole.tui.app import CCConsole, make_app
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.lockins import LockInsScreen

@@ -130,7 +130,6 @@ async def _console(db: str) -> dict:
 def _store(db: str) -> dict:
     from sqlalchemy import text
 
-    from ccconsole.store.broadcast import preview
     from ccconsole.app import open_workspace
 
     store = open_workspace(f"sqlite:///{db}", read_only=True)

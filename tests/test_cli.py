@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from ccconsole.app import open_workspace
 
 CCCONSOLE = Path(sys.executable).with_name("ccconsole")
 INVALID_NEW_PHONE = "Invalid phone number. Ensure number includes country code."
-T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def run(*args: str, input: str | None = None, module: bool = False):

@@ -9,8 +9,8 @@ import os
 import subprocess
 
 from ccconsole.app import open_workspace
-from tests.test_cli import CCCONSOLE, ok, run_many, user_error
 from tests.store_helpers import rw_store
+from tests.test_cli import CCCONSOLE, ok, run_many, user_error
 
 
 def run_as(user: str | None, *args: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from ccconsole.app.workspace import Workspace, open_workspace
 from ccconsole.errors import ReadOnly, StoreError

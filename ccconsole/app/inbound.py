@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 
 from ccconsole.core import lists
 from ccconsole.core import urns as urnlib
-from ccconsole.core.model import Channel
+from ccconsole.core.model import Channel, Status
 from ccconsole.core.model import Contact as CoreContact
-from ccconsole.core.model import Status
 from ccconsole.core.views import InboundResult, contact_snapshot
 from ccconsole.errors import RaceLost, StoreError, ValidationFailed
 from ccconsole.store import contacts as rows

@@ -209,5 +209,5 @@ def database_label(url: str) -> str:
         return "sqlite:" + ("~" + shown[len(home):] if shown.startswith(home + "/") else shown)
     try:
         return make_url(db.normalize_url(url)).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - opening will say what is wrong with it
+    except Exception:
         return url

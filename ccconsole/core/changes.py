@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 # keys an event may carry beside the snapshot (where it came from), never compared as a change
 META_KEYS = ("import_row",)

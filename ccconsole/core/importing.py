@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Container, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from ccconsole.core import lists
@@ -168,9 +168,9 @@ def cell_text(value: object, tz: str | None = None) -> str:
 
 def _zone(tz: str | None):
     try:
-        return ZoneInfo(tz) if tz else timezone.utc
+        return ZoneInfo(tz) if tz else UTC
     except Exception:
-        return timezone.utc
+        return UTC
 
 
 # csv cells that a spreadsheet would run as a formula; the exporter puts a ' before them

@@ -11,8 +11,8 @@ store's business (it knows the other contacts).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ccconsole.core.model import RECEIVE, Channel, Connection, Contact, Status
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Sequence
 
-from ccconsole.core.model import Channel, Connection, Contact
 from ccconsole.core.lists import receive
+from ccconsole.core.model import Channel, Connection, Contact
 from ccconsole.core.routing import Channels, Route, affinity_problem, as_channels, route
 
 

@@ -19,8 +19,8 @@ Pure functions on plain values: no Textual, no database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 
 @dataclass(frozen=True, slots=True)

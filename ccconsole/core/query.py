@@ -68,12 +68,12 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class And:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 Node = Union[Condition, And, Or]

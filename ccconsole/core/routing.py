@@ -8,9 +8,9 @@ with its reason, and a structured explanation (one :class:`Attempt` per connecti
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Iterable, Sequence
 
 from ccconsole.core.model import Channel, Connection, Contact, Status
 from ccconsole.core.urns import phone_country

@@ -189,7 +189,7 @@ def _may_strip_prefix(e164: str) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _national_prefix(code: int) -> re.Pattern | None:
     """The national prefix pattern (for parsing) of the main region of a calling code, or None."""
     region = phonenumbers.region_code_for_country_code(code)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ccconsole.core import importing as imp
@@ -98,7 +98,7 @@ class XlsxWriter:
         # what Workbook.save does (openpyxl.writer.excel.save_workbook), with the zip archive kept,
         # so that abort can close it
         self.archive = zipfile.ZipFile(self.file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        self.wb.properties.modified = datetime.now(tz=timezone.utc).replace(tzinfo=None)
+        self.wb.properties.modified = datetime.now(tz=UTC).replace(tzinfo=None)
         ExcelWriter(self.wb, self.archive).save()
         self.file.close()
         self.closed = True

@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
 
-from ccconsole.store.models import AuditEvent, Channel, Contact
-from ccconsole.store.query_sql import escape_like as _escape_like
 from ccconsole.core.changes import Change, diff, format_snapshot
 from ccconsole.store.channels import aware
+from ccconsole.store.models import AuditEvent, Channel, Contact
+from ccconsole.store.query_sql import escape_like as _escape_like
 from ccconsole.store.unit import Scope, reading
 
 PAGE = 50

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import gc
 import json
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy import Integer, any_, bindparam, column, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection as DBConnection
 
-from ccconsole.core.routing import BroadcastPlanner, Breakdown, Channels
+from ccconsole.core.routing import Breakdown, BroadcastPlanner, Channels
 from ccconsole.store.channels import all_channels
 from ccconsole.store.contacts import count, filter_clause
 from ccconsole.store.models import Connection, Contact

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
@@ -17,7 +17,7 @@ from ccconsole.store.unit import Scope, UnitOfWork, reading
 def aware(value: datetime | None) -> datetime | None:
     """SQLite gives naive datetimes back: they are UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import random
 import uuid as uuidlib
+from collections.abc import Callable
 from contextlib import contextmanager
-from operator import itemgetter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from sqlalchemy import DateTime, insert, update
 
@@ -33,7 +33,7 @@ from ccconsole.store.models import (
 )
 from ccconsole.store.unit import Event, Scope, epilogue
 
-DEMO_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+DEMO_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 HOSTILE_NAMES = [
     "[/]",
@@ -278,8 +278,8 @@ def _sqlite_time(value: datetime | None) -> str | None:
     """What SQLAlchemy's SQLite DateTime stores for an aware datetime: naive UTC text."""
     if value is None:
         return None
-    if value.tzinfo is not timezone.utc:
-        value = value.astimezone(timezone.utc)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
     return f"{value.isoformat(' ')[:19]}.{value.microsecond:06d}"  # isoformat: C speed, strftime is not
 
 

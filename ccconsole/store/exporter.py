@@ -12,7 +12,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from ccconsole.core import importing as imp
 from ccconsole.errors import StoreError
 from ccconsole.files import writers
-from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
 from ccconsole.store import contacts
+from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
 from ccconsole.store.unit import Scope
 
 PAGE = 2000
@@ -146,14 +146,14 @@ def export_file(scope: Scope, path: str | Path, *, query: str | None = None,
 
 def _zone(name: str | None):
     try:
-        return ZoneInfo(name) if name else timezone.utc
+        return ZoneInfo(name) if name else UTC
     except Exception:
-        return timezone.utc
+        return UTC
 
 
 def _when(value: datetime | None, zone) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(zone).replace(microsecond=0)

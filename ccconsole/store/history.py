@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
 
-from ccconsole.store.models import AuditEvent, Channel, Connection, Message
 from ccconsole.core.changes import connection_lines
 from ccconsole.store.channels import aware
+from ccconsole.store.models import AuditEvent, Channel, Connection, Message
 from ccconsole.store.unit import Scope, reading
 
 LIMIT = 500

@@ -17,16 +17,14 @@ from __future__ import annotations
 import bisect
 import contextlib
 import gc
-import json
 import time
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Column, MetaData, Table, Text, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ccconsole.core import importing as imp
 from ccconsole.core.changes import snapshot
@@ -201,7 +199,7 @@ class _Import:
         self.counts = {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "errored": 0, "skipped": 0}
         self.errors: list[imp.RowError] = []
         self.field_ids: dict[str, int] = {}
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
         self.deferred: list[str] | None = None  # the indexes dropped for the import (None: not decided)
         self.created = _Ranges()  # the ids of the contacts the import created
         self.seen = 0  # keys in SEEN

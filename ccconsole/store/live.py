@@ -9,7 +9,7 @@ SQLite has no such thing: consoles poll the change sequence (one indexed read).
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -71,5 +71,5 @@ class Listener:
     def close(self) -> None:
         try:
             self.conn.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection
+        except Exception:
             pass

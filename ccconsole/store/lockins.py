@@ -12,20 +12,19 @@ so a long run shows progress, can be cancelled between chunks, and a re-run simp
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
 
 from ccconsole.core.lockin import LockIn, LockInKind, affinity_kind, assess
 from ccconsole.core.model import Connection as CoreConnection
-from ccconsole.core.routing import Channels, affinity_problem
-from ccconsole.store.models import Connection, Contact, Message
+from ccconsole.core.routing import Channels
 from ccconsole.store.channels import all_channels, aware
 from ccconsole.store.contacts import filter_clause
+from ccconsole.store.models import Connection, Contact, Message
 from ccconsole.store.unit import Scope, reading, transaction, utcnow
 
 CHUNK = 500

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Optional
+from datetime import UTC, datetime
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Workspace(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str
-    country: Optional[str] = Field(default=None, max_length=2)
+    country: str | None = Field(default=None, max_length=2)
     timezone: str = "UTC"
     change_seq: int = 0  # bumped in every mutating transaction: a cheap change signal
 
 
 class Channel(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(unique=True, max_length=36)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     name: str
@@ -30,7 +29,7 @@ class Channel(SQLModel, table=True):
     address: str = ""
     schemes: str  # comma separated
     roles: str = "send,receive"
-    country: Optional[str] = Field(default=None, max_length=2)
+    country: str | None = Field(default=None, max_length=2)
     match_prefixes: str = ""  # comma separated
     allow_international: bool = False
     active: bool = True
@@ -39,16 +38,16 @@ class Channel(SQLModel, table=True):
 
 class Contact(SQLModel, table=True):
     __table_args__ = (Index("ix_contact_ws_name_id", "workspace_id", "name", "id"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(unique=True, max_length=36)
     workspace_id: int = Field(foreign_key="workspace.id")
     name: str = ""
-    language: Optional[str] = Field(default=None, max_length=3)
+    language: str | None = Field(default=None, max_length=3)
     status: str = "active"
     created_on: datetime = Field(default_factory=utcnow)
     modified_on: datetime = Field(default_factory=utcnow)
-    last_seen_on: Optional[datetime] = None
-    deleted_on: Optional[datetime] = None  # deleted contacts keep their history, not their connections
+    last_seen_on: datetime | None = None
+    deleted_on: datetime | None = None  # deleted contacts keep their history, not their connections
     version: int = 1
 
 
@@ -58,23 +57,23 @@ class Connection(SQLModel, table=True):
         Index("ix_connection_contact_priority", "contact_id", "priority", "id"),
         Index("ix_connection_ws_scheme_path", "workspace_id", "scheme", "path"),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id")
-    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")  # None: detached
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")  # None: detached
     scheme: str
     path: str
-    display: Optional[str] = None
+    display: str | None = None
     identity: str
     priority: int = 1000
-    affinity_channel_id: Optional[int] = Field(default=None, foreign_key="channel.id", index=True)
-    affinity_since: Optional[datetime] = None
-    affinity_message_id: Optional[int] = None
+    affinity_channel_id: int | None = Field(default=None, foreign_key="channel.id", index=True)
+    affinity_since: datetime | None = None
+    affinity_message_id: int | None = None
 
 
 class ContactGroup(SQLModel, table=True):
     __tablename__ = "contact_group"
     __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_group_ws_name"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id")
     name: str
 
@@ -88,7 +87,7 @@ class GroupMembership(SQLModel, table=True):
 class FieldDef(SQLModel, table=True):
     __tablename__ = "field_def"
     __table_args__ = (UniqueConstraint("workspace_id", "key", name="uq_field_ws_key"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id")
     key: str
     name: str
@@ -104,11 +103,11 @@ class FieldValue(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __table_args__ = (Index("ix_message_contact_created", "contact_id", "created_on"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id")
-    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
-    connection_id: Optional[int] = Field(default=None, foreign_key="connection.id")
-    channel_id: Optional[int] = Field(default=None, foreign_key="channel.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    connection_id: int | None = Field(default=None, foreign_key="connection.id")
+    channel_id: int | None = Field(default=None, foreign_key="channel.id")
     direction: str  # "in" or "out"
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_on: datetime = Field(default_factory=utcnow)
@@ -117,12 +116,12 @@ class Message(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_contact_created", "contact_id", "created_on"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     actor: str
     action: str
-    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
-    channel_id: Optional[int] = Field(default=None, foreign_key="channel.id")
-    before: Optional[str] = Field(default=None, sa_column=Column(Text))  # JSON
-    after: Optional[str] = Field(default=None, sa_column=Column(Text))  # JSON
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    channel_id: int | None = Field(default=None, foreign_key="channel.id")
+    before: str | None = Field(default=None, sa_column=Column(Text))  # JSON
+    after: str | None = Field(default=None, sa_column=Column(Text))  # JSON
     created_on: datetime = Field(default_factory=utcnow)

@@ -3,8 +3,8 @@ lives in core, every use case in app."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib.resources import files
-from typing import Iterable
 
 from textual import on
 from textual.app import App, SystemCommand

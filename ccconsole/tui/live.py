@@ -74,7 +74,7 @@ class LiveRefresh:
             return
         try:
             seq = self.workspace.change_seq()
-        except Exception as err:  # noqa: BLE001 - any failure is shown, then retried
+        except Exception as err:
             self._poll_failures += 1
             delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** self._poll_failures)
             self._poll_resume_at = time.monotonic() + delay
@@ -99,7 +99,7 @@ class LiveRefresh:
                     for seq in listener.changes(timeout=0.5):
                         self.post_message(SeqSeen(seq))
                     listener.ping()
-            except Exception as err:  # noqa: BLE001 - shown, then retried
+            except Exception as err:
                 if worker.is_cancelled:
                     break
                 self.post_message(DbStatus(problem_text(err)))

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from ccconsole.core.lists import (MAX_CONNECTIONS, ListError, Replaced, append, inbound, receive, receive_problem,
-                                  replace, unstopped)
+from ccconsole.core.lists import (
+    MAX_CONNECTIONS,
+    ListError,
+    Replaced,
+    append,
+    inbound,
+    receive,
+    receive_problem,
+    replace,
+    unstopped,
+)
 from ccconsole.core.model import RECEIVE, SEND, Channel, Connection, Contact, Status
 
 A = Connection("tel:+250788383383", affinity=1)

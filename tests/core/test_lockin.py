@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from ccconsole.core.lockin import (LockIn, LockInKind, affinity_kind, assess, contact_urn, lock_in,
-                                   urns_by_scheme, what_if)
+from ccconsole.core.lockin import (
+    LockIn,
+    LockInKind,
+    affinity_kind,
+    assess,
+    contact_urn,
+    lock_in,
+    urns_by_scheme,
+    what_if,
+)
 from ccconsole.core.model import RECEIVE, SEND, Channel, Connection, Contact, Status
 from ccconsole.core.routing import Channels
 

@@ -16,15 +16,15 @@ from ccconsole.core.model import RECEIVE, SEND, Channel, Connection, Contact, St
 from ccconsole.core.routing import (
     NO_CHANNEL,
     NOT_ACTIVE,
+    BroadcastPlanner,
     Channels,
     NoteKind,
     Route,
     Rule,
-    BroadcastPlanner,
     broadcast,
-    unreachable_reason,
     channel_for,
     route,
+    unreachable_reason,
 )
 from ccconsole.core.urns import URN, display
 

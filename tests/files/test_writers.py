@@ -11,7 +11,7 @@ import gc
 import os
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from ccconsole.files.writers import CsvWriter, XlsxWriter, column_kinds
 FULL = Path("/dev/full")
 needs_dev_full = pytest.mark.skipif(not FULL.exists(), reason="no /dev/full here")
 ROW = ["0b7f0a51-6e3f-4f3b-9f0a-4d1f3c2e1a00", "=Jane", "eng", "active",
-       datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc), None, "+250788383383", "41", True]
+       datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC), None, "+250788383383", "41", True]
 KINDS = column_kinds({"tel": 1}, 1, 1)
 
 

@@ -8,7 +8,7 @@ import pytest
 from ccconsole.core.query import QueryError
 from ccconsole.core.routing import Channels, route, unreachable_reason
 from ccconsole.store import broadcast
-from ccconsole.store.broadcast import Cancelled, preview
+from ccconsole.store.broadcast import Cancelled
 from tests.store_helpers import rw_store
 
 

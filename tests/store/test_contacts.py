@@ -7,22 +7,22 @@ rule is about what is stored (priorities, detached rows, audit events).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
+from ccconsole.app import Workspace, open_workspace
 from ccconsole.core.urns import INVALID_NEW_PHONE
-from ccconsole.store import db
 from ccconsole.errors import Conflict, NotFound, ValidationFailed
+from ccconsole.store import db
 from ccconsole.store.models import AuditEvent, Connection, Contact, Message
 from ccconsole.store.models import Workspace as WorkspaceRow
-from ccconsole.app import Workspace, open_workspace
 from tests.store_helpers import rw_store
 
-W1 = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
+W1 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def store(backend_url):
 def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def stored(store: Workspace, contact_id: int) -> list[tuple[str, int]]:
@@ -458,7 +458,7 @@ def test_simultaneous_creates_with_the_same_connection(store, backend_url):
             saved.append(writers[i].contacts.create(f"Staff {i}", ["tel:+250788000333"]))
         except StoreError as err:
             refused.append(err)
-        except Exception as err:  # noqa: BLE001 - reported below
+        except Exception as err:
             crashed.append(err)
 
     threads = [threading.Thread(target=save, args=(i,)) for i in range(len(writers))]

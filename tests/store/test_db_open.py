@@ -19,8 +19,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 
-from ccconsole.store import db
 from ccconsole.errors import StoreError
+from ccconsole.store import db
 
 _cfg = Config()
 _cfg.set_main_option("script_location", str(db.MIGRATIONS))

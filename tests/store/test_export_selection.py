@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
+from ccconsole.app import open_workspace
 from ccconsole.store import exporter
 from ccconsole.store.demo import build_demo
-from ccconsole.app import open_workspace
 
 
 @pytest.fixture

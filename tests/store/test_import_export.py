@@ -15,12 +15,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from ccconsole.store.demo import build_demo
-from ccconsole.errors import StoreError
-from ccconsole.store.exporter import export_file
-from ccconsole.store.importer import ImportCancelled, ImportFailed, import_file
-from ccconsole.store.models import AuditEvent, Connection, Contact, FieldValue, GroupMembership
 from ccconsole.app import Workspace, open_workspace
+from ccconsole.errors import StoreError
+from ccconsole.store.demo import build_demo
+from ccconsole.store.importer import ImportCancelled, ImportFailed
+from ccconsole.store.models import AuditEvent, Connection, Contact, FieldValue, GroupMembership
 from tests.store_helpers import rw_store
 
 

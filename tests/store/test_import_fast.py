@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from ccconsole.files.sheets import open_sheet, read_batches
 from ccconsole.store import db, importer
-from ccconsole.store.importer import ImportCancelled, ImportFailed, import_file
+from ccconsole.store.importer import ImportCancelled, ImportFailed
 from tests.store.test_import_export import dump, write_csv
 from tests.store_helpers import indexes, rw_store
 

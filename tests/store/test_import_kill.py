@@ -19,7 +19,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from ccconsole.store.importer import import_file
 from ccconsole.store.models import Connection, Contact, FieldValue
 from tests.store_helpers import indexes, rw_store
 

@@ -3,19 +3,19 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from ccconsole.app import Workspace, open_workspace
 from ccconsole.core.lockin import LockInKind
 from ccconsole.core.routing import Rule
 from ccconsole.errors import NotFound, StoreError, ValidationFailed
 from ccconsole.store.models import Connection, Contact, Message
-from ccconsole.app import Workspace, open_workspace
 from tests.store_helpers import T0, rw_store
 
-W1 = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
+W1 = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
 W2 = W1 + timedelta(hours=3)
 W3 = W1 + timedelta(days=2)
 
@@ -30,7 +30,7 @@ def store(backend_url):
 def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def ids(view) -> list[str]:
@@ -329,7 +329,7 @@ def test_simultaneous_messages_from_a_new_connection_create_one_contact(store, b
         barrier.wait()
         try:
             results.append(writers[i].messages.receive("MTN", "tel:+250788000111", f"m{i}"))
-        except Exception as err:  # noqa: BLE001 - reported below
+        except Exception as err:
             errors.append(err)
 
     threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(writers))]

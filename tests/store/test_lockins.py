@@ -4,20 +4,20 @@ PostgreSQL (domain.md sections 3 and 5, scenario S3)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from ccconsole.core.changes import connection_lines
 from ccconsole.core.lockin import LockInKind
 from ccconsole.core.routing import Rule
-from ccconsole.core.changes import connection_lines
-from ccconsole.store import lockins
 from ccconsole.errors import StoreError
+from ccconsole.store import lockins
 from ccconsole.store.models import AuditEvent
 from tests.store_helpers import rw_store
 
-W1 = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
+W1 = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture

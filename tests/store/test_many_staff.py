@@ -13,10 +13,10 @@ import time
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from ccconsole.store import audit, live
-from ccconsole.errors import Conflict, StoreError
-from ccconsole.store.models import AuditEvent, Connection, Contact
 from ccconsole.app import Workspace, open_workspace
+from ccconsole.errors import Conflict, StoreError
+from ccconsole.store import live
+from ccconsole.store.models import AuditEvent, Connection, Contact
 from tests.store_helpers import rw_store
 
 
@@ -44,7 +44,7 @@ def all_at_once(backend_url: str, jobs: list) -> tuple[list, list, list]:
         except StoreError as err:
             with lock:
                 refused.append((i, err))
-        except Exception as err:  # noqa: BLE001 - reported by the caller
+        except Exception as err:
             with lock:
                 crashed.append((i, err))
 
@@ -276,7 +276,6 @@ def test_an_import_racing_edits_and_messages_keeps_every_identity_unique(store, 
     one owner, and what was refused was refused as a whole with a clear message."""
     import csv
 
-    from ccconsole.store.importer import import_file
 
     numbers = [f"+2507880{i:05d}" for i in range(40)]
     path = tmp_path / "people.csv"

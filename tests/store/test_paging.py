@@ -8,8 +8,8 @@ from dataclasses import dataclass, fields
 import pytest
 from sqlalchemy import inspect
 
+from ccconsole.app import Workspace
 from ccconsole.core.model import Connection
-from ccconsole.app import Workspace, open_workspace
 from tests.store_helpers import rw_store
 
 PAGE = 17  # does not divide the row count

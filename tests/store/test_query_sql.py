@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text as sql_text
 
-from ccconsole.core.query import QueryError
 from ccconsole.app import Workspace, open_workspace
+from ccconsole.core.query import QueryError
 from ccconsole.store import contacts
 from tests.store_helpers import rw_store
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from rich.console import Console
 from sqlalchemy import insert, select
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled
 from textual.widgets import Input, Static
+from textual.worker import WorkerCancelled
 
+from ccconsole.app import Workspace as OpenWorkspace
+from ccconsole.app import open_workspace
 from ccconsole.store.demo import DEMO_NOW, build_demo
 from ccconsole.store.models import Connection
-from ccconsole.app import Workspace, open_workspace
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.editor import ContactEditor
 from ccconsole.tui.widgets.contact_table import ContactTable
@@ -152,7 +153,7 @@ class Workspace:
     url: str
     ids: dict[str, int]
 
-    def store(self) -> Workspace:
+    def store(self) -> OpenWorkspace:
         return open_workspace(self.url)
 
     def contact(self, name: str):

@@ -144,10 +144,10 @@ async def test_postgres_stopped_under_the_lockins_bulk_action_and_other_screens(
     from textual.widgets import Button
 
     from ccconsole.tui.screens.audit import AuditScreen
+    from ccconsole.tui.screens.bulk import BulkAffinity
     from ccconsole.tui.screens.channels import ChannelsScreen
     from ccconsole.tui.screens.history import HistoryScreen
-    from ccconsole.tui.screens.bulk import BulkAffinity
-from ccconsole.tui.screens.lockins import LockInsScreen
+    from ccconsole.tui.screens.lockins import LockInsScreen
     from tests.tui.helpers import demo_workspace
     from tests.tui.test_lockins import listed, open_lockins
 

@@ -12,17 +12,28 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Select, Static
 
-from ccconsole.core.lockin import LockInKind
-from ccconsole.store import lockins
 from ccconsole.app import open_workspace
+from ccconsole.core.lockin import LockInKind
 from ccconsole.tui.app import make_app
-from ccconsole.tui.screens.history import HistoryScreen
 from ccconsole.tui.screens.bulk import BulkAffinity
+from ccconsole.tui.screens.history import HistoryScreen
 from ccconsole.tui.screens.lockins import LockInsScreen
 from ccconsole.tui.screens.whatif import WhatIf
 from tests.tui.conftest import _url
-from tests.tui.helpers import (ALICE, BOB, demo_workspace, preview_for, preview_text, row_text, select_name, settle,
-                               static_text, table_ready, type_text, wait_for)
+from tests.tui.helpers import (
+    ALICE,
+    BOB,
+    demo_workspace,
+    preview_for,
+    preview_text,
+    row_text,
+    select_name,
+    settle,
+    static_text,
+    table_ready,
+    type_text,
+    wait_for,
+)
 
 CCCONSOLE = Path(sys.executable).with_name("ccconsole")
 SIZE = (120, 40)

@@ -11,8 +11,8 @@ import time
 
 from textual.widgets import DataTable, Footer, Input, Static
 
-from ccconsole.store import audit
 from ccconsole.app import Workspace, open_workspace
+from ccconsole.store import audit
 from ccconsole.tui import actions
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.audit import AuditScreen

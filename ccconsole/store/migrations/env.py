@@ -2,9 +2,9 @@
 
 from alembic import context
 from sqlalchemy import create_engine
+from sqlmodel import SQLModel
 
 from ccconsole.store import models  # noqa: F401  (registers the tables)
-from sqlmodel import SQLModel
 
 target_metadata = SQLModel.metadata
 

@@ -86,7 +86,7 @@ class AuditScreen(UsesWorkspace, Screen):
         try:
             entries = self.workspace.audit.page(before_id=before_id, **filters)
             total = None if append else self.workspace.audit.count(**filters)
-        except Exception as err:  # noqa: BLE001 - shown as one line
+        except Exception as err:
             self.post_message(self.Loaded([], None, append, failure_text(err)))
             return
         self.post_message(self.Loaded(entries, total, append))
@@ -121,7 +121,7 @@ class AuditScreen(UsesWorkspace, Screen):
     def _tz(self):
         try:
             return ZoneInfo(self.workspace.info.timezone)
-        except Exception:  # noqa: BLE001 - an unknown zone: UTC
+        except Exception:
             return ZoneInfo("UTC")
 
     @on(DataTable.RowHighlighted)

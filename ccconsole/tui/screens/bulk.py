@@ -113,7 +113,7 @@ class BulkAffinity(UsesWorkspace, ModalScreen[str | None]):
                 result = ws.lockins.clear(ids, progress=progress, cancelled=self._stop.is_set)
             else:
                 result = ws.lockins.move(ids, target, progress=progress, cancelled=self._stop.is_set)
-        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+        except Exception as err:
             self.post_message(self.Finished(None, failure_text(err)))
             return
         verb = "Cleared" if self.verb == "clear" else "Moved"

@@ -15,10 +15,10 @@ from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind, affinity_kind
 from ccconsole.core.model import RECEIVE, SEND
 from ccconsole.core.routing import Channels
-from ccconsole.errors import StoreError, ValidationFailed
+from ccconsole.errors import ValidationFailed
 from ccconsole.tui import actions, safe
-from ccconsole.tui.screens.dialogs import Confirm
 from ccconsole.tui.base import UsesWorkspace, failure_text
+from ccconsole.tui.screens.dialogs import Confirm
 
 CHANNEL_TYPES = sorted({t for s in urnlib.SCHEMES.values() for t in s.channel_types})
 
@@ -56,7 +56,7 @@ class ChannelsScreen(UsesWorkspace, Screen):
         try:
             channels = self.workspace.channels.list()
             counts = self.workspace.channels.affinity_counts()
-        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+        except Exception as err:
             self.post_message(self.Loaded([], {}, failure_text(err)))
             return
         self.post_message(self.Loaded(channels, counts))
@@ -123,7 +123,7 @@ class ChannelsScreen(UsesWorkspace, Screen):
     def _toggle(self, cid: int, active: bool) -> None:
         try:
             self.workspace.channels.set_active(str(cid), active)
-        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+        except Exception as err:
             self.app.call_from_thread(self.notify, safe.visible(failure_text(err)), severity="error", markup=False)
         self._load()
 
@@ -196,7 +196,7 @@ class AddChannel(UsesWorkspace, ModalScreen):
         except ValidationFailed as err:
             self.post_message(self.Added(err.errors))
             return
-        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+        except Exception as err:
             self.post_message(self.Added({"name": failure_text(err)}))
             return
         self.post_message(self.Added({}))

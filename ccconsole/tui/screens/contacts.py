@@ -13,9 +13,9 @@ from textual.widgets import Footer, Input, Static
 from ccconsole.core import query
 from ccconsole.core.views import RouteView
 from ccconsole.tui import actions, safe
+from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.widgets.contact_table import ContactTable
 from ccconsole.tui.widgets.route_preview import RoutePreview
-from ccconsole.tui.base import UsesWorkspace, failure_text
 
 
 def canonical_or_none(text: str | None, country: str | None) -> str | None:

@@ -49,14 +49,14 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     class Saved(Message):
         def __init__(self, view: ContactView | None, errors: dict[str, str] | None = None,
-                     error: str | None = None, conflict: "ConflictInfo | None" = None):
+                     error: str | None = None, conflict: ConflictInfo | None = None):
             super().__init__()
             self.view, self.errors, self.error, self.conflict = view, errors or {}, error, conflict
 
     class Refetched(Message):
         """The contact as it is now (for Reload), or why it could not be read."""
 
-        def __init__(self, info: "ConflictInfo | None", error: str | None = None):
+        def __init__(self, info: ConflictInfo | None, error: str | None = None):
             super().__init__()
             self.info, self.error = info, error
 
@@ -115,7 +115,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         try:
             view = self.workspace.contacts.get(self.contact_id)
             channels = self.workspace.channels.list()
-        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+        except Exception as err:
             self.post_message(self.Loaded(None, (), failure_text(err)))
             return
         self.post_message(self.Loaded(view, channels))
@@ -294,7 +294,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         except Conflict as err:
             try:
                 info = self._conflict_info(err.current)
-            except Exception as again:  # noqa: BLE001 - the save failed anyway; say why
+            except Exception as again:
                 self.post_message(self.Saved(None, error=f"{err} {failure_text(again)}"))
                 return
             self.post_message(self.Saved(None, error=str(err), conflict=info))
@@ -302,12 +302,12 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         except StoreError as err:
             self.post_message(self.Saved(None, error=str(err)))
             return
-        except Exception as err:  # noqa: BLE001 - a driver error: one line, the form stays
+        except Exception as err:
             self.post_message(self.Saved(None, error=failure_text(err)))
             return
         self.post_message(self.Saved(view))
 
-    def _conflict_info(self, current: ContactView | None) -> "ConflictInfo":
+    def _conflict_info(self, current: ContactView | None) -> ConflictInfo:
         """(In a worker.) The contact as it is now, what changed since the form was opened, and who."""
         if current is None:
             current = self.workspace.contacts.get(self.view.id)
@@ -322,7 +322,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         except StoreError as err:
             self.post_message(self.Refetched(None, str(err)))
             return
-        except Exception as err:  # noqa: BLE001 - unreachable database: the form stays as typed
+        except Exception as err:
             self.post_message(self.Refetched(None, failure_text(err)))
             return
         self.post_message(self.Refetched(info))
@@ -356,7 +356,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     # --- someone else saved meanwhile: show what changed, reload keeping the user's edits ---------
 
-    def _show_conflict(self, info: "ConflictInfo") -> None:
+    def _show_conflict(self, info: ConflictInfo) -> None:
         who = ", ".join(f"{e.actor} ({e.action.partition('.')[2]}, {e.created_on:%Y-%m-%d %H:%M})"
                         for e in info.events) or "someone"
         lines = [f"⚠ Not saved: changed by {who} since you opened it (version {self.view.version} → "

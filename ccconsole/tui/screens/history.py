@@ -12,9 +12,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ccconsole.core import urns as urnlib
 from ccconsole.app import history
-from ccconsole.errors import StoreError
+from ccconsole.core import urns as urnlib
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 
@@ -62,7 +61,7 @@ class HistoryScreen(UsesWorkspace, Screen):
     def _load(self) -> None:
         try:
             found = self.workspace.history.contact(self.contact_id)
-        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+        except Exception as err:
             self.post_message(self.Loaded(None, failure_text(err)))
             return
         self.post_message(self.Loaded(found))

@@ -115,7 +115,7 @@ class LockInsScreen(UsesWorkspace, Screen):
             groups = self.workspace.lockins.groups()
             rows = self.workspace.lockins.rows(channel_id=channel_id, kinds=[kind] if kind else None, text=text,
                                 limit=ROW_LIMIT, known=groups)
-        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+        except Exception as err:
             self.post_message(self.Loaded(token, error=failure_text(err)))
             return
         self.post_message(self.Loaded(token, channels, groups, rows))

@@ -21,8 +21,8 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
-from ccconsole.tui.screens.dialogs import Confirm
 from ccconsole.tui.base import UsesWorkspace, failure_text
+from ccconsole.tui.screens.dialogs import Confirm
 
 SHOWN_ERRORS = 8
 

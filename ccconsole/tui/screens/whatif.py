@@ -19,12 +19,11 @@ from ccconsole.core import urns as urnlib
 from ccconsole.core.lists import receive_problem
 from ccconsole.core.lockin import contact_urn, urns_by_scheme, what_if
 from ccconsole.core.routing import Channels
-from ccconsole.errors import StoreError
 from ccconsole.core.views import ConnectionView, RouteView
 from ccconsole.tui import safe
+from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.widgets.form import ErrorLine
 from ccconsole.tui.widgets.route_preview import render_route
-from ccconsole.tui.base import UsesWorkspace, failure_text
 
 NEW = "__new__"
 
@@ -89,7 +88,7 @@ class WhatIf(UsesWorkspace, ModalScreen):
     def _load(self) -> None:
         try:
             self.post_message(self.Loaded(self.workspace.channels.list()))
-        except Exception as err:  # noqa: BLE001 - reported: no screen is left waiting
+        except Exception as err:
             self.post_message(self.Loaded([], failure_text(err)))
 
     def on_what_if_loaded(self, message: Loaded) -> None:

@@ -20,9 +20,9 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ccconsole.app import Workspace
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind
-from ccconsole.app import Workspace
 from ccconsole.core.views import ContactRow
 from ccconsole.tui import safe
 from ccconsole.tui.base import failure_text

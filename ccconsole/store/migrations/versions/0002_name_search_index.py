@@ -9,9 +9,8 @@ also holds name, id and deleted_on, so a page of matches is sorted inside it wit
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

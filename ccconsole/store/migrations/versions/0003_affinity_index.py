@@ -7,9 +7,8 @@ the per-channel counts and the lock-in lists read it instead of every connection
 Revision ID: 0003
 Revises: 0002
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
