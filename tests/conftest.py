@@ -10,8 +10,16 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from tests import pg
+
+# CI replays the same examples on every run (derandomized): a landing must not depend on luck. Local
+# runs keep searching at random; what they find goes to the closing notes (e.g. issue 16: some invalid
+# numbers are not a fixed point of normalization, which test_query's round trip can hit by chance).
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 _server: list = []
 
