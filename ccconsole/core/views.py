@@ -1,4 +1,4 @@
-"""Plain frozen results of the store's services: safe to hand to a thread, a screen or JSON."""
+"""Plain frozen results of the use cases (``ccconsole.app``): safe to hand to a thread, a screen or JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Persistence on SQLModel: tables, engines (SQLite and PostgreSQL), migrations and services.
-
-Each service runs one unit of work in its own transaction and returns plain frozen dataclasses.
+"""Persistence on SQLModel: tables, engines (SQLite and PostgreSQL), migrations, query compilation,
+bulk loading and live signals — functions over a session or connection that return rows or frozen
+results. The use cases that compose them are in ``ccconsole.app``; every write ends through
+``store.unit`` (audit events, change sequence, NOTIFY). This package never imports ``ccconsole.app``.
 """

@@ -4,7 +4,7 @@ A bare word in the query bar searches names that start with it, whatever the cas
 ``name COLLATE NOCASE >= 'jane' AND name COLLATE NOCASE < 'janf'`` from an index in NOCASE order;
 PostgreSQL uses one on ``lower(name)``. The table order itself (name, id) does not change: the index
 also holds name, id and deleted_on, so a page of matches is sorted inside it without reading rows
-(Store.page picks the page's ids first).
+(the contacts page query picks the page's ids first).
 
 Revision ID: 0002
 Revises: 0001
