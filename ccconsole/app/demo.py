@@ -10,6 +10,7 @@ from ccconsole.errors import ReadOnly, StoreError
 from ccconsole.store import demo as builder
 from ccconsole.store.db import sqlite_path
 from ccconsole.store.demo import DemoSummary
+from ccconsole.store.unit import translating
 
 __all__ = ["DemoSummary", "build", "ensure", "reset"]
 
@@ -32,7 +33,8 @@ def build(ws: Workspace, contacts: int = 3000, *, seed: int = 7,
     ws.scope.check_writable()
     if not is_empty(ws):
         raise StoreError(NOT_EMPTY)
-    return builder.build_demo(ws.scope, contacts, seed=seed, progress=progress)
+    with translating():
+        return builder.build_demo(ws.scope, contacts, seed=seed, progress=progress)
 
 
 def ensure(url: str, contacts: int = 3000, *, actor: str | None = None,
@@ -42,7 +44,8 @@ def ensure(url: str, contacts: int = 3000, *, actor: str | None = None,
         if is_empty(ws):
             if announce is not None:
                 announce(f"Creating the demo workspace ({contacts:,} contacts)…")
-            builder.build_demo(ws.scope, contacts)
+            with translating():
+                builder.build_demo(ws.scope, contacts)
 
 
 def reset(url: str, *, read_only: bool = False) -> None:

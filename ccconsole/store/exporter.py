@@ -23,7 +23,7 @@ from ccconsole.errors import StoreError
 from ccconsole.files import writers
 from ccconsole.store import contacts
 from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
-from ccconsole.store.unit import Scope
+from ccconsole.store.unit import Scope, connected
 
 PAGE = 2000
 
@@ -68,7 +68,7 @@ def export_file(scope: Scope, path: str | Path, *, query: str | None = None,
         raise StoreError(f"Export to a .xlsx or .csv file, not '{target.name}'.")
     ws = scope.workspace
     chosen = selection(scope, query)
-    with scope.engine.connect() as conn:
+    with connected(scope) as conn:
         if conn.dialect.name == "postgresql":
             # one snapshot for the whole export (SQLite's single read transaction is one already):
             # the column widths counted first still hold for the last row written

@@ -142,13 +142,26 @@ def transaction(scope: Scope, *, dry_run: bool = False) -> Iterator[UnitOfWork]:
 
 
 @contextmanager
-def reading(scope: Scope) -> Iterator[Session]:
-    """A read-only session; database errors come out translated."""
+def translating() -> Iterator[None]:
+    """Database errors raised inside come out translated (``ccconsole.errors.translate``)."""
     try:
-        with Session(scope.engine) as s:
-            yield s
+        yield
     except Exception as err:
         translated = translate(err)
         if translated is not None and translated is not err:
             raise translated from err
         raise
+
+
+@contextmanager
+def reading(scope: Scope) -> Iterator[Session]:
+    """A read-only session; database errors come out translated."""
+    with translating(), Session(scope.engine) as s:
+        yield s
+
+
+@contextmanager
+def connected(scope: Scope) -> Iterator[DBConnection]:
+    """A Core connection for long reads (streamed results); database errors come out translated."""
+    with translating(), scope.engine.connect() as conn:
+        yield conn
