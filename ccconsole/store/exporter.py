@@ -1,7 +1,8 @@
 """Export contacts as RapidPro does (domain.md section 6): .xlsx or .csv.
 
-Columns in RapidPro's order (``core.importing.export_headers``). Contacts are read in pages by id,
-so memory does not grow with the workspace; the file is written by ``ccconsole.files.writers``
+Columns in RapidPro's order (``core.importing.export_headers``). The selection's ids are streamed
+once, in id order, and the contacts read a page of ids at a time, so time grows linearly and memory
+not at all with the workspace; the file is written by ``ccconsole.files.writers``
 (formula protection in csv, text cells and escapes in xlsx). An export re-imports with no change
 at all.
 """
