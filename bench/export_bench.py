@@ -5,7 +5,7 @@
 
 It builds (or reuses) a SQLite demo database per size in DIR with ``ccconsole demo`` (the fast demo
 builder, ``ccconsole.store.demo.build_demo``; the same files as ``scale_bench.py``: demo-N.db), then
-runs each export (``ccconsole.store.exporter.export_file``, whole workspace, no query) in its own
+runs each export (``ws.transfer.export_file``, whole workspace, no query) in its own
 subprocess and prints ONE JSON object: per size and format the seconds, rows/s, file size and the
 peak RSS (ru_maxrss) of the exporting process. ``--pg`` does the same on a throwaway PostgreSQL
 server (``tests/pg.py``), building the demo databases there each run.
@@ -42,17 +42,14 @@ sys.path.insert(0, str(ROOT))
 
 
 def child(url: str, fmt: str) -> None:
-    from ccconsole.store.exporter import export_file
-    from ccconsole.store.services import Store
+    from ccconsole.app import open_workspace
 
-    store = Store.open(url, read_only=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with open_workspace(url, read_only=True) as ws, tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"contacts.{fmt}"
         started = time.perf_counter()
-        report = export_file(store, path)
+        report = ws.transfer.export_file(path)
         seconds = time.perf_counter() - started
         size = path.stat().st_size
-    store.close()
     print(json.dumps({"contacts": report.contacts, "columns": report.columns, "seconds": round(seconds, 2),
                       "rows_per_s": round(report.contacts / seconds) if seconds else None,
                       "file_mb": round(size / 2**20, 1),

@@ -4,7 +4,7 @@ The file is streamed (openpyxl read-only, values only; the csv module with BOM h
 delimiter) in chunks of rows. For each chunk the owners of its connections, its UUIDs' contacts and
 their lists and fields are read with a handful of queries, ``core.importing.plan_row`` decides each
 row, and the outcome is written with bulk statements (straight through the driver for the inserts).
-Reading and parsing the file (``store.sheets``) runs in a second process for big files, one chunk
+Reading and parsing the file (``files.sheets``) runs in a second process for big files, one chunk
 ahead of the writing.
 
 Safety: the whole import is ONE transaction. It commits completely or not at all, also when the
