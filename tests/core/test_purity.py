@@ -26,7 +26,7 @@ ALLOWED_THIRD_PARTY = {"phonenumbers", "lark"}  # lark: the query parser (pure P
 
 def test_core_has_the_expected_modules():
     assert {"ccconsole.core.urns", "ccconsole.core.model", "ccconsole.core.routing", "ccconsole.core.lockin",
-            "ccconsole.core.lists", "ccconsole.core.query"} <= set(MODULES)
+            "ccconsole.core.lists", "ccconsole.core.query", "ccconsole.core.problems"} <= set(MODULES)
 
 
 def test_importing_the_core_loads_no_ui_or_database_package():
