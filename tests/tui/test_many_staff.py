@@ -275,7 +275,7 @@ async def test_on_postgres_the_change_arrives_by_notify_not_by_polling(ws_any, m
     """With the safety-net poll slowed to a minute, only LISTEN/NOTIFY can bring the change."""
     ws = ws_any
     if not ws.url.startswith("postgresql"):
-        assert make_app(ws.url).store.scope.engine.dialect.name == "sqlite"
+        assert make_app(ws.url).workspace.backend == "sqlite"
         return  # SQLite has no NOTIFY: covered by the test above (polling)
     from ccconsole.tui.app import CCConsole
 
