@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -16,16 +17,23 @@ from ccconsole.app import Workspace, open_workspace
 from ccconsole.app import demo as demo_app
 from ccconsole.core import urns as urnlib
 from ccconsole.core.query import QueryError
+from ccconsole.core.text import visible
 from ccconsole.errors import StoreError, ValidationFailed, translate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Fail(click.ClickException):
-    """A user mistake: printed as one line, exit code 1."""
+    """A user mistake: printed as one line (what the user typed made visible), exit code 1."""
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"ccconsole: {self.format_message()}", err=True)
+        click.echo(f"ccconsole: {visible(self.format_message())}", err=True)
+
+
+def echo(line: str) -> None:
+    """One line of text output: every field made visible (``core.text``), the tabs between fields kept,
+    so a stored name or message can never clear the screen or retitle the terminal."""
+    click.echo("\t".join(visible(part) for part in line.split("\t")))
 
 
 def db_option(f: F) -> F:
@@ -90,12 +98,22 @@ def handles_errors(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _is_utf8(arg: str) -> bool:
+    """A command-line argument the terminal sent as valid UTF-8 (Python keeps invalid bytes as lone
+    surrogates, which no database or terminal accepts)."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def emit(data: Any, as_json: bool, lines: Iterable[str]) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
         for line in lines:
-            click.echo(line)
+            echo(line)
 
 
 @click.group(invoke_without_command=True)
@@ -112,6 +130,10 @@ def main(ctx: click.Context, db_url: str | None, demo: bool, actor: str | None, 
 
     With no command, opens the console.
     """
+    bad = next((i for i, arg in enumerate(sys.argv[1:], 1) if not _is_utf8(arg)), None)
+    if bad is not None:
+        shown = sys.argv[bad].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise Fail(f"Argument {bad} is not valid UTF-8 ({shown}): nothing was done.")
     if ctx.invoked_subcommand is not None:
         return
     from ccconsole.tui.app import run_console

@@ -15,10 +15,11 @@ from ccconsole import settings
 from ccconsole.app import Workspace
 from ccconsole.app import demo as demo_app
 from ccconsole.cli import render
-from ccconsole.cli.base import Fail, db_option, emit, handles_errors, json_option, main, opened, resolve
+from ccconsole.cli.base import Fail, db_option, echo, emit, handles_errors, json_option, main, opened, resolve
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind
 from ccconsole.core.model import RECEIVE, SEND
+from ccconsole.core.text import visible
 
 # --- workspace -----------------------------------------------------------------------------------
 
@@ -53,7 +54,7 @@ def workspace_set(ctx: click.Context, name: str | None, country: str | None, tz:
     """Change the workspace's settings."""
     with opened(ctx, db_url) as ws:
         info = ws.update(name=name, country=country, timezone_name=tz)
-    click.echo(render.workspace_line(info))
+    echo(render.workspace_line(info))
 
 
 # --- urns ----------------------------------------------------------------------------------------
@@ -72,8 +73,8 @@ def urns() -> None:
 @json_option
 def urns_check(values: tuple[str, ...], country: str | None, new: bool, db_url: str | None, as_json: bool) -> None:
     """Normalize each connection (arguments, or one per line on stdin); exit 1 if any is invalid."""
-    if not values:
-        values = tuple(line for line in (raw.strip() for raw in sys.stdin) if line)
+    if not values:  # one per line on stdin; a byte-order mark before the first is not part of it
+        values = tuple(line for line in (raw.strip().lstrip("\ufeff") for raw in sys.stdin) if line)
     results, bad = [], 0
     for value in values:
         try:
@@ -142,7 +143,7 @@ def channels_disable(ctx: click.Context, channel: str, db_url: str | None) -> No
     """Disable a channel: routing ignores it and affinities to it become stale."""
     with opened(ctx, db_url) as ws:
         ch = ws.channels.set_active(channel, False)
-    click.echo(f"Disabled channel {ch.name}")
+    echo(f"Disabled channel {ch.name}")
 
 
 @channels.command("enable")
@@ -154,7 +155,7 @@ def channels_enable(ctx: click.Context, channel: str, db_url: str | None) -> Non
     """Enable a disabled channel again."""
     with opened(ctx, db_url) as ws:
         ch = ws.channels.set_active(channel, True)
-    click.echo(f"Enabled channel {ch.name}")
+    echo(f"Enabled channel {ch.name}")
 
 
 # --- contacts ------------------------------------------------------------------------------------
@@ -234,10 +235,10 @@ def contacts_delete(ctx: click.Context, contact: str, yes: bool, db_url: str | N
     """Delete a contact; its connections are detached and free for other contacts."""
     with opened(ctx, db_url) as ws:
         view = ws.contacts.get(contact)
-        if not yes and not click.confirm(f"Delete {view.name or view.uuid}?", default=False):
+        if not yes and not click.confirm(visible(f"Delete {view.name or view.uuid}?"), default=False):
             raise Fail("Not deleted.")
         ws.contacts.delete(view.uuid)
-    click.echo(f"Deleted {view.name or view.uuid}; {len(view.connections)} connection(s) detached.")
+    echo(f"Deleted {view.name or view.uuid}; {len(view.connections)} connection(s) detached.")
 
 
 # --- lock-ins and history -------------------------------------------------------------------------
@@ -288,16 +289,16 @@ def _bulk_command(ctx: click.Context, verb: str, target: str | None, channel: st
     with opened(ctx, db_url) as ws:
         ids = ws.lockins.connection_ids(**_selection(ws, channel, kind, text, contact))
         if not ids:
-            click.echo("No affinities match: nothing to do.")
+            echo("No affinities match: nothing to do.")
             return
         where = f" to {ws.channels.find(target).name}" if target else ""
         if not yes:
-            click.confirm(f"{verb.capitalize()} {len(ids):,} affinities{where}?", abort=True, err=True)
+            click.confirm(visible(f"{verb.capitalize()} {len(ids):,} affinities{where}?"), abort=True, err=True)
         if target is None:
             result = ws.lockins.clear(ids)
         else:
             result = ws.lockins.move(ids, target)
-    click.echo(f"{'Cleared' if verb == 'clear' else 'Moved'} {result.done:,} affinities{where}"
+    echo(f"{'Cleared' if verb == 'clear' else 'Moved'} {result.done:,} affinities{where}"
                + (f"; {result.skipped:,} unchanged." if result.skipped else "."))
 
 
@@ -459,6 +460,6 @@ def demo(ctx: click.Context, n: int, seed: int, reset: bool, db_url: str | None)
                 last[0] = done
 
             summary = demo_app.build(ws, n, seed=seed, progress=progress)
-    click.echo(f"Demo workspace ready at {url}: {summary.contacts:,} contacts, {summary.channels} channels, "
+    echo(f"Demo workspace ready at {url}: {summary.contacts:,} contacts, {summary.channels} channels, "
                f"{summary.locked_in:,} locked in, {summary.stale:,} stale affinities "
                f"({time.perf_counter() - started:.1f} s).")

@@ -8,22 +8,13 @@ neither of which parses markup.
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 from textual.content import Content
+from textual.widgets import Input
 
-_C0 = {i: chr(0x2400 + i) for i in range(0x20)}  # ␀ … ␟ (ESC shows as ␛)
-_C0[0x7F] = "\u2421"  # ␡
-_OTHER = re.compile("[\u0080-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+from ccconsole.core.text import visible, visible_in_place
 
-
-def visible(value: object) -> str:
-    """``value`` as text with C0/C1 controls, bidi overrides and zero-width marks made visible."""
-    text = "" if value is None else str(value)
-    text = text.translate(_C0)
-    return _OTHER.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
-
+__all__ = ["SafeInput", "content", "lines", "text", "visible"]
 
 def text(value: object, style: str = "", wrap: bool = False) -> Text:
     """A rich Text (table cells, renderables): literal, never markup; one line unless ``wrap``."""
@@ -41,3 +32,16 @@ def lines(values) -> Content:
     """Several lines of Content: each made visible (a newline *inside* a value shows as ␊), joined by
     real line breaks."""
     return Content("\n").join(content(v) for v in values)
+
+
+class SafeInput(Input):
+    """A text input that shows its value with control characters made visible, one for one (the
+    value itself, what is saved, stays exactly as stored or typed): a stored name holding
+    ``ESC ] 0 ; … BEL`` shows as ``␛]0;…␇`` instead of retitling the terminal."""
+
+    @property
+    def _value(self) -> Text:
+        if self.password:
+            return super()._value
+        shown = Text(visible_in_place(self.value), no_wrap=True, overflow="ignore", end="")
+        return self.highlighter(shown) if self.highlighter is not None else shown

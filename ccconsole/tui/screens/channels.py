@@ -152,9 +152,9 @@ class AddChannel(UsesWorkspace, ModalScreen):
                 with Horizontal(classes="field"):
                     yield Label(label, classes="field-label")
                     if field == "name":
-                        yield Input(placeholder=placeholder, id="ch-name")
+                        yield safe.SafeInput(placeholder=placeholder, id="ch-name")
                     else:
-                        yield Input(placeholder=placeholder, id=f"ch-{field}")
+                        yield safe.SafeInput(placeholder=placeholder, id=f"ch-{field}")
                 yield Label("", id=f"err-{field}", classes="error")
             with Horizontal(classes="field"):
                 yield Label("Type", classes="field-label")

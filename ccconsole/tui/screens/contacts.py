@@ -46,7 +46,7 @@ class ContactsScreen(UsesWorkspace, Screen):
         yield Static(id="title-bar")
         with Horizontal(id="main"):
             with Vertical(id="table-pane"):
-                yield Input(placeholder='query: jane · 0788 38 · tel:+250788383383 · group = "Nurses" AND status = active',
+                yield safe.SafeInput(placeholder='query: jane · 0788 38 · tel:+250788383383 · group = "Nurses" AND status = active',
                             id="filter")
                 yield Static(id="filter-status", markup=False)
                 yield ContactTable(self.workspace, country=ws.country, timezone=ws.timezone, id="contacts")

@@ -80,7 +80,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             with VerticalScroll(id="editor-body"):
                 with Horizontal(classes="field"):
                     yield Label("Name", classes="field-label")
-                    yield Input(id="name", placeholder="Name", compact=True)
+                    yield safe.SafeInput(id="name", placeholder="Name", compact=True)
                 yield ErrorLine(id="err-name")
                 yield Label("Connections (first = priority)", classes="section")
                 yield Vertical(id="connections")
@@ -88,12 +88,12 @@ class ContactEditor(UsesWorkspace, ModalScreen):
                     yield Label("Add", classes="field-label")
                     yield Select([(s.label, s.key) for s in urnlib.SCHEMES.values()], value="tel",
                                  allow_blank=False, id="add-scheme", compact=True)
-                    yield Input(placeholder="+250788383383", id="add-value", compact=True)
+                    yield safe.SafeInput(placeholder="+250788383383", id="add-value", compact=True)
                     yield Button("Add", id="add", compact=True)
                 yield ErrorLine(id="err-add")
                 with Horizontal(classes="field"):
                     yield Label("Groups", classes="field-label")
-                    yield Input(id="groups", placeholder="comma separated, e.g. Nurses, Kigali", compact=True)
+                    yield safe.SafeInput(id="groups", placeholder="comma separated, e.g. Nurses, Kigali", compact=True)
                 yield Static("", id="next-route")
                 yield ErrorLine(id="err-form")
                 yield Static("", id="conflict")

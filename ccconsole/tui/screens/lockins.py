@@ -75,7 +75,7 @@ class LockInsScreen(UsesWorkspace, Screen):
         yield DataTable(id="lockin-channels", cursor_type="row", zebra_stripes=True)
         yield Tabs(*(Tab(KIND_TEXT[k].capitalize(), id=f"kind-{k.value}") for k in KINDS),
                    Tab("All", id=f"kind-{ALL}"), id="lockin-kinds")
-        yield Input(placeholder="filter: name or connection fragment (esc clears)", id="lockin-filter")
+        yield safe.SafeInput(placeholder="filter: name or connection fragment (esc clears)", id="lockin-filter")
         yield DataTable(id="lockins", cursor_type="row", zebra_stripes=True)
         yield Static(id="lockin-detail")
         yield Footer()

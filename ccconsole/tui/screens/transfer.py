@@ -91,7 +91,7 @@ class ImportScreen(UsesWorkspace, Screen):
                      id="title-bar")
         with Vertical(id="import-body"):
             yield Label("File (→ completes, enter previews):")
-            yield Input(self.initial, placeholder="~/contacts.xlsx", id="import-path", suggester=PathSuggester())
+            yield safe.SafeInput(self.initial, placeholder="~/contacts.xlsx", id="import-path", suggester=PathSuggester())
             yield Static("", id="import-summary")
             with Horizontal(id="import-progress-row"):
                 yield ProgressBar(id="import-progress", show_eta=False)
@@ -256,7 +256,7 @@ class ExportScreen(UsesWorkspace, ModalScreen[str | None]):
         with Vertical(id="export"):
             yield Label(safe.content(f"Export {what}"), id="editor-title")
             yield Label("File (.xlsx, or .csv by extension; enter exports):")
-            yield Input(self.initial, id="export-path", suggester=PathSuggester())
+            yield safe.SafeInput(self.initial, id="export-path", suggester=PathSuggester())
             with Horizontal(id="export-progress-row"):
                 yield ProgressBar(id="export-progress", show_eta=False)
                 yield Label("", id="export-rate", markup=False)

@@ -71,7 +71,7 @@ class WhatIf(UsesWorkspace, ModalScreen):
                 yield Select(options, value=options[0][1], allow_blank=False, id="whatif-connection", compact=True)
             with Horizontal(classes="field", id="whatif-new-row"):
                 yield Label("New", classes="field-label")
-                yield Input(placeholder="tel:+250788123456 or a phone number", id="whatif-new", compact=True)
+                yield safe.SafeInput(placeholder="tel:+250788123456 or a phone number", id="whatif-new", compact=True)
             with Horizontal(classes="field"):
                 yield Label("Through", classes="field-label")
                 yield Select([], prompt="loading channels…", id="whatif-channel", compact=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Label
 
 from ccconsole.tui import safe
 
@@ -43,7 +43,7 @@ class ConnectionRow(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(f"{self.index + 1:>2}", classes="conn-index", markup=False)
         yield Label(safe.content(self.item.scheme), classes="conn-scheme")
-        yield Input(self.item.value, id=f"conn-{self.index}", classes="conn-value", compact=True)
+        yield safe.SafeInput(self.item.value, id=f"conn-{self.index}", classes="conn-value", compact=True)
         yield Button("↑", id=f"up-{self.index}", classes="conn-up", disabled=self.index == 0, compact=True,
                      tooltip="Promote: move this connection one place up (alt+↑)")
         yield Button("✕", id=f"rm-{self.index}", classes="conn-rm", compact=True,
