@@ -29,24 +29,41 @@ def _ascii_lower(text: str) -> str:
     return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
 
 
+def _successor(prefix: str) -> str | None:
+    """The smallest string above every string that starts with ``prefix`` (None: there is none, the
+    prefix being all U+10FFFF): its last character that can grow, grown by one, skipping the surrogate
+    block (U+D800..U+DFFF), which no stored text holds."""
+    while prefix and prefix[-1] == "\U0010ffff":
+        prefix = prefix[:-1]
+    if not prefix:
+        return None
+    nxt = ord(prefix[-1]) + 1
+    if 0xD800 <= nxt <= 0xDFFF:
+        nxt = 0xE000
+    return prefix[:-1] + chr(nxt)
+
+
+def _below(column, prefix: str, upper: str | None) -> ColumnElement:
+    return and_(column >= prefix, column < upper) if upper is not None else column >= prefix
+
+
 def name_prefix_clause(prefix: str, dialect: str) -> ColumnElement:
     """The name starts with ``prefix``, any case, as a range the case-insensitive name index answers
     (migration 0002): NOCASE on SQLite (folds ASCII letters), lower() on PostgreSQL."""
     if dialect == "postgresql":
         return func.lower(Contact.name).like(func.lower(literal(escape_like(prefix))).concat("%"), escape="\\")
     low = _ascii_lower(prefix)
-    last = chr(ord(low[-1]) + 1)
-    if "A" <= last <= "Z":  # after '@' comes '[' in NOCASE order (A-Z fold onto a-z)
-        last = "["
-    name = Contact.name.collate("NOCASE")
-    return and_(name >= low, name < low[:-1] + last)
+    upper = _successor(low)
+    if upper is not None and "A" <= upper[-1] <= "Z":  # after '@' comes '[' in NOCASE order (A-Z fold onto a-z)
+        upper = upper[:-1] + "["
+    return _below(Contact.name.collate("NOCASE"), low, upper)
 
 
 def prefix_clause(column, prefix: str, dialect: str) -> ColumnElement:
     """``column`` starts with ``prefix``, in a form the dialect's index can answer."""
     if dialect == "postgresql":
         return column.like(f"{escape_like(prefix)}%", escape="\\")
-    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return _below(column, prefix, _successor(prefix))
 
 
 class Compiler:

@@ -198,3 +198,22 @@ def test_statistics_are_gathered_once_there_are_contacts(tmp_path):
     store.contacts.create("Jane", ["tel:+250788383383"])
     store.close()
     assert stats() > 0
+
+
+@pytest.mark.parametrize("prefix, expected", [
+    ("\U0010ffff", ["\U0010ffff end"]),       # the last code point: no successor, an open range
+    ("a\U0010ffff", ["a\U0010ffff"]),
+    ("\ud7ff", ["\ud7ff before surrogates"]),  # the successor skips the surrogate block
+    ("\U0010ffff\U0010ffff", []),
+])
+def test_name_prefixes_at_the_end_of_unicode(backend_url, prefix, expected):
+    """A name prefix ending in U+10FFFF or U+D7FF used to raise (chr() out of range, a lone surrogate);
+    now it is an ordinary range on both backends."""
+    ws = open_workspace(backend_url, actor="t", workspace_name="T", country="RW")
+    try:
+        for name in ("\U0010ffff end", "a\U0010ffff", "\ud7ff before surrogates", "\ue000 after", "zz"):
+            ws.contacts.create(name)
+        assert sorted(r.name for r in ws.browse.page(text=f'name ^ "{prefix}"', limit=50)) == sorted(expected)
+        assert ws.browse.count(f'name ^ "{prefix}"') == len(expected)
+    finally:
+        ws.close()
