@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
 
 import phonenumbers
 from lark import Lark, Token, Transformer, v_args
@@ -76,7 +75,7 @@ class Or:
     items: tuple[Node, ...]
 
 
-Node = Union[Condition, And, Or]
+Node = Condition | And | Or
 
 GRAMMAR = r"""
 ?start: or_expr

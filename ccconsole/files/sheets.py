@@ -64,7 +64,8 @@ class SheetReader:
         try:
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as err:
-            raise ImportFailed(f"Cannot read {self.path.name}: it is not a valid .xlsx workbook ({_short(err)}).") from err
+            raise ImportFailed(f"Cannot read {self.path.name}: it is not a valid .xlsx workbook "
+                               f"({_short(err)}).") from err
         except Exception as err:  # openpyxl raises assorted errors on corrupt workbooks
             raise ImportFailed(f"Cannot read {self.path.name}: the workbook is corrupt ({_short(err)}).") from err
         try:

@@ -77,7 +77,8 @@ def _among(dialect: str, ids: list[int]):
     SQLite, an array on PostgreSQL): a 100,000-element IN (...) list costs more to build than to run."""
     if dialect == "postgresql":
         return Contact.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    return Contact.id.in_(select(column("value", Integer)).select_from(func.json_each(bindparam("ids", json.dumps(ids)))))
+    return Contact.id.in_(select(column("value", Integer))
+                          .select_from(func.json_each(bindparam("ids", json.dumps(ids)))))
 
 
 def _select(scope: Scope, where):

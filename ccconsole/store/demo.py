@@ -129,7 +129,8 @@ def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime 
         conn.execute(insert(Channel), chan_rows)
         conn.execute(insert(ContactGroup), [dict(id=i + 1, workspace_id=ws, name=g) for i, g in enumerate(GROUPS)])
         conn.execute(insert(FieldDef), [dict(id=1, workspace_id=ws, key="age", name="Age", value_type="number"),
-                                        dict(id=2, workspace_id=ws, key="district", name="District", value_type="text")])
+                                        dict(id=2, workspace_id=ws, key="district", name="District",
+                                             value_type="text")])
     scope.workspace = type(scope.workspace)(ws, "Kigali Health", "RW", "Africa/Kigali")
     by_name = {r["name"]: r["id"] for r in chan_rows}
     rw_channels = [by_name["MTN Rwanda"], by_name["Airtel Rwanda"]]

@@ -312,7 +312,8 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         if current is None:
             current = self.workspace.contacts.get(self.view.id)
         missed = max(0, current.version - self.view.version)
-        events = list(reversed(self.workspace.audit.page(contact_id=current.id, limit=min(missed, 10)))) if missed else []
+        events = (list(reversed(self.workspace.audit.page(contact_id=current.id, limit=min(missed, 10))))
+                  if missed else [])
         return ConflictInfo(current, audit.contact_changes(self.view, current), events)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="editor-reload")

@@ -1,8 +1,8 @@
 """The contacts table: virtual and database-backed.
 
-It never holds all contacts: it keeps a window of rows (a few pages) fetched by key from the workspace (``ccconsole.app.browse``) in
-thread workers, renders only the visible lines (Line API), and tracks the cursor by contact id so that
-refreshes and edits keep it on the same contact. Rows are one line with fixed column widths.
+It never holds all contacts: it keeps a window of rows (a few pages) fetched by key from the workspace
+(``ccconsole.app.browse``) in thread workers, renders only the visible lines (Line API), and tracks the cursor
+by contact id so that refreshes and edits keep it on the same contact. Rows are one line with fixed column widths.
 """
 
 from __future__ import annotations
