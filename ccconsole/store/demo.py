@@ -263,13 +263,13 @@ def bulk_connection(engine):
         # pragmas only work outside a transaction: run them on the driver's connection, which
         # autocommits (store.db turns the driver's own BEGIN off)
         raw = conn.connection.dbapi_connection if sqlite else None
-        if sqlite:
+        if raw is not None:
             for pragma in ("foreign_keys=OFF", "synchronous=OFF", "cache_size=-262144"):
                 raw.execute(f"PRAGMA {pragma}")
         try:
             yield conn
         finally:
-            if sqlite:
+            if raw is not None:
                 conn.rollback()
                 for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-2000"):
                     raw.execute(f"PRAGMA {pragma}")
