@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
-    ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable",
+    ActionSpec("channels.toggle", "channels", "d", "toggle_active", "Disable/enable",
                palette="Disable or enable the highlighted channel", mutates=True),
     ActionSpec("channels.back", "channels", "escape", "back", "Back"),
     # the lock-ins screen
@@ -118,7 +118,7 @@ def specs(scope: str) -> list[ActionSpec]:
     return [a for a in ACTIONS if a.scope == scope]
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[BindingType]:
     """The Textual bindings of a scope, each with the action's id so a keymap can remap it."""
     return [Binding(a.keys, a.action, a.description, show=a.footer, id=a.id, priority=a.priority)
             for a in specs(scope)]

@@ -272,7 +272,7 @@ class ExportScreen(UsesWorkspace, ModalScreen[str | None]):
             return
         if Path(path).expanduser().is_file():
             self.app.push_screen(Confirm(f"Replace the existing file {path}?"),
-                                 lambda yes: yes and self._start(path))
+                                 lambda yes: self._start(path) if yes else None)
             return
         self._start(path)
 

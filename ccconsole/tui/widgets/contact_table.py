@@ -380,6 +380,7 @@ class ContactTable(Widget, can_focus=True):
         }
         route, kind = row.route, row.lock_in.kind
         if route.ok:
+            assert route.channel is not None
             via = safe.text(route.channel.name)
             if kind == LockInKind.LOCKED_IN:
                 via.truncate(17, overflow="ellipsis")
