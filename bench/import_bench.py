@@ -173,7 +173,8 @@ def main() -> None:
         out = {"rows": args.rows, "format": args.format, "file_mb": round(file.stat().st_size / 2**20, 1),
                "generate_seconds": round(time.perf_counter() - started, 1)}
         def run(mode: str, n: int) -> dict:
-            proc = subprocess.run([sys.executable, __file__, "--child", mode, str(file), str(Path(tmp) / f"{mode}{n}.db")],
+            proc = subprocess.run([sys.executable, __file__, "--child", mode, str(file),
+                                   str(Path(tmp) / f"{mode}{n}.db")],
                                   capture_output=True, text=True, check=True)
             return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -165,7 +165,7 @@ def default_actor(environ: Mapping[str, str] | None = None) -> str:
 _KNOWN = ("actor", "db", "keys", "mouse", "read_only")
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
@@ -236,14 +236,14 @@ def resolve(*, db: str | None = None, demo: bool = False, actor: str | None = No
     path = config if config is not None else config_path(environ)
     file = read_config(path)
 
-    if _given(db):
-        url, source = expand_db(db, environ), DB_FLAG
+    if given := _given(db):
+        url, source = expand_db(given, environ), DB_FLAG
     elif demo:
         url, source = demo_db(environ), DEMO
-    elif _given(environ.get("CCCONSOLE_DB")):
-        url, source = expand_db(environ["CCCONSOLE_DB"], environ), ENV
-    elif _given(file.db):
-        url, source = expand_db(file.db, environ), CONFIG
+    elif given := _given(environ.get("CCCONSOLE_DB")):
+        url, source = expand_db(given, environ), ENV
+    elif given := _given(file.db):
+        url, source = expand_db(given, environ), CONFIG
     else:
         url, source = default_db(environ), DEFAULT
 

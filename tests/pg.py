@@ -57,7 +57,7 @@ class PgServer:
     def start(self, same_port: bool = False) -> None:
         """Start the server (on a free port; ``same_port``: again on the port it had, as a restart)."""
         data = self.workdir / "data"
-        for attempt in range(5):
+        for _ in range(5):
             if not (same_port and self.port):
                 self.port = _free_port()
             opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.workdir} -c fsync=off "

@@ -69,6 +69,7 @@ class ContactsService:
         if errors:
             raise ValidationFailed(errors)
         contact = rows.insert(s, scope, name=name, language=language, status=status, when=uow.now)
+        assert contact.id is not None  # inserted (flushed)
         result = lists.replace((), [u.identity for u in cleaned])
         rows.write_connections(s, scope, contact.id, cleaned, result.connections)
         rows.set_groups(s, scope, contact.id, groups)
@@ -104,6 +105,7 @@ class ContactsService:
         _check_attrs(errors, name, status, language)
         s, scope = uow.session, self.ws.scope
         contact = rows.find(s, scope, ref)
+        assert contact.id is not None  # a stored row
         before = rows.view(s, contact)
         if expected_version is not None and contact.version != expected_version:
             raise Conflict(_conflict_message(before, expected_version), current=before)

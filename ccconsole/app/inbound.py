@@ -57,7 +57,9 @@ class Messages:
             else:
                 before = rows.view(s, contact)
                 current = before.core
+            assert contact.id is not None  # a stored row
             message = rows.add_message(s, scope, contact_id=contact.id, channel_id=channel.id, text=text, when=when)
+            assert message.id is not None  # stored (flushed)
             after = lists.receive(current, urn.identity, channel)
             changed = after.connections != current.connections
             if changed:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AffinityRow", "BulkResult", "Group", "LockIns"]
 
-Progress = Callable[[int, int], None] | None
+Progress = Callable[[int, int], object] | None  # its result is ignored
 Cancelled = Callable[[], bool] | None
 
 

@@ -21,7 +21,7 @@ class Transfer:
         self.ws = ws
 
     def import_file(self, path: str | Path, *, dry_run: bool = False,
-                    progress: Callable[[int, int | None], None] | None = None,
+                    progress: Callable[[int, int | None], object] | None = None,
                     cancelled: Callable[[], bool] | None = None, chunk: int = importer.CHUNK,
                     parallel: bool | None = None) -> ImportReport:
         """Import ``path`` in one transaction (all or nothing; a dry run rolls back and reports)."""
@@ -29,7 +29,7 @@ class Transfer:
                                     chunk=chunk, parallel=parallel)
 
     def export_file(self, path: str | Path, *, query: str | None = None,
-                    progress: Callable[[int, int], None] | None = None,
+                    progress: Callable[[int, int], object] | None = None,
                     cancelled: Callable[[], bool] | None = None) -> ExportReport:
         """Write the contacts matching ``query`` to ``path`` (.csv by extension, else .xlsx)."""
         return exporter.export_file(self.ws.scope, path, query=query, progress=progress, cancelled=cancelled)

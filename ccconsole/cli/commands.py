@@ -257,7 +257,8 @@ def _selection_options(f: Any) -> Any:
     for option in reversed([
         click.option("--channel", default=None, help="Only affinities to this channel (name, uuid or id)."),
         click.option("--kind", type=KIND_CHOICES, default=None, help="Only this kind of affinity."),
-        click.option("--text", default=None, help='Only contacts matching this query, e.g. "0788 38" or "group = Nurses".'),
+        click.option("--text", default=None,
+                     help='Only contacts matching this query, e.g. "0788 38" or "group = Nurses".'),
         click.option("--contact", default=None, help="Only this contact (uuid, id or connection)."),
     ]):
         f = option(f)
@@ -421,7 +422,8 @@ def import_cmd(ctx: click.Context, file: Path, dry_run: bool, db_url: str | None
 
 @main.command("export")
 @click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--query", default=None, help='Only the contacts matching this query (as the console\'s / bar), e.g. "group = Nurses".')
+@click.option("--query", default=None,
+              help='Only the contacts matching this query (as the console\'s / bar), e.g. "group = Nurses".')
 @db_option
 @json_option
 @click.pass_context

@@ -363,8 +363,8 @@ def check_duplicates(named: Sequence[tuple[int, str | None, Sequence[str]]], see
         if len(set(identities)) == len(identities) and len(set(uuids)) == len(uuids):
             return
     here: set[str] = set()
-    for row, uuid, identities in named:
-        for key in row_keys(uuid, identities):
+    for row, uuid, ids in named:
+        for key in row_keys(uuid, ids):
             if key in here or key in seen:
                 kind, _, value = key.partition(":")
                 what = "UUID" if kind == "uuid" else "URN"
@@ -481,8 +481,8 @@ def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
         if new != (getattr(target, key) if target else NEW_CONTACT[key]):
             attrs[key] = new
     old_fields = target.fields if target else {}
-    set_fields = {k: pair for k, pair in parsed.fields.items()
-                  if pair[1] is not CLEAR and old_fields.get(k) != pair[1]}
+    set_fields = {k: (label, value) for k, (label, value) in parsed.fields.items()
+                  if isinstance(value, str) and old_fields.get(k) != value}  # a value is a str or CLEAR
     clear_fields = tuple(k for k, (_, v) in parsed.fields.items() if v is CLEAR and k in old_fields)
     return Plan(parsed.row, contact_id, result, added, attrs, set_fields, clear_fields)
 

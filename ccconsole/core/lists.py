@@ -103,5 +103,6 @@ def unstopped(status: Status) -> Status:
 def receive(contact: Contact, identity: str, channel: Channel) -> Contact:
     """The contact after an incoming message on ``identity`` through ``channel``: its list changed
     by :func:`inbound`, and unstopped."""
-    return dataclasses.replace(contact, connections=inbound(contact.connections, identity, channel.id, channel.can_send),
-                   status=unstopped(contact.status))
+    return dataclasses.replace(contact,
+                               connections=inbound(contact.connections, identity, channel.id, channel.can_send),
+                               status=unstopped(contact.status))

@@ -66,7 +66,7 @@ def merge_connections(base: Sequence[tuple[str, int | None]], mine: Sequence[For
     text the form shows for a stored identity."""
     base_ids = [i for i, _ in base]
     their_ids = [i for i, _ in theirs]
-    their_aff = dict(theirs)
+    their_aff: dict[str | None, int | None] = dict(theirs)  # asked for None too (a new row never stored)
     untouched = [c.identity for c in mine] == base_ids and all(c.original == c.identity for c in mine)
     if untouched:
         return [FormConn(i.partition(":")[0], edit_value(i), i, a, i) for i, a in theirs], False

@@ -65,7 +65,7 @@ def contact_problems(contact: Contact, channels: Channels | Sequence[Channel], c
     ``bad_number``. A contact without connections is ``no_connection`` and not also ``unreachable``.
     Never raises, whatever the stored identities are.
     """
-    per_connection = [found for conn in contact.connections if (found := _connection_problem(conn, country))]
+    per_connection = [p for conn in contact.connections if (p := _connection_problem(conn, country)) is not None]
     found = sorted(per_connection, key=lambda f: _ORDER[f.problem])  # stable: priority order within a problem
     chans = as_channels(channels)
     if contact.is_active and contact.connections:
@@ -75,7 +75,7 @@ def contact_problems(contact: Contact, channels: Channels | Sequence[Channel], c
     if not contact.connections:
         found.append(Found(Problem.NO_CONNECTION, NO_CONNECTION_REASON))
     state = lock_in(contact, chans)
-    if state.kind == LockInKind.STALE:
+    if state.kind == LockInKind.STALE and state.connection is not None:
         found.append(Found(Problem.STALE_AFFINITY, f"affinity of {state.connection.identity} is stale: "
                                                    f"{state.stale_reason}", state.connection.identity))
     return found

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
 
 import phonenumbers
 from lark import Lark, Token, Transformer, v_args
@@ -76,7 +75,7 @@ class Or:
     items: tuple[Node, ...]
 
 
-Node = Union[Condition, And, Or]
+Node = Condition | And | Or
 
 GRAMMAR = r"""
 ?start: or_expr
@@ -117,12 +116,14 @@ class _Build(Transformer):
 
     def value(self, items):
         token: Token = items[0]
+        assert token.column is not None  # tokens from the lexer carry their position
         if token.type == "STRING":
             return _Bare(_unquote(token.value), True, token.column)
         return _Bare(token.value, False, token.column)
 
     @v_args(inline=True)
     def condition(self, attr: Token, op: Token, value: _Bare):
+        assert attr.column is not None  # tokens from the lexer carry their position
         return _condition(attr.value, attr.column, op.value, value.value, value.column, self.country)
 
     @v_args(inline=True)
@@ -187,7 +188,8 @@ def _syntax_error(err: UnexpectedInput, text: str) -> QueryError:
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
         return QueryError(_end_message(text), len(text.rstrip()) + 1)
     if isinstance(err, UnexpectedCharacters):
-        char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else ""
+        pos = err.pos_in_stream
+        char = text[pos] if pos is not None and 0 <= pos < len(text) else ""
         if char == '"':
             return QueryError("Unclosed quote", column)
         return QueryError(f"Unexpected {char!r}", column)
@@ -234,6 +236,7 @@ def _condition(attr: str, attr_col: int, op: str, value: str, value_col: int, co
             except ValueError:
                 raise QueryError(f"{op} compares numbers: {value!r} is not a number", value_col) from None
         return Condition(key, op, value)
+    allowed: tuple[str, ...]
     if key in urnlib.SCHEMES:
         allowed = SCHEME_OPS
     elif key in TEXT_ATTRS:

@@ -84,6 +84,7 @@ class Route:
         """The explanation as lines a person can read."""
         lines: list[str] = []
         if self.ok:
+            assert self.connection is not None and self.channel is not None and self.rule is not None  # see route()
             lines.append(f"→ {self.connection.identity} via {self.channel.name} ({RULE_TEXT[self.rule]})")
         else:
             lines.append(f"✗ no route: {self.reason}")
@@ -165,6 +166,7 @@ def channel_for(conn: Connection, channels: Channels | Sequence[Channel], explai
         affinity = chans.by_id.get(conn.affinity)
         problem = affinity_problem(affinity, scheme)
         if problem is None:
+            assert affinity is not None  # affinity_problem() found it usable
             if explain:
                 notes.append(Note(NoteKind.AFFINITY_USED,
                                   f"affinity {affinity.name} is active, sends and serves {scheme}: used",
@@ -172,6 +174,7 @@ def channel_for(conn: Connection, channels: Channels | Sequence[Channel], explai
                 if scheme == "tel":
                     other = _tel_channel(conn, chans, False)
                     if other.channel is not None and other.channel.id != affinity.id:
+                        assert other.rule is not None  # an attempt with a channel has its rule
                         notes.append(Note(NoteKind.WOULD_HAVE,
                                           f"without it, {other.channel.name} would be chosen "
                                           f"({RULE_TEXT[other.rule]})", other.channel.name))
@@ -243,6 +246,7 @@ def _tel_channel(conn: Connection, chans: Channels, explain: bool) -> Attempt:
         if score >= best_score:
             tie = score == best_score
             best, best_score = channel, score
+    assert best is not None  # there were at least two candidates
     if explain:
         if tie:
             notes.append(Note(NoteKind.PREFIX_TIE,
@@ -286,6 +290,7 @@ class Breakdown:
         if not contact.is_active:
             self.not_active[str(contact.status)] += times
         elif decision.ok:
+            assert decision.channel is not None
             self.per_channel[decision.channel.name] += times
             if decision.rule == Rule.AFFINITY:
                 self.locked_in[decision.channel.name] += times

@@ -64,7 +64,8 @@ class SheetReader:
         try:
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as err:
-            raise ImportFailed(f"Cannot read {self.path.name}: it is not a valid .xlsx workbook ({_short(err)}).") from err
+            raise ImportFailed(f"Cannot read {self.path.name}: it is not a valid .xlsx workbook "
+                               f"({_short(err)}).") from err
         except Exception as err:  # openpyxl raises assorted errors on corrupt workbooks
             raise ImportFailed(f"Cannot read {self.path.name}: the workbook is corrupt ({_short(err)}).") from err
         try:
@@ -209,6 +210,7 @@ class Batch:
     @property
     def parsed(self) -> list[imp.ParsedRow]:
         if self._parsed is None:
+            assert self._packed is not None  # __getstate__ packed them
             self._parsed = pickle.loads(self._packed)
             self._packed = None
         return self._parsed
@@ -296,7 +298,7 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
                 yield read_batches(sheet, country, tz, chunk)
                 return
             workers.append(worker)
-            frames = queue.Queue(maxsize=READ_AHEAD)
+            frames: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
             pump = threading.Thread(target=_pump, args=(worker.stdout, frames), daemon=True,
                                     name="ccconsole-import-pipe")
             pump.start()
@@ -315,6 +317,7 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
                     while True:
                         frames.get_nowait()
                 pump.join(timeout=0.05)
+            assert worker.stdout is not None  # started with stdout=PIPE
             worker.stdout.close()
 
 

@@ -1,8 +1,8 @@
 """The audit log: who changed what and when, for the workspace or one contact, filtered and paged.
 
-Every mutation writes one ``AuditEvent`` in its own transaction (``store.unit.epilogue``, in the format of ``core.changes``) with a JSON
-snapshot of the contact before and after; here those rows are read back newest first, by key
-(``id < ?``), and their snapshots compared field by field. The same comparison tells a person whose
+Every mutation writes one ``AuditEvent`` in its own transaction (``store.unit.epilogue``, in the format of
+``core.changes``) with a JSON snapshot of the contact before and after; here those rows are read back newest
+first, by key (``id < ?``), and their snapshots compared field by field. The same comparison tells a person whose
 save was refused (Conflict) what changed meanwhile.
 """
 

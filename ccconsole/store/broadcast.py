@@ -32,13 +32,14 @@ class Cancelled(Exception):
     """The caller's progress callback asked to stop."""
 
 
-def _rows(conn: DBConnection, query) -> Iterator[list[tuple]]:
+def _rows(conn: DBConnection, query) -> Iterator[Sequence[tuple]]:
     """Batches of plain tuples straight from a driver cursor (server-side on PostgreSQL): every column
     here is an integer or a string that needs no conversion, and skipping SQLAlchemy's Row layer
     saves a third of the time."""
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = tuple(compiled.params[k] for k in compiled.positiontup) if compiled.positional else compiled.params
     dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None  # the connection is open
     cursor = dbapi.cursor(name="ccconsole_broadcast") if conn.dialect.name == "postgresql" else dbapi.cursor()
     try:
         cursor.execute(str(compiled), params)
@@ -48,7 +49,7 @@ def _rows(conn: DBConnection, query) -> Iterator[list[tuple]]:
         cursor.close()
 
 
-def _contacts(batches: Iterator[list[tuple]]) -> Iterator[tuple[str, list[tuple[str, int | None]]]]:
+def _contacts(batches: Iterator[Sequence[tuple]]) -> Iterator[tuple[str, list[tuple[str, int | None]]]]:
     """Rows (contact id, status, identity, affinity, priority, connection id) ordered by contact id
     -> (status, [(identity, affinity), ...] in priority order) per contact."""
     current = None
@@ -77,7 +78,8 @@ def _among(dialect: str, ids: list[int]):
     SQLite, an array on PostgreSQL): a 100,000-element IN (...) list costs more to build than to run."""
     if dialect == "postgresql":
         return Contact.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    return Contact.id.in_(select(column("value", Integer)).select_from(func.json_each(bindparam("ids", json.dumps(ids)))))
+    return Contact.id.in_(select(column("value", Integer))
+                          .select_from(func.json_each(bindparam("ids", json.dumps(ids)))))
 
 
 def _select(scope: Scope, where):
@@ -102,7 +104,8 @@ def preview(scope: Scope, *, query: str | None = None, contact_ids: Sequence[int
         else:
             clause = filter_clause(scope, query)
             where = [] if clause is None else [clause]
-            expected = total if total is not None or progress is None else count(scope, query)
+            # counted only for the progress reports
+            expected = total if total is not None else count(scope, query) if progress is not None else 0
         done = 0
         collecting = gc.isenabled()
         gc.disable()  # millions of short-lived tuples, no cycles: the collector only slows this down

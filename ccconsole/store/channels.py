@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import overload
 
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
@@ -14,6 +15,12 @@ from ccconsole.store.models import Channel, Connection, Contact
 from ccconsole.store.unit import Scope, UnitOfWork, reading
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: datetime | None) -> datetime | None: ...
 def aware(value: datetime | None) -> datetime | None:
     """SQLite gives naive datetimes back: they are UTC."""
     if value is not None and value.tzinfo is None:
@@ -22,6 +29,7 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 def as_core(row: Channel) -> CoreChannel:
+    assert row.id is not None  # a stored row
     return CoreChannel(
         id=row.id,
         name=row.name,
@@ -69,6 +77,7 @@ def insert(uow: UnitOfWork, *, name: str, type: str, address: str, schemes: Sequ
 def set_active(uow: UnitOfWork, channel_id: int, active: bool) -> tuple[CoreChannel, bool]:
     """The channel after the change, and whether it changed."""
     row = uow.session.get(Channel, channel_id)
+    assert row is not None  # the caller found it; channels are never deleted
     changed = row.active != active
     if changed:
         row.active = active

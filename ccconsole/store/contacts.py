@@ -44,6 +44,7 @@ def view(s: Session, contact: Contact) -> ContactView:
                        .where(GroupMembership.contact_id == contact.id).order_by(ContactGroup.name)).scalars().all()
     fields = s.execute(select(FieldDef.key, FieldValue.value).join(FieldValue, FieldValue.field_id == FieldDef.id)
                        .where(FieldValue.contact_id == contact.id).order_by(FieldDef.key)).all()
+    assert contact.id is not None  # a stored row
     return ContactView(
         id=contact.id, uuid=contact.uuid, name=contact.name, language=contact.language,
         status=contact.status, created_on=aware(contact.created_on),
@@ -215,6 +216,7 @@ def set_groups(s: Session, scope: Scope, contact_id: int, names: Sequence[str]) 
             group = ContactGroup(workspace_id=scope.workspace.id, name=name)
             s.add(group)
             s.flush()
+        assert group.id is not None  # stored (flushed)
         s.add(GroupMembership(contact_id=contact_id, group_id=group.id))
 
 
@@ -230,6 +232,7 @@ def set_fields(s: Session, scope: Scope, contact_id: int, values: dict[str, tupl
             fdef = FieldDef(workspace_id=scope.workspace.id, key=key, name=label)
             s.add(fdef)
             s.flush()
+        assert fdef.id is not None  # stored (flushed)
         s.execute(delete(FieldValue).where(FieldValue.contact_id == contact_id, FieldValue.field_id == fdef.id))
         if value is not None:
             s.add(FieldValue(contact_id=contact_id, field_id=fdef.id, value=value))
@@ -237,8 +240,8 @@ def set_fields(s: Session, scope: Scope, contact_id: int, values: dict[str, tupl
 
 def bump_version(s: Session, contact_id: int, expected: int, when: datetime) -> bool:
     """Version + 1 if it still is ``expected`` (False: someone else saved meanwhile)."""
-    bumped = s.execute(update(Contact).where(Contact.id == contact_id, Contact.version == expected)
-                       .values(version=Contact.version + 1, modified_on=when))
+    bumped = s.exec(update(Contact).where(Contact.id == contact_id, Contact.version == expected)
+                    .values(version=Contact.version + 1, modified_on=when))
     return bumped.rowcount == 1
 
 

@@ -144,7 +144,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
 
         return engine
     if backend == "postgresql":
-        options = {"connect_timeout": 5}
+        options: dict[str, int | str] = {"connect_timeout": 5}
         if read_only:
             options["options"] = "-c default_transaction_read_only=on"
         return _create(parsed, shown, connect_args=options, pool_pre_ping=True)
@@ -303,7 +303,7 @@ def insert_many(conn, table, columns: Sequence[str], rows: Iterable[Sequence]) -
     processors = [(i, p) for i, c in enumerate(columns)
                   if (p := t.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
     if processors:
-        params = []
+        params: list[Sequence] = []
         memo: dict[int, tuple] = {}  # column -> (last value, processed): bulk rows repeat values (now)
         for row in rows:
             values = list(row)

@@ -129,7 +129,8 @@ def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime 
         conn.execute(insert(Channel), chan_rows)
         conn.execute(insert(ContactGroup), [dict(id=i + 1, workspace_id=ws, name=g) for i, g in enumerate(GROUPS)])
         conn.execute(insert(FieldDef), [dict(id=1, workspace_id=ws, key="age", name="Age", value_type="number"),
-                                        dict(id=2, workspace_id=ws, key="district", name="District", value_type="text")])
+                                        dict(id=2, workspace_id=ws, key="district", name="District",
+                                             value_type="text")])
     scope.workspace = type(scope.workspace)(ws, "Kigali Health", "RW", "Africa/Kigali")
     by_name = {r["name"]: r["id"] for r in chan_rows}
     rw_channels = [by_name["MTN Rwanda"], by_name["Airtel Rwanda"]]
@@ -262,13 +263,13 @@ def bulk_connection(engine):
         # pragmas only work outside a transaction: run them on the driver's connection, which
         # autocommits (store.db turns the driver's own BEGIN off)
         raw = conn.connection.dbapi_connection if sqlite else None
-        if sqlite:
+        if raw is not None:
             for pragma in ("foreign_keys=OFF", "synchronous=OFF", "cache_size=-262144"):
                 raw.execute(f"PRAGMA {pragma}")
         try:
             yield conn
         finally:
-            if sqlite:
+            if raw is not None:
                 conn.rollback()
                 for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-2000"):
                     raw.execute(f"PRAGMA {pragma}")

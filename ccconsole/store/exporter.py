@@ -51,7 +51,7 @@ def selection(scope: Scope, query: str | None):
 
 
 def export_file(scope: Scope, path: str | Path, *, query: str | None = None,
-                progress: Callable[[int, int], None] | None = None,
+                progress: Callable[[int, int], object] | None = None,
                 cancelled: Callable[[], bool] | None = None) -> ExportReport:
     """Write the contacts matching ``query`` to ``path`` (.csv by extension, otherwise .xlsx).
 

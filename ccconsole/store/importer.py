@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, Text, bindparam, delete, insert, select, update
 
@@ -97,7 +98,7 @@ class _State:
 
 
 def import_file(scope: Scope, path: str | Path, *, dry_run: bool = False,
-                progress: Callable[[int, int | None], None] | None = None,
+                progress: Callable[[int, int | None], object] | None = None,
                 cancelled: Callable[[], bool] | None = None, chunk: int = CHUNK,
                 parallel: bool | None = None) -> ImportReport:
     """Import ``path`` into ``scope``'s workspace in one transaction; a dry run rolls it back.
@@ -278,10 +279,12 @@ class _Import:
         for n, (_, uuid, identities) in enumerate(named):
             guess = batch.guesses[n]
             if guess is not None and imp.plan_holds(uuid, identities, owners):
-                if type(guess) is tuple:  # the reader's plan: a new contact
+                if isinstance(guess, tuple):  # the reader's plan: a new contact
                     self._field_ids(conn, guess[4])
                     self.counts["created"] += 1
-                    created.append((guess, batch.new_uuids[n]))
+                    new_uuid = batch.new_uuids[n]
+                    assert new_uuid is not None  # the reader gave each contact it planned a UUID
+                    created.append((guess, new_uuid))
                     continue
                 plan = guess  # the reader's error
             else:  # the row matches a contact (or has a UUID): plan it against what is stored
@@ -305,7 +308,7 @@ class _Import:
                 fields.update((k, v) for k, (_, v) in plan.set_fields.items())
                 for k in plan.clear_fields:
                     fields.pop(k, None)
-                attrs = {a: plan.attrs.get(a, getattr(cur, a)) for a in ("name", "language", "status")}
+                attrs: dict[str, Any] = {a: plan.attrs.get(a, getattr(cur, a)) for a in ("name", "language", "status")}
                 state.cur = contacts[cur.id] = imp.Existing(
                     cur.id, attrs["name"], attrs["language"], attrs["status"], plan.connections, fields)
                 updated.append(plan)

@@ -1,8 +1,8 @@
 """Live change signals between consoles sharing one database.
 
-Every write transaction bumps ``workspace.change_seq`` (``store.unit.epilogue``, which every write ends with). On PostgreSQL the same
-transaction also sends ``NOTIFY ccconsole_ws_<id>, '<seq>'``, delivered to listeners only when it
-commits; a :class:`Listener` holds one dedicated psycopg connection that LISTENs on that channel.
+Every write transaction bumps ``workspace.change_seq`` (``store.unit.epilogue``, which every write
+ends with). On PostgreSQL the same transaction also sends ``NOTIFY ccconsole_ws_<id>, '<seq>'``,
+delivered to listeners only when it commits; a :class:`Listener` holds one dedicated psycopg connection that LISTENs on that channel.
 SQLite has no such thing: consoles poll the change sequence (one indexed read).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -49,9 +50,10 @@ class Listener:
 
         url = engine.url
         self.channel = channel_name(workspace_id)
+        extra: dict[str, Any] = dict(url.query)  # more connection keywords (sslmode=...), as given
         self.conn = psycopg.connect(
             host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database,
-            autocommit=True, connect_timeout=3, **dict(url.query))
+            autocommit=True, connect_timeout=3, **extra)
         self.conn.execute(f"LISTEN {self.channel}")
 
     def changes(self, timeout: float) -> Iterator[int]:

@@ -170,7 +170,7 @@ def connection_ids(scope: Scope, *, channel_id: int | None = None, kinds: Iterab
 
 
 def _bulk(scope: Scope, ids: Sequence[int], action: str, target: int | None,
-          progress: Callable[[int, int], None] | None, cancelled: Callable[[], bool] | None,
+          progress: Callable[[int, int], object] | None, cancelled: Callable[[], bool] | None,
           chunk: int) -> BulkResult:
     """Set the affinity of these connections to ``target`` (None clears it), chunk by chunk; one audit
     event per contact records the connection, the old and the new channel."""
@@ -195,7 +195,7 @@ def _bulk(scope: Scope, ids: Sequence[int], action: str, target: int | None,
                           .values(affinity_channel_id=target, affinity_since=now if target else None,
                                   affinity_message_id=None)
                           .execution_options(synchronize_session=False))
-                for cid, contact, identity, old in change:
+                for _, contact, identity, old in change:
                     uow.audit(action, contact_id=contact, channel_id=target or old,
                                  before={"connection": identity, "affinity_channel_id": old},
                                  after={"connection": identity, "affinity_channel_id": target})

@@ -11,6 +11,7 @@ from ccconsole.store.unit import Scope, reading
 
 
 def _info(ws: Workspace) -> WorkspaceInfo:
+    assert ws.id is not None  # a stored row
     return WorkspaceInfo(ws.id, ws.name, ws.country, ws.timezone)
 
 
@@ -34,6 +35,7 @@ def update(s: Session, workspace_id: int, *, name: str | None, country: str | No
            timezone: str | None) -> tuple[dict, WorkspaceInfo]:
     """Change what is given (``country`` "" / None: see the caller); returns (before, after)."""
     ws = s.get(Workspace, workspace_id)
+    assert ws is not None  # the open workspace; workspaces are never deleted
     before = {"name": ws.name, "country": ws.country, "timezone": ws.timezone}
     if name is not None:
         ws.name = name

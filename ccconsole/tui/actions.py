@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +27,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("app.quit", "app", "ctrl+q", "quit", "Quit", palette="Quit ccconsole", priority=True),
     ActionSpec("app.channels", "app", "C", "channels", "Channels", palette="Show channels"),
     ActionSpec("app.contacts", "app", "H", "contacts", "Contacts", footer=False, palette="Show contacts"),
-    ActionSpec("app.lockins", "app", "L", "lockins", "Lock-ins", palette="Show lock-ins: contacts locked in to each channel"),
+    ActionSpec("app.lockins", "app", "L", "lockins", "Lock-ins",
+               palette="Show lock-ins: contacts locked in to each channel"),
     ActionSpec("app.audit", "app", "A", "audit", "Audit log", palette="Audit log of the workspace (who changed what)"),
     # the contacts screen
     ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts"),
     ActionSpec("contacts.clear", "contacts", "escape", "clear_filter", "Clear filter", footer=False,
                palette="Clear the filter"),
-    ActionSpec("contacts.edit", "contacts", "e,enter", "edit", "Edit", palette="Update Contact (edit the highlighted contact)",
-               mutates=True),
-    ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview", palette="Show or hide the routing preview"),
+    ActionSpec("contacts.edit", "contacts", "e,enter", "edit", "Edit",
+               palette="Update Contact (edit the highlighted contact)", mutates=True),
+    ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview",
+               palette="Show or hide the routing preview"),
     ActionSpec("contacts.history", "contacts", "h", "history", "History",
                palette="History of the highlighted contact: messages and connection changes"),
     ActionSpec("contacts.whatif", "contacts", "w", "what_if", "What if", footer=False,
@@ -72,14 +74,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
-    ActionSpec("channels.toggle", "channels", "d", "toggle", "Disable/enable", palette="Disable or enable the highlighted channel",
-               mutates=True),
+    ActionSpec("channels.toggle", "channels", "d", "toggle_active", "Disable/enable",
+               palette="Disable or enable the highlighted channel", mutates=True),
     ActionSpec("channels.back", "channels", "escape", "back", "Back"),
     # the lock-ins screen
-    ActionSpec("lockins.filter", "lockins", "slash", "filter", "Filter", palette="Filter lock-ins by name or connection"),
+    ActionSpec("lockins.filter", "lockins", "slash", "filter", "Filter",
+               palette="Filter lock-ins by name or connection"),
     ActionSpec("lockins.mark", "lockins", "space", "mark", "Mark", palette="Mark or unmark the highlighted affinity"),
-    ActionSpec("lockins.clear", "lockins", "c", "clear", "Clear", palette="Clear affinities (marked, highlighted or all listed)",
-               mutates=True),
+    ActionSpec("lockins.clear", "lockins", "c", "clear", "Clear",
+               palette="Clear affinities (marked, highlighted or all listed)", mutates=True),
     ActionSpec("lockins.move", "lockins", "m", "move", "Move to…",
                palette="Move affinities to another channel (marked, highlighted or all listed)", mutates=True),
     ActionSpec("lockins.history", "lockins", "h", "history", "History", palette="History of the highlighted contact"),
@@ -115,7 +118,7 @@ def specs(scope: str) -> list[ActionSpec]:
     return [a for a in ACTIONS if a.scope == scope]
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[BindingType]:
     """The Textual bindings of a scope, each with the action's id so a keymap can remap it."""
     return [Binding(a.keys, a.action, a.description, show=a.footer, id=a.id, priority=a.priority)
             for a in specs(scope)]

@@ -12,12 +12,22 @@ saw it first. A failure posts :class:`DbStatus` with a one-line reason; the work
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.message import Message
 from textual.worker import get_current_worker
 
 from ccconsole.errors import describe, is_locked
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from ccconsole.app import Workspace
+
+    _AppBase = App[Any]  # what the mixin is mixed into, for the type checker
+else:
+    _AppBase = object
 
 BACKOFF_START = 0.25
 BACKOFF_MAX = 5.0
@@ -46,10 +56,13 @@ def problem_text(err: Exception) -> str:
     return f"Database unreachable ({describe(err)}); reconnecting…"
 
 
-class LiveRefresh:
+class LiveRefresh(_AppBase):
     """Mixed into the App: it needs ``self.workspace`` and a ``DataChanged`` message class.
 
     (A plain mixin: Textual's ``@on`` only registers on its own classes, so handlers go by name.)"""
+
+    workspace: Workspace
+    DataChanged: type[Message]
 
     POLL_SECONDS = 0.25
     PG_POLL_SECONDS = 2.0
@@ -92,6 +105,7 @@ class LiveRefresh:
             listener = None
             try:
                 listener = self.workspace.listener()
+                assert listener is not None  # this worker runs on PostgreSQL only
                 # whatever happened while we were not listening
                 self.post_message(SeqSeen(self.workspace.change_seq()))
                 delay = BACKOFF_START

@@ -248,7 +248,8 @@ def test_grouped_broadcast_gives_each_contact_its_own_route_and_reason(channels,
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.sampled_from(["1", "12", "13", "11", "10", "19", "250", "254", "44", "7", "39", "593", "800", "882", "0", ""]),
+@given(st.sampled_from(["1", "12", "13", "11", "10", "19", "250", "254", "44", "7", "39", "593", "800", "882", "0",
+                        ""]),
        st.text(alphabet="0123456789", max_size=19))
 def test_phone_country_fast_paths_agree_with_phonenumbers(code, rest):
     """phone_country decides single-region calling codes and +1 numbers without parsing; it must say

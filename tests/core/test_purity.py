@@ -36,7 +36,8 @@ def test_importing_the_core_loads_no_ui_or_database_package():
         "bad = {'textual', 'rich', 'sqlalchemy', 'sqlmodel', 'alembic', 'psycopg', 'sqlite3', 'click'}\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in bad)\n"
         "assert not loaded, loaded\n"
-        "local = sorted(m for m in sys.modules if m.startswith(('ccconsole.store', 'ccconsole.tui', 'ccconsole.cli')))\n"
+        "local = sorted(m for m in sys.modules\n"
+        "               if m.startswith(('ccconsole.store', 'ccconsole.tui', 'ccconsole.cli')))\n"
         "assert not local, local\n"
         "print('ok')\n"
     )

@@ -29,7 +29,8 @@ def statements(engine):
     return seen, lambda: event.remove(engine, "before_cursor_execute", record)
 
 
-@pytest.mark.parametrize("query, marker", [(None, "deleted_on IS NULL"), ("group = Nurses", "lower(contact_group.name)")])
+@pytest.mark.parametrize("query, marker", [(None, "deleted_on IS NULL"),
+                                           ("group = Nurses", "lower(contact_group.name)")])
 def test_the_selection_runs_a_fixed_number_of_times_not_once_per_page(demo, tmp_path, monkeypatch, query, marker):
     monkeypatch.setattr(exporter, "PAGE", 5)
     expected = demo.browse.count(query)

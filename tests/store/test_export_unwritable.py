@@ -66,7 +66,8 @@ def test_export_under_a_file_is_one_line(url, tmp_path):
     (tmp_path / "afile").write_text("not a folder")
     result = export(str(tmp_path / "afile" / "x.xlsx"), "--db", url)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == f"ccconsole: Cannot write {tmp_path / 'afile' / 'x.xlsx'}: {tmp_path / 'afile'} is not a folder.\n"
+    assert result.stderr == (f"ccconsole: Cannot write {tmp_path / 'afile' / 'x.xlsx'}: "
+                             f"{tmp_path / 'afile'} is not a folder.\n")
     assert (tmp_path / "afile").read_text() == "not a folder"
 
 

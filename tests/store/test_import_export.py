@@ -131,7 +131,8 @@ def test_row_errors_name_their_row_and_apply_nothing_of_the_row(store, tmp_path)
 
 
 def test_clear_mark_clears_and_zero_is_a_value(store, tmp_path):
-    jane = store.contacts.create("Jane", ["tel:+250788383383"], language="eng", fields={"age": "30", "district": "Huye"})
+    jane = store.contacts.create("Jane", ["tel:+250788383383"], language="eng",
+                                 fields={"age": "30", "district": "Huye"})
     f = write_csv(tmp_path / "c.csv", [["UUID", "Name", "Language", "Field:Age", "Field:District"],
                                        [jane.uuid, " -- ", "--", "0", "--"]])
     store.transfer.import_file(f)

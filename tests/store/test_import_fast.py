@@ -248,8 +248,9 @@ def test_cancelling_a_parallel_import_stops_its_readers_and_keeps_nothing(store,
     f = write_csv(tmp_path / "big.csv", rows)
     seen = []
     with pytest.raises(ImportCancelled):
-        store.transfer.import_file(f, chunk=1000, parallel=True, progress=lambda done, total: seen.append((done, total)),
-                    cancelled=lambda: len(seen) >= 3)
+        store.transfer.import_file(f, chunk=1000, parallel=True,
+                                   progress=lambda done, total: seen.append((done, total)),
+                                   cancelled=lambda: len(seen) >= 3)
     assert seen[:3] == [(1000, 60000), (2000, 60000), (3000, 60000)]
     assert store.browse.count() == 0
     assert _readers_running() == []  # killed and reaped before import_file returned

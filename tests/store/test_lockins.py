@@ -116,7 +116,8 @@ def test_clear_is_audited_and_routing_follows_the_normal_rules(store):
     assert view.connections[0].affinity_channel_id is None
     assert store.contacts.route(view.uuid).route.rule == Rule.PREFIX
     assert audits(store, "affinity.") == [
-        ("tester", "affinity.clear", {"connection": "tel:+250788000001", "affinity_channel_id": channel_id(store, "MTN")},
+        ("tester", "affinity.clear",
+         {"connection": "tel:+250788000001", "affinity_channel_id": channel_id(store, "MTN")},
          {"connection": "tel:+250788000001", "affinity_channel_id": None})]
     # clearing again changes nothing and writes nothing
     assert store.lockins.clear([ann.connection_id]) == lockins.BulkResult(0, 1)

@@ -237,7 +237,8 @@ def test_position_of_keys_not_in_the_table(data):
     store = data.store
     assert store.browse.position(("", 0)) == 0
     assert store.browse.position(("\uffff", 0)) == 121
-    assert store.browse.position(("Name 05", data.deleted)) == sum(1 for k in data.expected if k < ("Name 05", data.deleted))
+    assert store.browse.position(("Name 05", data.deleted)) == sum(1 for k in data.expected
+                                                                  if k < ("Name 05", data.deleted))
 
 
 def test_filter_finds_case_sensitive_external_ids(backend_url):

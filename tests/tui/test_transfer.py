@@ -72,7 +72,8 @@ async def test_import_preview_confirm_and_apply(ws, tmp_path):
         t = await table_ready(pilot)
         await wait_for(pilot, lambda: any(r.name == "Zoe New" for r in t.rows), what="the new contact in the table")
     after = ws.contact(ALICE)
-    assert [c.identity for c in after.connections] == [c.identity for c in alice.connections] + ["mailto:alice@example.org"]
+    assert ([c.identity for c in after.connections]
+            == [c.identity for c in alice.connections] + ["mailto:alice@example.org"])
     assert dict(after.fields) == {"age": "41"}
     store = ws.store()
     try:

@@ -97,6 +97,7 @@ class BroadcastPreview(UsesWorkspace, ModalScreen[None]):
             body.update(safe.content(safe.visible(message.error)))
             body.add_class("error")
             return
+        assert message.result is not None  # done without an error
         self.result = message.result
         body.update(Content("\n").join([safe.content(line) for line in message.result.lines()]))
 

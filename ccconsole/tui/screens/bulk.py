@@ -112,6 +112,7 @@ class BulkAffinity(UsesWorkspace, ModalScreen[str | None]):
             if self.verb == "clear":
                 result = ws.lockins.clear(ids, progress=progress, cancelled=self._stop.is_set)
             else:
+                assert target is not None  # _go asked for it
                 result = ws.lockins.move(ids, target, progress=progress, cancelled=self._stop.is_set)
         except Exception as err:
             self.post_message(self.Finished(None, failure_text(err)))

@@ -96,15 +96,16 @@ class ChannelsScreen(UsesWorkspace, Screen):
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        assert key.value is not None  # rows are added with the channel id as key
         return int(key.value)
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     def action_add(self) -> None:
-        self.app.push_screen(AddChannel(), lambda added: added and self.refresh_data())
+        self.app.push_screen(AddChannel(), lambda added: self.refresh_data() if added else None)
 
-    def action_toggle(self) -> None:
+    def action_toggle_active(self) -> None:
         cid = self._current_id()
         if cid is None:
             return
@@ -113,7 +114,7 @@ class ChannelsScreen(UsesWorkspace, Screen):
         detail = ("Routing will ignore it; affinities to it become stale." if channel.active
                   else "Routing will use it again.")
 
-        def answer(yes: bool) -> None:
+        def answer(yes: bool | None) -> None:
             if yes:
                 self._toggle(cid, not channel.active)
 
@@ -180,7 +181,7 @@ class AddChannel(UsesWorkspace, ModalScreen):
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         value = lambda name: self.query_one(f"#ch-{name}", Input).value.strip()  # noqa: E731
-        for label in self.query(".error"):
+        for label in self.query(".error").results(Label):
             label.update("")
         roles = [r for r, box in ((SEND, "#ch-send"), (RECEIVE, "#ch-receive")) if self.query_one(box, Checkbox).value]
         self._add(value("name"), str(self.query_one("#ch-type", Select).value),

@@ -46,8 +46,9 @@ class ContactsScreen(UsesWorkspace, Screen):
         yield Static(id="title-bar")
         with Horizontal(id="main"):
             with Vertical(id="table-pane"):
-                yield safe.SafeInput(placeholder='query: jane · 0788 38 · tel:+250788383383 · group = "Nurses" AND status = active',
-                            id="filter")
+                yield safe.SafeInput(placeholder='query: jane · 0788 38 · tel:+250788383383 · group = "Nurses" '
+                                             'AND status = active',
+                                 id="filter")
                 yield Static(id="filter-status", markup=False)
                 yield ContactTable(self.workspace, country=ws.country, timezone=ws.timezone, id="contacts")
             yield RoutePreview(ws.country, ws.timezone, id="preview")
@@ -68,7 +69,8 @@ class ContactsScreen(UsesWorkspace, Screen):
         mode = "  [read-only]" if self.console_app.read_only else ""
         if self.console_app.db_problem:
             mode += "  ⚠ " + self.console_app.db_problem
-        left = f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "") + f" · {self.console_app.db_label}{mode}"
+        left = (f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "")
+                + f" · {self.console_app.db_label}{mode}")
         width = max(0, self.size.width - len(left) - len(count) - 1)
         self.query_one("#title-bar", Static).update(safe.content(left + " " * width + count))
         shown = canonical_or_none(table.filter_text, ws.country)

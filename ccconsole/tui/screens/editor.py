@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from ccconsole.app import audit
@@ -126,6 +128,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             self.dismiss(None)
             return
         view = message.view
+        assert view is not None  # loaded without an error
         self.view = view
         self.channels = Channels(message.channels)
         self.query_one("#editor-title", Label).update(
@@ -145,7 +148,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
     async def _rebuild(self, focus: int | None) -> None:
         box = self.query_one("#connections", Vertical)
         await box.remove_children()
-        rows = []
+        rows: list[Widget] = []
         for i, item in enumerate(self.items):
             rows.append(ConnectionRow(i, item, self.country))
             rows.append(ErrorLine(id=f"err-conn-{i}"))
@@ -165,7 +168,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     def _focused_index(self) -> int | None:
         focused = self.focused
-        node = focused
+        node: DOMNode | None = focused
         while node is not None and not isinstance(node, ConnectionRow):
             node = node.parent
         return node.index if isinstance(node, ConnectionRow) else None
@@ -196,10 +199,12 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     @on(Button.Pressed, ".conn-up")
     async def _up_pressed(self, event: Button.Pressed) -> None:
+        assert event.button.id is not None  # up-<index>
         await self.promote_at(int(event.button.id.split("-")[1]))
 
     @on(Button.Pressed, ".conn-rm")
     async def _rm_pressed(self, event: Button.Pressed) -> None:
+        assert event.button.id is not None  # rm-<index>
         await self.remove_at(int(event.button.id.split("-")[1]))
 
     @on(Button.Pressed, "#add")
@@ -239,6 +244,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     @on(Input.Changed, ".conn-value")
     def _value_changed(self, event: Input.Changed) -> None:
+        assert event.input.id is not None  # conn-<index>
         index = int(event.input.id.split("-")[1])
         if index < len(self.items):
             self.items[index].value = event.value
@@ -264,6 +270,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         decision = route(Contact(status, tuple(conns)), self.channels, explain=False)
         target = self.query_one("#next-route", Static)
         if decision.ok:
+            assert decision.connection is not None and decision.channel is not None and decision.rule is not None
             target.update(safe.content(
                 f"Next message would go: {decision.connection.identity} via {decision.channel.name} "
                 f"({RULE_TEXT[decision.rule]})"))
@@ -309,10 +316,12 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     def _conflict_info(self, current: ContactView | None) -> ConflictInfo:
         """(In a worker.) The contact as it is now, what changed since the form was opened, and who."""
+        assert self.view is not None  # the form was loaded
         if current is None:
             current = self.workspace.contacts.get(self.view.id)
         missed = max(0, current.version - self.view.version)
-        events = list(reversed(self.workspace.audit.page(contact_id=current.id, limit=min(missed, 10)))) if missed else []
+        events = (list(reversed(self.workspace.audit.page(contact_id=current.id, limit=min(missed, 10))))
+                  if missed else [])
         return ConflictInfo(current, audit.contact_changes(self.view, current), events)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="editor-reload")
@@ -359,6 +368,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
     def _show_conflict(self, info: ConflictInfo) -> None:
         who = ", ".join(f"{e.actor} ({e.action.partition('.')[2]}, {e.created_on:%Y-%m-%d %H:%M})"
                         for e in info.events) or "someone"
+        assert self.view is not None  # the form was loaded
         lines = [f"⚠ Not saved: changed by {who} since you opened it (version {self.view.version} → "
                  f"{info.current.version}). Changed meanwhile:"]
         lines += [f"  {c}" for c in info.changes] or ["  (nothing visible)"]
@@ -390,6 +400,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             self.notify(f"Could not reload: {message.error}", severity="error", markup=False)
             return
         info = message.info
+        assert info is not None and self.view is not None  # reloaded without an error, after loading
         self._sync_values()
         base, current = self.view, info.current
         mine_conns = [FormConn(i.scheme, i.value, i.original, i.affinity, self._identity(i)) for i in self.items]

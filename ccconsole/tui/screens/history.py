@@ -76,6 +76,7 @@ class HistoryScreen(UsesWorkspace, Screen):
             zone = ZoneInfo("UTC")
         country = self.workspace.info.country
         found = message.found
+        assert found is not None  # loaded without an error
         messages = self.query_one("#messages", DataTable)
         keep = messages.cursor_row
         messages.clear()

@@ -31,6 +31,7 @@ from ccconsole.app import lockins
 from ccconsole.core import query
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import KIND_TEXT, LockInKind
+from ccconsole.core.model import Channel
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.screens.bulk import BulkAffinity
@@ -65,7 +66,7 @@ class LockInsScreen(UsesWorkspace, Screen):
         self.text: str | None = None
         self.marked: set[int] = set()
         self._rows: dict[int, lockins.AffinityRow] = {}
-        self._channels: dict[int, object] = {}
+        self._channels: dict[int, Channel] = {}
         self._groups: list[lockins.Group] = []
         self._token = 0
 
@@ -218,6 +219,7 @@ class LockInsScreen(UsesWorkspace, Screen):
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        assert key.value is not None  # rows are added with their connection id as key
         return self._rows.get(int(key.value))
 
     def _show_detail(self) -> None:
@@ -244,6 +246,7 @@ class LockInsScreen(UsesWorkspace, Screen):
         if event.cursor_row != event.data_table.cursor_row:
             return  # stale: posted while the table was being refilled
         value = event.row_key.value
+        assert value is not None  # rows are added with a key
         channel_id = None if value == ALL else int(value)
         if channel_id != self.channel_id:
             self.channel_id = channel_id
@@ -256,6 +259,7 @@ class LockInsScreen(UsesWorkspace, Screen):
 
     @on(Tabs.TabActivated)
     def _kind_picked(self, event: Tabs.TabActivated) -> None:
+        assert event.tab.id is not None  # kind-<kind>
         value = event.tab.id.removeprefix("kind-")
         kind = None if value == ALL else LockInKind(value)
         if kind != self.kind:
@@ -339,11 +343,12 @@ class LockInsScreen(UsesWorkspace, Screen):
         if self.marked:
             some = (f"the {len(self.marked):,} marked", sorted(self.marked))
         else:
+            assert row is not None
             some = (f"{row.contact_name or row.identity} ({row.identity})", [row.connection_id])
         targets = [ch for ch in self._channels.values() if ch.active and ch.can_send]
         total = self._listed_total()
         self.app.push_screen(BulkAffinity(verb, some, listing, total, targets, self.channel_id),
-                             lambda done: done and self._bulk_done(done))
+                             lambda done: self._bulk_done(done) if done else None)
 
     def _bulk_done(self, summary: str) -> None:
         self.marked.clear()

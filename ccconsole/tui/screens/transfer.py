@@ -91,7 +91,8 @@ class ImportScreen(UsesWorkspace, Screen):
                      id="title-bar")
         with Vertical(id="import-body"):
             yield Label("File (→ completes, enter previews):")
-            yield safe.SafeInput(self.initial, placeholder="~/contacts.xlsx", id="import-path", suggester=PathSuggester())
+            yield safe.SafeInput(self.initial, placeholder="~/contacts.xlsx", id="import-path",
+                                 suggester=PathSuggester())
             yield Static("", id="import-summary")
             with Horizontal(id="import-progress-row"):
                 yield ProgressBar(id="import-progress", show_eta=False)
@@ -272,7 +273,7 @@ class ExportScreen(UsesWorkspace, ModalScreen[str | None]):
             return
         if Path(path).expanduser().is_file():
             self.app.push_screen(Confirm(f"Replace the existing file {path}?"),
-                                 lambda yes: yes and self._start(path))
+                                 lambda yes: self._start(path) if yes else None)
             return
         self._start(path)
 

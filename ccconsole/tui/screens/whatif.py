@@ -99,7 +99,8 @@ class WhatIf(UsesWorkspace, ModalScreen):
         receiving = [ch for ch in self.channels.all if ch.active]
         select = self.query_one("#whatif-channel", Select)
         select.set_options([(safe.content(f"{ch.name} ({','.join(ch.schemes)})"), ch.id) for ch in receiving])
-        scheme = self._identity().partition(":")[0] if self._identity() else None
+        identity = self._identity()
+        scheme = identity.partition(":")[0] if identity else None
         fitting = [ch for ch in receiving if scheme and receive_problem(ch, scheme) is None]
         if fitting:
             select.value = fitting[0].id
@@ -155,6 +156,7 @@ class WhatIf(UsesWorkspace, ModalScreen):
     @staticmethod
     def _route_line(rv: RouteView) -> str:
         if rv.route.ok:
+            assert rv.route.connection is not None and rv.route.channel is not None
             return f"{rv.route.connection.identity} via {rv.route.channel.name}"
         return f"no route ({rv.route.reason})"
 

@@ -1,8 +1,8 @@
 """The contacts table: virtual and database-backed.
 
-It never holds all contacts: it keeps a window of rows (a few pages) fetched by key from the workspace (``ccconsole.app.browse``) in
-thread workers, renders only the visible lines (Line API), and tracks the cursor by contact id so that
-refreshes and edits keep it on the same contact. Rows are one line with fixed column widths.
+It never holds all contacts: it keeps a window of rows (a few pages) fetched by key from the workspace
+(``ccconsole.app.browse``) in thread workers, renders only the visible lines (Line API), and tracks the cursor
+by contact id so that refreshes and edits keep it on the same contact. Rows are one line with fixed column widths.
 """
 
 from __future__ import annotations
@@ -380,6 +380,7 @@ class ContactTable(Widget, can_focus=True):
         }
         route, kind = row.route, row.lock_in.kind
         if route.ok:
+            assert route.channel is not None
             via = safe.text(route.channel.name)
             if kind == LockInKind.LOCKED_IN:
                 via.truncate(17, overflow="ellipsis")

@@ -31,6 +31,7 @@ def render_route(rv: RouteView, country: str | None, tz: str = "UTC") -> Group:
     route, lock = rv.route, rv.lock_in
     head = Text()
     if route.ok:
+        assert route.connection is not None and route.channel is not None and route.rule is not None
         head.append("→ ", style="bold")
         head.append_text(safe.text(urnlib.display_identity(route.connection.identity, country), "bold"))
         head.append(" via ")
@@ -46,6 +47,7 @@ def render_route(rv: RouteView, country: str | None, tz: str = "UTC") -> Group:
     first = rv.contact.connections[0] if rv.contact.connections else None
     if lock.kind in (LockInKind.LOCKED_IN, LockInKind.SINGLE_CHANNEL, LockInKind.STALE) and first is not None:
         line = Text("  ")
+        assert first.affinity_channel_id is not None  # the lock-in is judged on its affinity
         name = rv.channel_names.get(first.affinity_channel_id, "?")
         line.append("locked in to " if lock.locked else
                     "stale affinity: " if lock.kind == LockInKind.STALE else "affinity (only channel): ")
