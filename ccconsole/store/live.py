@@ -2,7 +2,8 @@
 
 Every write transaction bumps ``workspace.change_seq`` (``store.unit.epilogue``, which every write
 ends with). On PostgreSQL the same transaction also sends ``NOTIFY ccconsole_ws_<id>, '<seq>'``,
-delivered to listeners only when it commits; a :class:`Listener` holds one dedicated psycopg connection that LISTENs on that channel.
+delivered to listeners only when it commits; a :class:`Listener` holds one dedicated psycopg
+connection that LISTENs on that channel.
 SQLite has no such thing: consoles poll the change sequence (one indexed read).
 """
 
