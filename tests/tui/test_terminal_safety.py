@@ -48,3 +48,21 @@ async def test_inputs_show_control_characters_visibly_and_save_them_unchanged(tm
         assert saved.name == f"{RETITLE}Jane{CLEAR}!"
         assert [c.identity for c in saved.connections] == [f"ext:a{CLEAR}b"]
         assert saved.groups == (f"G{RETITLE}",)
+
+
+def test_a_failed_query_is_reported_without_its_sql_or_parameters(tmp_path):
+    """What a worker shows for a database error (issue 16, item 3): one line, no SQL, no parameters."""
+    import pytest
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from ccconsole.tui.base import failure_text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(OperationalError) as caught, engine.connect() as c:
+        c.execute(text("SELECT secret FROM nowhere WHERE name = :n"), {"n": "Jane \x1b[2J"})
+    engine.dispose()
+    assert "[SQL:" in str(caught.value)  # SQLAlchemy's own text carries the statement and parameters
+    shown = failure_text(caught.value)
+    assert shown == "Database error: no such table: nowhere"
+    assert "SELECT" not in shown and "Jane" not in shown and "\n" not in shown
