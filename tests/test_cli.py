@@ -8,6 +8,7 @@ the mistakes are run once, together, by a module fixture.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -183,7 +184,8 @@ def test_channels_add_list_disable(dbfile):
         ("MTN", ["receive", "send"], ["25078"], True), ("Airtel", ["receive", "send"], ["25073"], False),
         ("Surveyor", ["receive"], [], True)]
     assert listed[0] == mtn
-    assert ok(text).splitlines() == ["MTN\tTwilio\ttel\t+250788000000\tRW\tactive",
+    assert ok(text).splitlines() == ["NAME\tTYPE\tSCHEMES\tADDRESS\tCOUNTRY\tSTATE",
+                                     "MTN\tTwilio\ttel\t+250788000000\tRW\tactive",
                                      "Airtel\tAfrica's Talking\ttel\t\tRW\tdisabled",
                                      "Surveyor\tSurveyor\tmailto\t\t-\tactive"]
     assert user_error(dup) == "ccconsole: name: A channel named 'MTN' exists already."
@@ -484,3 +486,21 @@ def test_workspace_set_country_then_national_numbers_normalize(tmp_path):
     added = as_json(run("contacts", "add", "--name", "Jo", "--urn", "tel:0788383383", "--json", "--db", db))
     assert [c["identity"] for c in added["connections"]] == ["tel:+250788383383"]
     assert "Unknown country 'XX'" in user_error(run("workspace", "set", "--country", "XX", "--db", db))
+
+
+def test_text_output_names_channels_and_labels_times_with_the_workspace_zone(rw_db):
+    """`contacts show` names the affinity's channel (not "affinity #2"); history, lock-ins and audit
+    show times in the workspace's zone with its label."""
+    uuid = _setup(rw_db)
+    ok(run("workspace", "set", "--timezone", "Africa/Kigali", "--db", rw_db))
+    ok(run("inbound", "--channel", "Airtel", "--urn", "tel:0788383383", "--text", "Muraho", "--db", rw_db))
+    shown, history, lockins, audit = run_many(("contacts", "show", uuid, "--db", rw_db),
+                                              ("history", uuid, "--db", rw_db),
+                                              ("lockins", "--db", rw_db),
+                                              ("audit", "--limit", "1", "--db", rw_db))
+    assert "tel:+250788383383  (0788 383 383)  affinity Airtel" in ok(shown)
+    assert "affinity #" not in ok(shown)
+    message = next(line for line in ok(history).splitlines() if "Muraho" in line)
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d CAT ← Airtel", message), message
+    assert re.search(r"since \d{4}-\d\d-\d\d \d\d:\d\d CAT", ok(lockins)), ok(lockins)
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d CAT ", ok(audit)), ok(audit)

@@ -107,7 +107,8 @@ def channels_list(ctx: click.Context, db_url: str | None, as_json: bool) -> None
     """The workspace's channels, oldest first."""
     with opened(ctx, db_url, read_only=True) as ws:
         chans = ws.channels.list()
-    emit([render.channel_dict(c) for c in chans], as_json, [render.channel_line(c) for c in chans])
+    emit([render.channel_dict(c) for c in chans], as_json,
+         [render.CHANNEL_HEADER, *(render.channel_line(c) for c in chans)] if chans else ["No channels yet."])
 
 
 @channels.command("add")
@@ -166,6 +167,10 @@ def contacts() -> None:
     """Add, show, change and delete contacts."""
 
 
+def _channel_names(ws: Workspace) -> dict[int, str]:
+    return {ch.id: ch.name for ch in ws.channels.list()}
+
+
 def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
     fields = {}
     for pair in pairs:
@@ -191,8 +196,8 @@ def contacts_add(ctx: click.Context, name: str, urns_: tuple[str, ...], groups: 
     """Create a contact."""
     with opened(ctx, db_url) as ws:
         view = ws.contacts.create(name, urns_, groups=groups, fields=_parse_fields(fields), language=language)
-        country = ws.info.country
-    emit(view.as_dict(country), as_json, render.contact_lines(view, country))
+        country, names = ws.info.country, _channel_names(ws)
+    emit(view.as_dict(country), as_json, render.contact_lines(view, country, names))
 
 
 @contacts.command("show")
@@ -205,8 +210,8 @@ def contacts_show(ctx: click.Context, contact: str, db_url: str | None, as_json:
     """Show a contact (CONTACT = uuid or a connection such as tel:0788383383)."""
     with opened(ctx, db_url, read_only=True) as ws:
         view = ws.contacts.get(contact)
-        country = ws.info.country
-    emit(view.as_dict(country), as_json, render.contact_lines(view, country))
+        country, names = ws.info.country, _channel_names(ws)
+    emit(view.as_dict(country), as_json, render.contact_lines(view, country, names))
 
 
 @contacts.command("set-urns")
@@ -221,8 +226,8 @@ def contacts_set_urns(ctx: click.Context, contact: str, urns_: tuple[str, ...], 
     """Replace the contact's connections with exactly these, in this order (the Contacts API update)."""
     with opened(ctx, db_url) as ws:
         view = ws.contacts.set_urns(contact, list(urns_))
-        country = ws.info.country
-    emit(view.as_dict(country), as_json, render.contact_lines(view, country))
+        country, names = ws.info.country, _channel_names(ws)
+    emit(view.as_dict(country), as_json, render.contact_lines(view, country, names))
 
 
 @contacts.command("delete")
@@ -279,10 +284,10 @@ def lockins_cmd(ctx: click.Context, channel: str | None, kind: str | None, text:
         return
     with opened(ctx, db_url, read_only=True) as ws:
         found = ws.lockins.rows(limit=limit, **_selection(ws, channel, kind, text, contact))
-        names = {ch.id: ch.name for ch in ws.channels.list()}
-        country = ws.info.country
+        names = _channel_names(ws)
+        country, zone = ws.info.country, ws.info.timezone
     emit([r.as_dict(names) for r in found], as_json,
-         [render.affinity_line(r, names, country) for r in found] or ["No affinities match."])
+         [render.affinity_line(r, names, country, zone) for r in found] or ["No affinities match."])
 
 
 def _bulk_command(ctx: click.Context, verb: str, target: str | None, channel: str | None, kind: str | None,
@@ -338,7 +343,8 @@ def history_cmd(ctx: click.Context, contact: str, db_url: str | None, as_json: b
     """A contact's messages and the audited changes to its connections, newest first."""
     with opened(ctx, db_url, read_only=True) as ws:
         found = ws.history.contact(ws.contacts.get(contact).id)
-    emit(asdict(found), as_json, render.history_lines(found))
+        zone = ws.info.timezone
+    emit(asdict(found), as_json, render.history_lines(found, zone))
 
 
 @main.command("inbound")
@@ -403,7 +409,8 @@ def audit_cmd(ctx: click.Context, contact_ref: str | None, who: str | None, acti
     with opened(ctx, db_url, read_only=True) as ws:
         contact_id = ws.contacts.get(contact_ref).id if contact_ref else None
         entries = ws.audit.page(contact_id=contact_id, actor=who, action=action, text=text, limit=limit)
-    emit([render.audit_dict(e) for e in entries], as_json, [render.audit_line(e) for e in entries])
+        zone = ws.info.timezone
+    emit([render.audit_dict(e) for e in entries], as_json, [render.audit_line(e, zone) for e in entries])
 
 
 @main.command("import")

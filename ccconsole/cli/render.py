@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ccconsole.app.audit import AuditEntry
 from ccconsole.app.history import History
@@ -24,15 +26,28 @@ def channel_dict(ch: Channel) -> dict[str, Any]:
             "created_on": ch.created_on.isoformat() if ch.created_on else None}
 
 
+CHANNEL_HEADER = "NAME\tTYPE\tSCHEMES\tADDRESS\tCOUNTRY\tSTATE"
+
+
+def when(value: datetime, zone: str) -> str:
+    """A moment in the workspace's time zone, with the zone's label (``2026-04-04 10:45 CAT``)."""
+    try:
+        tz: tzinfo = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = UTC
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def channel_line(c: Channel) -> str:
     return (f"{c.name}\t{c.type}\t{','.join(c.schemes)}\t{c.address}\t{c.country or '-'}\t"
             f"{'active' if c.active else 'disabled'}")
 
 
-def contact_lines(view: ContactView, country: str | None) -> list[str]:
+def contact_lines(view: ContactView, country: str | None, channel_names: dict[int, str]) -> list[str]:
     lines = [f"{view.name or '(no name)'}  {view.uuid}  {view.status}  v{view.version}"]
     for i, c in enumerate(view.connections, 1):
-        aff = f"  affinity #{c.affinity_channel_id}" if c.affinity_channel_id else ""
+        aff = (f"  affinity {channel_names.get(c.affinity_channel_id, f'#{c.affinity_channel_id}')}"
+               if c.affinity_channel_id else "")
         lines.append(f"  {i} {c.identity}  ({urnlib.display_identity(c.identity, country)}){aff}")
     if view.groups:
         lines.append("  groups: " + ", ".join(view.groups))
@@ -41,18 +56,18 @@ def contact_lines(view: ContactView, country: str | None) -> list[str]:
     return lines
 
 
-def affinity_line(r: AffinityRow, names: dict[int, str], country: str | None) -> str:
+def affinity_line(r: AffinityRow, names: dict[int, str], country: str | None, zone: str) -> str:
     return (f"{names.get(r.channel_id, '?'):<20} {KIND_TEXT[r.kind]:<15} "
             f"{''.join('✓' if c.met else '✗' for c in r.state.conditions)}  "
             f"{urnlib.display_identity(r.identity, country):<20} {r.contact_name or '(no name)'}"
-            + (f"  since {r.since:%Y-%m-%d %H:%M}" if r.since else "")
+            + (f"  since {when(r.since, zone)}" if r.since else "")
             + (f'  "{r.message_text}"' if r.message_text is not None else ""))
 
 
-def history_lines(found: History) -> list[str]:
-    lines = ["Messages"] + [f"  {m.when:%Y-%m-%d %H:%M} {'←' if m.direction == 'in' else '→'} "
+def history_lines(found: History, zone: str) -> list[str]:
+    lines = ["Messages"] + [f"  {when(m.when, zone)} {'←' if m.direction == 'in' else '→'} "
                             f"{m.channel:<16} {m.identity:<24} {m.text}" for m in found.messages]
-    lines += ["Connection changes"] + [f"  {c.when:%Y-%m-%d %H:%M} {c.actor:<12} {c.action:<16} {line}"
+    lines += ["Connection changes"] + [f"  {when(c.when, zone)} {c.actor:<12} {c.action:<16} {line}"
                                       for c in found.changes for line in c.lines]
     return lines
 
@@ -72,5 +87,5 @@ def audit_dict(e: AuditEntry) -> dict[str, Any]:
             "summary": e.summary}
 
 
-def audit_line(e: AuditEntry) -> str:
-    return f"{e.created_on:%Y-%m-%d %H:%M:%S} {e.actor}\t{e.action}\t{e.subject}\t{e.summary}"
+def audit_line(e: AuditEntry, zone: str) -> str:
+    return f"{when(e.created_on, zone)} {e.actor}\t{e.action}\t{e.subject}\t{e.summary}"
