@@ -18,7 +18,7 @@ MODULES = sorted("ccconsole.core." + p.stem for p in SOURCES if p.stem != "__ini
 FORBIDDEN_PACKAGES = {
     "textual", "rich", "sqlalchemy", "sqlmodel", "alembic", "psycopg", "psycopg2", "sqlite3", "click",
     "openpyxl", "socket", "subprocess", "asyncio", "http", "urllib", "requests", "shutil", "tempfile",
-    "ccconsole.store", "ccconsole.tui", "ccconsole.cli",
+    "ccconsole.store", "ccconsole.tui", "ccconsole.cli", "ccconsole.app", "ccconsole.files", "ccconsole.http",
 }
 FORBIDDEN_CALLS = ("open(", "sqlite3", "socket", "subprocess", "print(", "input(", "os.environ")
 ALLOWED_THIRD_PARTY = {"phonenumbers", "lark"}  # lark: the query parser (pure Python)
