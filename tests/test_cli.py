@@ -8,8 +8,8 @@ the mistakes are run once, together, by a module fixture.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
