@@ -106,40 +106,90 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]")
 def normalize_phone(text: str, country: str | None = None) -> str:
     """Normalize a phone number with the workspace's default country (domain.md section 1).
 
-    Two refinements keep it idempotent (an export must re-import unchanged): a number typed with a
-    ``+`` that is not a possible number keeps its ``+`` when it is E.164-shaped (7 to 15 digits) or
-    when its digits alone would read as another (national) number, and an E.164 result that
-    phonenumbers would read differently again is normalized to its fixed point.
+    What it returns is a *fixed point*: normalizing it again gives it again, with this country and
+    with any other, and validation accepts it, except for domain.md's own country-relative case (a
+    path of digits only that is read as a national number, e.g. ``0788383383`` with no country) which
+    another country may complete with its country code. An export must re-import unchanged. So:
+
+    - an E.164 result has 7 to 15 digits (a possible number outside that range, e.g. ``1234`` read
+      as ``+441234`` in GB, counts as not possible) and is one that parsing again does not change;
+    - a number typed with a ``+`` that is not a possible number keeps its ``+`` when it is
+      E.164-shaped (7 to 15 digits) or when its digits alone would read as another (national) number;
+    - a value with letters is kept only when no country can read a number out of it: phonenumbers
+      reads letters as keypad digits or as an extension (``0788383383ext5``, ``250788abc``). Otherwise
+      the result keeps its letters (and its ``+``) and :func:`validation_error` refuses it with a
+      message that says why, rather than storing a value that reads as a different number later.
     """
     raw = text.strip().lower()
     if _MANGLED_EXPONENT.search(raw):
         raw = raw[:-4].replace(".", "", 1)
     cleaned = _NOT_ALNUM.sub("", raw)
-    if not cleaned:
-        return cleaned
-    international = raw.startswith("+") or (len(cleaned) >= 11 and not cleaned.startswith("0"))
+    if not cleaned or not _HAS_DIGIT.search(cleaned):
+        return cleaned  # empty, or a sender id of letters only: phonenumbers reads no number without digits
+    plus = raw.startswith("+")
+    international = plus or _read_internationally(cleaned)
     result = _e164(cleaned, None if international else country, international)
-    if result is None:
-        # without its '+' the digits must not read as another number next time (``+01`` is not ``01``)
-        reread = not (len(cleaned) >= 11 and not cleaned.startswith("0")) and \
-            _e164(cleaned, country, False) is not None
-        keep_plus = raw.startswith("+") and cleaned.isdigit() and (7 <= len(cleaned) <= 15 or reread)
-        return "+" + cleaned if keep_plus else cleaned
-    for _ in range(16):  # phonenumbers may drop leading zeros it reads as a national prefix
-        if result == "+" + cleaned or not _may_strip_prefix(result):
-            break
-        again = _e164(result[1:], None, True)
-        if again is None or again == result:
-            break
-        cleaned, result = result[1:], again
-    return result
+    if result is not None:
+        for _ in range(16):  # phonenumbers may drop leading zeros it reads as a national prefix
+            if result == "+" + cleaned or not _may_strip_prefix(result):
+                break
+            again = _e164(result[1:], None, True)
+            if again is None or again == result:
+                break
+            cleaned, result = result[1:], again
+        return result
+    # not a possible number: keep the cleaned value, as long as reading it again gives it again
+    if cleaned.isdigit():
+        if not plus:
+            return cleaned
+        # without its '+' the digits must not read as another number next time (``+12345`` in DE)
+        reread = not _read_internationally(cleaned) and _e164(cleaned, country, False) is not None
+        return "+" + cleaned if 7 <= len(cleaned) <= 15 or reread else cleaned
+    if _reads_as_number(cleaned):  # refused by validation_error, which says why
+        return "+" + cleaned if plus else cleaned
+    return cleaned
+
+
+_HAS_DIGIT = re.compile(r"[0-9]")
+_HAS_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _read_internationally(cleaned: str) -> bool:
+    """domain.md step 3: a value of 11+ characters that does not start with 0 is read as +digits."""
+    return len(cleaned) >= 11 and not cleaned.startswith("0")
+
+
+def _reads_as_number(cleaned: str) -> bool:
+    """Whether a cleaned value that mixes letters and digits could be read as a phone number of 7+
+    digits with some country (it is then no stable identity: refused).
+
+    A value read internationally (:func:`_read_internationally`) is read the same way with every
+    country, so it is stable. Otherwise phonenumbers reads from the first digit on (its
+    ``_extract_possible_number``), and only a viable number: exactly two digits (and an extension), or
+    three digits, each perhaps after an ``x`` (a separator to it), followed by anything (letters become
+    keypad digits, or an extension, or are dropped). What it reads has at most as many digits as there
+    are characters from the first digit on; three give a national number of at most 3 digits, so at
+    most 6 with any calling code: never an E.164 path (7 to 15 digits). Anything longer might be.
+    """
+    if cleaned.isdigit() or _read_internationally(cleaned):
+        return False
+    first = _HAS_DIGIT.search(cleaned)
+    if first is None:
+        return False
+    rest = cleaned[first.start():]
+    return len(rest) >= 4 and _VIABLE_START.match(rest) is not None
+
+
+_VIABLE_START = re.compile(r"[0-9](?:x*[0-9]){2}")
 
 
 def _e164(digits: str, country: str | None, international: bool) -> str | None:
+    """``digits`` as a possible number in E.164, or None; only 7 to 15 digits count (a stored path is
+    valid as E.164 or as a short code: ``+441234``, a possible number in GB, is neither)."""
     if international:
         quick = _quick_international(digits)
         if quick is not None:
-            return quick or None
+            return quick if _E164.match(quick) else None
     try:
         if international:
             number = phonenumbers.parse("+" + digits, None)
@@ -148,7 +198,8 @@ def _e164(digits: str, country: str | None, international: bool) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     if phonenumbers.is_possible_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return e164 if _E164.match(e164) else None
     return None
 
 
@@ -291,8 +342,17 @@ def validation_error(urn: URN) -> str | None:
     path = urn.path
     match urn.scheme:
         case "tel":
-            if not (_E164.match(path) or _SHORT_CODE.match(path)):
+            if _E164.match(path):
+                pass
+            elif path.startswith("+") and _HAS_LETTER.search(path):
+                return (f"Invalid phone number: '{path}' has letters after its +; an international number "
+                        f"is + and 7 to 15 digits.")
+            elif not _SHORT_CODE.match(path):
                 return "Invalid phone number."
+            elif _reads_as_number(path):
+                return (f"Invalid phone number: '{path}' mixes a number with letters, which would read as a "
+                        f"different number with another country; give the number in digits (with + and "
+                        f"its country code) or a sender id.")
         case "mailto":
             local, at, domain = path.partition("@")
             if not at or "@" in domain or not local.strip() or not domain.strip() or " " in path:

@@ -178,6 +178,8 @@ QUERIES = st.one_of(st.text(max_size=40), st.lists(PIECES, max_size=12).map(" ".
 @given(QUERIES, st.sampled_from([None, "RW", "US"]))
 @example('name = "\\', "RW")
 @example("((((", None)
+@example("TEL=+0043AAA", "RW")  # issue 16: was tel = 0043aaa, which RW read again as +43222 (invalid)
+@example("TEL=+0043AAA", None)
 def test_random_text_raises_only_query_errors_and_canonical_round_trips(text, country):
     try:
         node = parse(text, country)

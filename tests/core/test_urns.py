@@ -503,3 +503,79 @@ def test_display_tel(path, country, expected):
 )
 def test_phone_country(path, expected):
     assert phone_country(path) == expected
+
+
+# --- stable identities (issue 16): what is stored reads the same when cleaned again ---------------
+# domain.md section 1 parses with phonenumbers, which reads letters as keypad digits or as an
+# extension. A value is stored only when cleaning it again, with any country, gives it again
+# (tests/core/test_fixed_points.py); a number-like value that would not is refused, saying why.
+
+
+@pytest.mark.parametrize(
+    "text,country",
+    [("+0788383383 ext 5", "RW"), ("+250788ABC", "RW"), ("+0043AAA", "RW"), ("+0043AAA", None)],
+)
+def test_letters_after_a_plus_that_is_no_possible_number_are_refused(text, country):
+    # these were stored without their '+' (tel:0788383383ext5, tel:250788abc, tel:0043aaa), which
+    # RW read again as tel:+250788383383, tel:+250250788222 and tel:+43222 (refused)
+    with pytest.raises(URNError, match=r"^Invalid phone number: '\+[0-9a-z]+' has letters after its \+"):
+        clean("tel", text, country)
+
+
+@pytest.mark.parametrize(
+    "text,country",
+    [("0788383383 ext 5", None), ("0043aaa", None), ("0043aaa", "RW"), ("abc1234567", "RW"), ("0x788", None)],
+)
+def test_letters_mixed_with_a_number_that_is_not_possible_are_refused(text, country):
+    with pytest.raises(URNError, match="^Invalid phone number: '[0-9a-z]+' mixes a number with letters"):
+        clean("tel", text, country)
+
+
+@pytest.mark.parametrize(
+    "text,country,expected",
+    [
+        ("MTN", "KE", "mtn"),
+        ("+MTN", "RW", "mtn"),  # no digits: no country reads a number in it
+        ("Vodacom4U", "KE", "vodacom4u"),
+        ("mtn2", "RW", "mtn2"),
+        ("+mtn2", "RW", "mtn2"),
+        ("agent007", "RW", "agent007"),  # 3 characters from the first digit: at most 6 digits anywhere
+        ("safaricom2020", "KE", "safaricom2020"),  # 11+ characters: read as +digits with every country
+        ("shortcode123", None, "shortcode123"),
+    ],
+)
+def test_sender_ids_that_no_country_reads_as_a_number_are_kept(text, country, expected):
+    assert clean("tel", text, country).path == expected
+
+
+@pytest.mark.parametrize(
+    "text,country,expected",
+    [
+        ("+1 800 FLOWERS", None, "+18003569377"),  # a possible number, with keypad letters: as before
+        ("0788 383 383 ext 5", "RW", "+250788383383"),  # a possible number with an extension: as before
+        ("+250 788 383 383 ext 5", None, "+250788383383"),
+    ],
+)
+def test_possible_numbers_with_letters_are_e164_as_before(text, country, expected):
+    assert clean("tel", text, country).path == expected
+
+
+@pytest.mark.parametrize(
+    "text,country,expected",
+    [
+        ("1234", "GB", "1234"),  # GB calls +441234 possible; 6 digits are no E.164 path: was refused
+        ("07883", "DE", "07883"),  # was +497883, refused
+        ("+01", "DE", "01"),  # was +01, refused
+        ("12345678", "GB", "+4412345678"),  # 10 digits: a number, as before
+    ],
+)
+def test_a_possible_number_outside_e164_length_is_kept_as_typed(text, country, expected):
+    assert clean("tel", text, country).path == expected
+
+
+def test_validation_refuses_stored_paths_that_read_as_another_number():
+    assert "has letters after its +" in validation_error(URN("tel", "+250788abc"))
+    assert "mixes a number with letters" in validation_error(URN("tel", "0788383383ext5"))
+    assert "mixes a number with letters" in validation_error(URN("tel", "250788abc"))
+    for path in ("mtn", "vodacom4u", "agent007", "safaricom2020", "0788383383", "1234"):
+        assert validation_error(URN("tel", path)) is None
