@@ -17,7 +17,23 @@ AND/OR) is one name search for the whole text (``jane doe``).
 
 Parsing uses lark (LALR). Every problem becomes a :class:`QueryError` that says what is wrong and at
 which column; nothing else is raised. :func:`canonical` prints the explicit form of a query (the one
-the console shows), and parsing the canonical form gives the same AST.
+the console shows), and parsing the canonical form gives the same AST: a typed query may be
+:data:`MAX_LENGTH` characters long, and its canonical form (which can be longer: ``a b c`` inside a
+structured query is ``name ^ a AND name ^ b AND name ^ c``) is accepted up to
+:data:`MAX_CANONICAL_LENGTH`, more than any typed query's can reach. Parentheses nest at most
+:data:`MAX_DEPTH` deep (the databases' SQL parsers have limits of their own).
+
+Two matching rules live here so that every backend applies the same one (``store.query_sql``):
+
+* :func:`fold` is the case rule of every "any case" comparison (``name =``, ``name ~``, ``name ^``,
+  ``group =``, ``fields.x =``, ``fields.x ~``, ``urn ~``): both sides are compared after Python's
+  :meth:`str.casefold` (Unicode full case folding: ``É`` → ``é``, ``ß`` → ``ss``, ``ﬁ`` → ``fi``,
+  ``Σ`` and ``ς`` → ``σ``, ``ǅ`` → ``ǆ``, ``İ`` → ``i̇``).
+* :func:`number` says which texts are numbers for ``>``, ``>=``, ``<``, ``<=``: ASCII digits with an
+  optional leading ``-`` and at most one decimal point between digits (``18``, ``-2.5``, ``007``),
+  spaces around ignored, at most 1000 characters; ``1.5.2``, ``--5``, ``5.``, ``.5``, ``+5``,
+  ``1_000``, ``1e3``, ``٥``, ``inf`` are not. Numbers compare exactly, as decimals; a stored value that
+  is not a number never matches a comparison, and a query must compare with a number.
 
 Pure: no database here. ``store.query_sql`` compiles the AST to SQL.
 """
@@ -36,7 +52,13 @@ from ccconsole.core.model import Status
 
 EQ, NEQ, HAS, STARTS, GT, GTE, LT, LTE = "=", "!=", "~", "^", ">", ">=", "<", "<="
 COMPARISONS = (GT, GTE, LT, LTE)
-MAX_LENGTH = 1000
+MAX_LENGTH = 1000  # what a person may type
+# a canonical form is accepted up to this length: canonical() of a query of MAX_LENGTH characters is
+# at most about 10 times as long (a one-character bare word between two quotes, `1""1""`, prints as
+# `tel ~ 1 AND name ^ "" AND ...`), so the canonical form of every query that parses parses again
+MAX_CANONICAL_LENGTH = 30 * MAX_LENGTH
+MAX_DEPTH = 20  # parentheses inside parentheses; SQLite's parser overflows near 40
+MAX_NUMBER_LENGTH = 1000  # characters of a number (PostgreSQL's numeric takes 131072 digits, then fails)
 
 # attributes: what each accepts
 TEXT_ATTRS = {"name": (EQ, NEQ, HAS, STARTS), "urn": (EQ, NEQ, HAS), "status": (EQ, NEQ), "group": (EQ, NEQ),
@@ -100,6 +122,82 @@ _PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 _STRUCTURE = re.compile(r'["()=<>~^]|!=|(?:^|\s)(?:and|or)(?:\s|$)', re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"^\+?[\d\s()\-.]*\d[\d\s()\-.]*$")
 _SIMPLE = re.compile(r"^[A-Za-z0-9_@.+\-:/#]+$")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')  # a STRING token (or an unclosed one, up to the end)
+
+
+# --- the matching rules shared by every backend ----------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """The case rule of every case-insensitive comparison: Python's :meth:`str.casefold` (Unicode full
+    case folding, context-free: each character folds on its own, and folding twice changes nothing).
+    SQLite calls this very function (registered on each connection, ``store.db``); PostgreSQL runs an
+    SQL function generated from it (``store.query_sql.postgres_fold_function``)."""
+    return text.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A number by the rule of :func:`number`: its sign and its digits without the zeros that do not
+    count (``-007.50``: negative, ``7``, ``5``; zero is ``"", ""`` and never negative)."""
+
+    negative: bool
+    whole: str
+    fraction: str
+
+    @property
+    def sign(self) -> int:
+        return 0 if not (self.whole or self.fraction) else -1 if self.negative else 1
+
+    def key(self) -> str:
+        """A text that sorts (code point by code point) as the number does: ``1`` for zero, ``2`` and
+        the magnitude for a positive number, ``0`` and the magnitude's digits complemented (``~`` at
+        the end, above every digit) for a negative one. The magnitude is the whole part's length in
+        four digits, the whole part and the fraction: equal lengths compare digit by digit, and a
+        shorter fraction that is a prefix of a longer one is the smaller."""
+        return _key(self.negative, self.whole, self.fraction)
+
+
+_COMPLEMENT = str.maketrans("0123456789", "9876543210")
+
+
+def _key(negative: bool, whole: str, fraction: str) -> str:
+    if not (whole or fraction):
+        return "1"
+    magnitude = f"{len(whole):04d}{whole}{fraction}"
+    return "0" + magnitude.translate(_COMPLEMENT) + "~" if negative else "2" + magnitude
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # isdigit alone takes ٥ and ²
+
+
+def _number_parts(text: str) -> tuple[bool, str, str] | None:
+    """(negative, whole, fraction) of a number, without the zeros that do not count; None: not one.
+    Written out rather than as a regular expression: SQLite calls it for every stored value."""
+    text = text.strip(" ")
+    if len(text) > MAX_NUMBER_LENGTH:
+        return None
+    negative = text.startswith("-")
+    whole, point, fraction = (text[1:] if negative else text).partition(".")
+    if not _digits(whole) or (point and not _digits(fraction)):
+        return None
+    whole, fraction = whole.lstrip("0"), fraction.rstrip("0")
+    return negative and bool(whole or fraction), whole, fraction
+
+
+def number(text: str) -> Number | None:
+    """``text`` as a number (None: it is not one). The rule: after removing spaces (U+0020) around it,
+    at most :data:`MAX_NUMBER_LENGTH` characters matching ``-?[0-9]+(\\.[0-9]+)?``, ASCII digits only;
+    no ``+``, exponent, separators, other digits, leading or trailing point."""
+    parts = _number_parts(text)
+    return Number(*parts) if parts is not None else None
+
+
+def number_key(text: str) -> str | None:
+    """:meth:`Number.key` of ``text`` (None: not a number): SQLite compares stored values by it."""
+    parts = _number_parts(text)
+    return _key(*parts) if parts is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,14 +260,34 @@ def parse(text: str | None, country: str | None = None) -> Node | None:
 def _parse(text: str | None, country: str | None) -> Node | None:
     if text is None or not text.strip():
         return None
-    if len(text) > MAX_LENGTH:
-        raise QueryError(f"The query is longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
+    too_long = QueryError(f"The query is longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
+    if len(text) > MAX_CANONICAL_LENGTH:
+        raise too_long
     bad = next((i for i, ch in enumerate(text) if ord(ch) < 32 and ch not in "\t\n\r"), None)
     if bad is not None:
         raise QueryError("Control characters are not allowed in a query", bad + 1)
+    node = _parse_text(text, country)
+    # a longer text is accepted only as the canonical form of a query that can be typed
+    if len(text) > MAX_LENGTH and (canonical(node) != text or _least_typed(node) > MAX_LENGTH):
+        raise too_long
+    return node
+
+
+def _least_typed(node: Node) -> int:
+    """At most how short a typed query with this AST can be: every condition takes a character, and a
+    value that is kept as typed (all but a connection's, which is normalized) takes its length."""
+    total = 0
+    for c in conditions(node):
+        normalized = (c.attr == "urn" or c.attr in urnlib.SCHEMES) and c.op in (EQ, NEQ)
+        total += 1 if normalized else max(1, len(c.value))
+    return total
+
+
+def _parse_text(text: str, country: str | None) -> Node:
     stripped = text.strip()
     if _PHONE_LIKE.match(stripped) or not _STRUCTURE.search(stripped):
         return bare_condition(" ".join(stripped.split()), country)
+    _check_depth(text)
     try:
         tree = _PARSER.parse(text)
         return _Build(country).transform(tree)
@@ -180,6 +298,26 @@ def _parse(text: str | None, country: str | None) -> Node | None:
         if isinstance(inner, QueryError):
             raise inner from None
         raise QueryError(f"Cannot read this query: {err}") from None
+
+
+def _check_depth(text: str) -> None:
+    """Parentheses (outside quotes) may nest :data:`MAX_DEPTH` deep."""
+    depth = 0
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char == '"':
+            quoted = _QUOTED.match(text, pos)
+            assert quoted is not None  # it matches at every quote
+            pos = quoted.end()
+            continue
+        if char == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise QueryError(f"Parentheses are nested too deeply (at most {MAX_DEPTH} levels)", pos + 1)
+        elif char == ")":
+            depth = max(0, depth - 1)  # an unmatched ')' is the parser's to report
+        pos += 1
 
 
 def _syntax_error(err: UnexpectedInput, text: str) -> QueryError:
@@ -231,10 +369,9 @@ def _condition(attr: str, attr_col: int, op: str, value: str, value_col: int, co
         if op in COMPARISONS:
             if not value:
                 raise QueryError(f"{op} needs a number, not \"\"", value_col)
-            try:
-                float(value)
-            except ValueError:
-                raise QueryError(f"{op} compares numbers: {value!r} is not a number", value_col) from None
+            if number(value) is None:
+                raise QueryError(f"{op} compares numbers: {value!r} is not a number (digits, an optional - "
+                                 "and one decimal point, e.g. 18 or -2.5)", value_col)
         return Condition(key, op, value)
     allowed: tuple[str, ...]
     if key in urnlib.SCHEMES:

@@ -33,6 +33,26 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_OPTION = "ccconsole_write"  # execution option: this transaction will write
 MIGRATION_LOCK = 7_263_110_042  # PostgreSQL advisory lock: one ccconsole at a time upgrades a schema
 URL_HINT = "use a SQLite file path or postgresql+psycopg://user@host/db"
+# the SQL function of core.query.fold, the case rule of every case-insensitive search: on SQLite core's
+# own function registered on each connection (an index of contact names is built on it: migration
+# 0004), on PostgreSQL an SQL function generated from it (store.query_sql.postgres_fold_function)
+FOLD_FUNCTION = "ccconsole_fold"
+NUMBER_KEY_FUNCTION = "ccconsole_number_key"  # SQLite: core.query.number_key (PostgreSQL casts to numeric)
+
+
+def register_sqlite_functions(dbapi_conn) -> None:
+    """Give a SQLite connection ccconsole's SQL functions. Deterministic: an index may use them (and a
+    program that writes contacts without them fails with 'unknown function: ccconsole_fold()')."""
+    from ccconsole.core.query import fold, number_key  # the parser's modules load with the first connection
+
+    def sqlite_fold(value):
+        return fold(value) if isinstance(value, str) else value  # NULL stays NULL; a blob is no text
+
+    def sqlite_number_key(value):
+        return number_key(value) if isinstance(value, str) else None
+
+    dbapi_conn.create_function(FOLD_FUNCTION, 1, sqlite_fold, deterministic=True)
+    dbapi_conn.create_function(NUMBER_KEY_FUNCTION, 1, sqlite_number_key, deterministic=True)
 
 
 def normalize_url(url: str) -> str:
@@ -128,6 +148,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):
             dbapi_conn.isolation_level = None  # the driver's own BEGIN would skip SELECTs: we emit ours
+            register_sqlite_functions(dbapi_conn)
             cur = dbapi_conn.cursor()
             if not read_only:
                 cur.execute("PRAGMA journal_mode=WAL")

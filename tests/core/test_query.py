@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ccconsole.core.query import (
+    MAX_DEPTH,
+    MAX_LENGTH,
     And,
     Condition,
     Or,
@@ -14,6 +19,9 @@ from ccconsole.core.query import (
     bare_condition,
     canonical,
     conditions,
+    fold,
+    number,
+    number_key,
     parse,
     phone_prefixes,
 )
@@ -196,3 +204,90 @@ def test_random_text_raises_only_query_errors_and_canonical_round_trips(text, co
 def test_bare_condition_never_raises():
     for text in ("tel:", "tel:abc", "mailto:nope", "telegram:abc", "0", "+"):
         assert isinstance(bare_condition(text, "RW"), Condition)
+
+
+# --- issue 16: one number rule, nesting depth, canonical forms of long queries ----------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("18", (False, "18", "")), ("-2.5", (True, "2", "5")), ("007", (False, "7", "")), (" 18.50 ", (False, "18", "5")),
+    ("-0", (False, "", "")), ("0.000", (False, "", "")), ("-0.0", (False, "", "")),
+    ("1" * 1000, (False, "1" * 1000, "")),
+])
+def test_numbers(text, expected):
+    found = number(text)
+    assert found is not None and (found.negative, found.whole, found.fraction) == expected
+
+
+@pytest.mark.parametrize("text", ["1.5.2", "--5", "5.", ".5", "+5", "1_000", "1e3", "1e999999", "\u0665", "\uff15",
+                                  "\u00b2", "inf", "nan", "-", "", " ", "5 5", "\t5", "5\n", "0x10", "1,5", "1" * 1001])
+def test_not_numbers(text):
+    assert number(text) is None and number_key(text) is None
+
+
+NUMBER_TEXT = st.one_of(
+    st.from_regex(r"\A *-?[0-9]{1,6}(\.[0-9]{1,6})? *\Z"),
+    st.text(alphabet="0123456789-.+e_ \u0665", max_size=8),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(NUMBER_TEXT, NUMBER_TEXT)
+def test_number_rule_and_its_order(a, b):
+    """number() is the regular expression of its docstring, and number_key orders numbers exactly."""
+    for text in (a, b):
+        stripped = text.strip(" ")
+        assert (number(text) is not None) == bool(re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", stripped, re.ASCII))
+    ka, kb = number_key(a), number_key(b)
+    if ka is not None and kb is not None:
+        da, db = Decimal(a.strip(" ")), Decimal(b.strip(" "))
+        assert (ka < kb, ka == kb, ka > kb) == (da < db, da == db, da > db)
+
+
+@pytest.mark.parametrize("value", ["1.5.2", "--5", "5.", ".5", "1_000", "\u0665", "1e999999", "inf"])
+def test_comparisons_take_only_numbers(value):
+    with pytest.raises(QueryError) as info:
+        parse(f'fields.age > "{value}"')
+    assert "is not a number" in info.value.message and info.value.column == 14
+
+
+def test_folding_is_casefold():
+    assert [fold(t) for t in ("ÉCOLE", "Straße", "İ", "ǅ", "ΣΑΣ", "ς", "ﬁ", "K")] == \
+        ["école", "strasse", "i\u0307", "ǆ", "σασ", "σ", "fi", "k"]
+
+
+def _nested(depth: int) -> str:
+    text = "name = x"
+    for i in range(depth):
+        text = f"name = a{i} {'OR' if i % 2 else 'AND'} ({text})"
+    return text
+
+
+def test_nesting_is_limited_with_a_column():
+    assert parse(_nested(MAX_DEPTH)) is not None
+    text = _nested(MAX_DEPTH + 1)
+    with pytest.raises(QueryError) as info:
+        parse(text)
+    assert info.value.message == f"Parentheses are nested too deeply (at most {MAX_DEPTH} levels)"
+    assert text[info.value.column - 1] == "(" and text[:info.value.column].count("(") == MAX_DEPTH + 1
+    # parentheses inside quotes do not count, and deep but flat parentheses are as deep
+    assert parse('name = "' + "(" * 50 + '"') == Condition("name", "=", "(" * 50)
+    with pytest.raises(QueryError, match="nested too deeply"):
+        parse("(" * 30 + "name = x" + ")" * 30)
+
+
+@pytest.mark.parametrize("unit", ['1""', 'é""', '\\""', "x ", "é ", "tel:0788383383 ", "fields.a=1 ", "(x)(y)"])
+def test_canonical_forms_of_the_longest_queries_parse_again(unit):
+    text = unit * ((MAX_LENGTH - 9) // len(unit)) + " name = a"
+    node = parse(text, "RW")
+    printed = canonical(node)
+    assert len(printed) > MAX_LENGTH  # longer than anyone may type, yet it is a query
+    assert parse(printed, "RW") == node and canonical(parse(printed, "RW")) == printed
+
+
+def test_long_text_that_no_typed_query_prints_is_refused():
+    typed = canonical(parse("x " * 400 + "name = a"))  # a canonical form that can be typed, with a space
+    for text in ("name ~ " + "x" * 2000, " " + canonical(parse('1""' * 300)), typed + " "):
+        with pytest.raises(QueryError, match="longer than 1000") as info:
+            parse(text)
+        assert info.value.column == MAX_LENGTH + 1

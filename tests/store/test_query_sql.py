@@ -172,10 +172,118 @@ def test_connection_searches_use_the_indexes_on_sqlite(tmp_path):
         assert "sqlite_autoindex_connection_1 (workspace_id=? AND identity=?)" in exact, exact
         prefix = _plan(store, "0788 38")
         assert "ix_connection_ws_scheme_path (workspace_id=? AND scheme=? AND path>? AND path<?)" in prefix, prefix
+        # names: the index of folded names (migration 0004; was 0002's NOCASE index, which folded
+        # only ASCII and so answered differently from PostgreSQL: issue 16)
         name = _plan(store, "jane")
-        assert "ix_contact_ws_name_nocase (workspace_id=? AND name>? AND name<?)" in name, name
+        assert "ix_contact_ws_name_fold (workspace_id=? AND <expr>>? AND <expr><?)" in name, name
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("jane", "ix_contact_ws_name_fold (workspace_id=? AND <expr>>? AND <expr><?)"),
+    ('name ^ "Éc"', "ix_contact_ws_name_fold (workspace_id=? AND <expr>>? AND <expr><?)"),
+    ('name = "ÉCOLE Kigali"', "ix_contact_ws_name_fold (workspace_id=? AND <expr>=?)"),
+])
+def test_name_prefix_and_exact_name_use_the_folded_index(backend_url, query, expected):
+    """Both backends answer a name prefix and an exact name from the index of folded names."""
+    store = open_workspace(backend_url, actor="t", workspace_name="T", country="RW")
+    try:
+        if store.scope.engine.dialect.name == "sqlite":
+            plan = _plan(store, query)
+            assert expected in plan, plan
+            return
+        q = contacts.base(store.scope, query).limit(10)
+        compiled = str(q.compile(store.scope.engine, compile_kwargs={"literal_binds": True}))
+        with store.scope.engine.connect() as c:
+            c.exec_driver_sql("SET enable_seqscan = off")  # an empty table: make the planner show its index
+            plan = [str(r[0]) for r in c.exec_driver_sql("EXPLAIN " + compiled)]
+        scans = [line.strip()[:80] for line in plan if "Scan" in line]
+        assert any("ix_contact_ws_name_fold" in line for line in scans), scans
+    finally:
+        store.close()
+
+
+def test_postgres_fold_function_is_core_fold_on_every_code_point(pg_server):
+    """ccconsole_fold on PostgreSQL (generated from core.query.fold) changes exactly the characters
+    that fold() changes, into what fold() makes of them."""
+    from ccconsole.core.query import fold
+
+    ws = open_workspace(pg_server.create_database(), actor="t", workspace_name="T", country="RW")
+    try:
+        with ws.scope.engine.connect() as c:
+            changed = dict(c.exec_driver_sql(
+                "SELECT chr(p), ccconsole_fold(chr(p)) FROM generate_series(1, 1114111) p "
+                "WHERE p NOT BETWEEN 55296 AND 57343 AND ccconsole_fold(chr(p)) <> chr(p)").all())
+            tricky = ["ÉCOLE Kigali", "Straße ẞ", "İstanbul", "ǅemal", "ΣΑΣ ΌΣΟΣ ς", "ﬁnance", "Ärztin",
+                      "ΐΰ and ᾼ", "mixed É ß ﬁ ǅ Σ", "ascii ONLY", "日本 Ωmega"]
+            folded = [c.exec_driver_sql("SELECT ccconsole_fold(%s)", (t,)).scalar_one() for t in tricky]
+    finally:
+        ws.close()
+    expected = {chr(p): fold(chr(p)) for p in range(1, 0x110000)
+                if not 0xD800 <= p <= 0xDFFF and fold(chr(p)) != chr(p)}
+    assert changed == expected
+    assert folded == [fold(t) for t in tricky]
+
+
+UNICODE_PEOPLE = [
+    # name, groups, fields
+    ("École Kigali", ["équipe"], {"note": "ärztin", "age": "1.5.2"}),
+    ("ÉCOLE KIGALI", ["ÉQUIPE"], {"note": "ÄRZTIN", "age": "--5"}),
+    ("Straße", ["Σοφία"], {"note": "STRASSE", "age": "5."}),
+    ("STRASSE", [], {"note": "ﬁ", "age": ".5"}),
+    ("İlker", [], {"age": "1_000"}),
+    ("ǅemal", [], {"age": "\u0665"}),
+    ("ΌΣΟΣ", [], {"age": "1e999999"}),
+    ("όσος", [], {"age": " 3 "}),
+    ("ﬁona", [], {"age": "-4"}),
+    ("Fiona", [], {"age": "3.0000000000000000001"}),
+    ("Kelvin", [], {"age": "100000000000000000000000000000000000001"}),
+]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def unicode_people(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('unicode') / 'test.db'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_database()
+    ws = open_workspace(url, actor="t", workspace_name="T", country="RW")
+    for name, groups, fields in UNICODE_PEOPLE:
+        ws.contacts.create(name, groups=groups, fields=fields)
+    yield ws
+    ws.close()
+
+
+@pytest.mark.parametrize("query, expected", [
+    # issue 16 item 5: = on names, groups and fields folds every case, on both backends alike
+    ('group = "Équipe"', ["ÉCOLE KIGALI", "École Kigali"]),
+    ('group = "ΣΟΦΊΑ"', ["Straße"]),
+    ('name = "ÉCOLE Kigali"', ["ÉCOLE KIGALI", "École Kigali"]),
+    ('name = "strasse"', ["STRASSE", "Straße"]),  # ß folds to ss
+    ('name = "ǆemal"', ["ǅemal"]),
+    ('name = "όσος"', ["όσος", "ΌΣΟΣ"]),  # final sigma and capital sigma fold alike
+    ('fields.note = "Ärztin"', ["ÉCOLE KIGALI", "École Kigali"]),
+    ('fields.note = "ss"', []),
+    ('fields.note ~ "SS"', ["Straße"]),
+    ('fields.note = "FI"', ["STRASSE"]),  # the ligature ﬁ folds to fi
+    ("name ^ éc", ["ÉCOLE KIGALI", "École Kigali"]),
+    ("name ^ STRAS", ["STRASSE", "Straße"]),
+    ('name ^ "i̇l"', ["İlker"]),
+    ("name ~ fi", ["Fiona", "ﬁona"]),
+    ("name ~ ΣΟΣ", ["όσος", "ΌΣΟΣ"]),
+    # issue 16 item 6: only plain decimal numbers compare, exactly
+    ("fields.age > 3", ["Fiona", "Kelvin"]),
+    ("fields.age >= 3", ["Fiona", "Kelvin", "όσος"]),
+    ("fields.age < 3", ["ﬁona"]),
+    ("fields.age <= -4", ["ﬁona"]),
+    ("fields.age > 99999999999999999999999999999999999999", ["Kelvin"]),
+    ("fields.age < 3.00000000000000000011", ["Fiona", "ﬁona", "όσος"]),
+])
+def test_unicode_case_and_numbers_answer_alike(unicode_people, query, expected):
+    rows = unicode_people.browse.page(text=query, limit=500)
+    assert unicode_people.browse.count(query) == len(rows)
+    assert sorted(r.name for r in rows) == sorted(expected)
 
 
 def test_statistics_are_gathered_once_there_are_contacts(tmp_path):
