@@ -287,8 +287,8 @@ class ParsedRow:
 
     @functools.cached_property
     def all_identities(self) -> tuple[str, ...]:
-        """Valid and invalid ones: what the store looks up owners for."""
-        return self.identities + tuple(i for i, _ in self.invalid)
+        """Valid and invalid ones (but those with an empty path): what the store looks up owners for."""
+        return self.identities + tuple(i for i, _ in self.invalid if i[-1] != ":")
 
 
 def _parsed_row(row, uuid, attrs, urns, invalid, fields, error, errors, all_identities, valid) -> ParsedRow:
@@ -375,8 +375,10 @@ def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: s
                 errors.append(f"Status '{text}' is not one of active, blocked, stopped, archived.")
     if parsed.uuid is None and not had_urn and parsed.error is None:
         return None
-    identities = tuple(valid)  # the cached properties, worked out here at no cost
-    parsed.__dict__.update(identities=identities, all_identities=identities + tuple(i for i, _ in parsed.invalid))
+    identities = tuple(valid)  # the cached properties, worked out here at no cost; an invalid connection
+    # with nothing left of its path ("tel:-", "twitter:@") names nothing: no owner, no duplicate of another
+    parsed.__dict__.update(identities=identities, all_identities=identities + tuple(
+        i for i, _ in parsed.invalid if i[-1] != ":") if parsed.invalid else identities)
     return parsed
 
 

@@ -409,3 +409,12 @@ def test_files_without_the_encoding_are_trimmed_and_cleared_as_domain_md_says(ce
         assert row(hh, "u", cell, csv=csv, xlsx=not csv).fields["note"][1] == expected
     assert row(hh, "u", "_x0009_x_x0020_", xlsx=True).fields["note"][1] == "x"  # escaped padding is padding
     assert row(hh, "u", "_x0009_", xlsx=True) is None or row(hh, "u", "_x0009_", xlsx=True).fields == {}  # blank
+
+
+def test_an_invalid_connection_with_nothing_left_of_its_path_names_nothing():
+    # found by tests/store/test_import_properties.py: two rows with "-" in the phone column were
+    # "duplicated contact URN 'tel:'" and the whole file was rejected
+    rows = [row(H, None, "a", None, None, "-", n=2), row(H, None, "b", None, None, "?", n=3)]
+    assert [p.all_identities for p in rows] == [(), ()]
+    imp.check_duplicates(imp.names(rows), set())  # no duplicate
+    assert imp.plan_unmatched(rows[0]).errors == ("'tel:-' is not valid URN",)

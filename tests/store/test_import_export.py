@@ -696,3 +696,12 @@ def test_a_row_with_bad_items_creates_or_updates_and_lists_them(store, tmp_path,
     after = store.contacts.get(jane.uuid)
     assert (after.name, after.language, after.status, dict(after.fields)) == ("Jane B", "eng", "blocked", {"age": "41"})
     assert identities(store, jane.uuid) == ["tel:+250788383383", "tel:+250788999998"]
+
+
+def test_placeholder_phone_cells_are_no_duplicates_of_each_other(store, tmp_path):
+    # found by test_import_properties.py: "-" twice in the phone column rejected the whole file
+    f = write_csv(tmp_path / "c.csv", [["URN:Tel", "Name"], ["-", "A"], ["-", "B"], ["0788383383", "C"]])
+    report = store.transfer.import_file(f, chunk=1)
+    assert (report.created, report.errored) == (3, 0)
+    assert [(e.row, e.message) for e in report.errors] == [(2, "'tel:-' is not valid URN"),
+                                                           (3, "'tel:-' is not valid URN")]
