@@ -76,16 +76,18 @@ def test_import_dry_run_text_report_and_export_query(tmp_path):
     write_csv(f, [["URN:Tel", "Name", "Language"], ["0788383383", "Jane", "eng"], ["0788000111", "Bob", "english"],
                   ["", "Skipped", ""]])
     dry = run("import", str(f), "--dry-run", "--db", url)
+    # issue 16 item 10: a bad language is listed and the rest of the row applies (Bob is created; it
+    # was a whole-row error, "1 created, ... 1 errored")
     assert ok(dry).splitlines() == [
-        "Would import in.csv: 1 created, 0 updated, 0 unchanged, 1 errored, 1 skipped (3 rows).",
+        "Would import in.csv: 2 created, 0 updated, 0 unchanged, 0 errored, 1 skipped (3 rows).",
         "Row 3: Language 'english' is not an ISO-639-3 code such as eng.",
     ]
     assert open_workspace(url).browse.count() == 0
-    assert ok(run("import", str(f), "--db", url)).splitlines()[0].startswith("Imported in.csv: 1 created")
+    assert ok(run("import", str(f), "--db", url)).splitlines()[0].startswith("Imported in.csv: 2 created")
     out = tmp_path / "jane.xlsx"
     assert ok(run("export", str(out), "--query", "Jane", "--db", url)) == f"Exported 1 contacts to {out}.\n"
     data = as_json(run("export", str(tmp_path / "all.csv"), "--json", "--db", url))
-    assert data["contacts"] == 1 and data["columns"] == 7
+    assert data["contacts"] == 2 and data["columns"] == 7  # Jane and Bob (issue 16 item 10)
     assert read_csv(tmp_path / "all.csv")[1][1:4] == ["Jane", "eng", "active"]
 
 

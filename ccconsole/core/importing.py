@@ -6,13 +6,16 @@ The store streams a file's rows in; this module says what each row means and wha
   prefix) and raises :class:`ImportFileError` with domain.md's exact messages;
 - :func:`cell_text` turns a spreadsheet cell (number, date, time, text) into text;
 - :func:`parse_row` turns one row into a :class:`ParsedRow` (blank keeps, ``--`` clears, ``0`` is a
-  value; connections normalized with the workspace country);
+  value; connections normalized with the workspace country; UUIDs lowercased);
 - :func:`check_duplicates` finds the file-level duplicated UUID / connection errors;
 - :func:`plan_row` decides, given who owns the row's connections, whether the row creates a contact,
-  updates one or errors, and what the contact's connection list becomes (append-only).
+  updates one or cannot be matched, and what the contact's connection list becomes (append-only);
+  a bad item (connection, language, status) is reported and skipped, the rest of the row applies.
 
-It reads no files and knows no database. The exporter's column order and the protection of csv cells
-against formula injection (reversed by the importer) live here too, so both sides share one rule.
+It reads no files and knows no database. The exporter's column order and the encoding of cells
+(:func:`protect`: csv formula injection, and every value the import would otherwise change — padding,
+a stored ``--``, a CR in xlsx), reversed by the importer (:func:`unprotect`), live here too, so both
+sides share one rule.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ EMPTY_HEADER = "Import file contains an empty header."
 NO_UUID_OR_URN = "Import files must contain either UUID or a URN header."
 ONLY_UUID = "Import files must contain columns besides UUID."
 NO_RECORDS = "Import file doesn't contain any records."
+NUL_IN_CELL = "The '{}' cell contains a NUL character, which cannot be stored; the row is not imported."
+
+# Field keys that name something else in RapidPro (its contact attributes, the query language's
+# words) and the scheme names: a Field: header with one of these keys rejects the file (domain.md 6)
+RESERVED_FIELD_KEYS = frozenset({"uuid", "name", "language", "status", "created_on", "last_seen_on", "urn",
+                                 "urns", "has", "is", "id", "groups", "fields", "tel", *urnlib.SCHEMES})
 
 
 class ImportFileError(ValueError):
@@ -118,8 +127,11 @@ def parse_headers(cells: Sequence[object] | None) -> Headers:
             if scheme not in urnlib.SCHEMES:
                 raise ImportFileError(f"Header '{text}' is not a valid URN type.")
             columns.append(Column(index, text, "urn", scheme=scheme))
-        elif sep and prefix == "field" and field_key(rest).strip("_"):
-            columns.append(Column(index, text, "field", key=field_key(rest), label=rest))
+        elif sep and prefix == "field":
+            key = field_key(rest)
+            if not key.strip("_") or key in RESERVED_FIELD_KEYS or "\x00" in rest:
+                raise ImportFileError(f"Header '{text}' is not a valid field name.")
+            columns.append(Column(index, text, "field", key=key, label=rest))
         else:
             columns.append(Column(index, text, "ignored"))
     kinds = {c.kind for c in columns}
@@ -173,20 +185,44 @@ def _zone(tz: str | None):
         return UTC
 
 
-# csv cells that a spreadsheet would run as a formula; the exporter puts a ' before them
-_DANGEROUS = re.compile(r"^'*[=+\-@\t\r]")
-_PROTECTED = re.compile(r"^'+[=+\-@\t\r]")
+# The cell encoding of the export, reversed by the import (both formats, free-text columns). A value
+# the import would read back differently is written so that it reads back as it is stored:
+# - a leading ' when it starts (after any run of ') with whitespace, which the import trims, or, in
+#   csv, with = + - @, which a spreadsheet would run as a formula (in xlsx every value is a text cell);
+#   a stored "--" (the clear mark) gets one too, and any value starting with a run of ' and one of
+#   those characters, so that the import's undoing is exact;
+# - a trailing ' when it ends with whitespace (and any run of ' after it), likewise.
+# Files without the encoding (RapidPro's, a spreadsheet's) import as domain.md says: only a cell that
+# starts with ' followed by one of those characters, or ends with whitespace and ', is read otherwise.
+_LEAD_CSV = re.compile(r"'*[=+\-@\s]")
+_LEAD_XLSX = re.compile(r"'*\s|'+[=+\-@]|--\Z")
+_TRAIL = re.compile(r"\s'*\Z")
+_ENCODED_LEAD = re.compile(r"'+[=+\-@\s]")
+_ENCODED_TRAIL = re.compile(r"\s'+\Z")
 
 
-def protect(text: str) -> str:
-    """A csv cell that no spreadsheet runs as a formula: a ``'`` before ``= + - @`` tab or CR (and
-    before any run of ``'`` that precedes one, so :func:`unprotect` is its exact inverse)."""
-    return "'" + text if _DANGEROUS.match(text) else text
+def protect(text: str, *, formulas: bool = True) -> str:
+    """A cell that the import reads back as exactly ``text`` (see above); with ``formulas`` (csv) also
+    one that no spreadsheet runs as a formula. :func:`unprotect` is its exact inverse (for csv and
+    xlsx cells alike); a value that needs neither comes out unchanged."""
+    if not text:
+        return text
+    lead = (_LEAD_CSV if formulas else _LEAD_XLSX).match(text)
+    trail = _TRAIL.search(text)
+    if lead is None and trail is None:
+        return text
+    return ("'" if lead else "") + text + ("'" if trail else "")
 
 
 def unprotect(text: str) -> str:
-    """Undo :func:`protect` (the importer applies it to csv cells of the same columns)."""
-    return text[1:] if _PROTECTED.match(text) else text
+    """Undo :func:`protect` on a trimmed cell (the importer applies it to the same columns)."""
+    if not text:
+        return text
+    if text[0] == "'" and _ENCODED_LEAD.match(text):
+        text = text[1:]
+    if text[-1] == "'" and _ENCODED_TRAIL.search(text):
+        text = text[:-1]
+    return text
 
 
 def protected_column(kind: str, scheme: str | None = None) -> bool:
@@ -196,8 +232,9 @@ def protected_column(kind: str, scheme: str | None = None) -> bool:
     return not (kind == "urn" and scheme == "tel")
 
 
-# xlsx cannot hold C0 control characters; OOXML writes them as _xHHHH_ (and a literal "_x" as _x005F_x)
-_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]|_(?=x[0-9A-Fa-f]{4}_)")
+# xlsx (XML 1.0) cannot hold C0 control characters, U+FFFE or U+FFFF, and its readers turn a CR into a
+# line feed; OOXML writes them as _xHHHH_ (and a literal "_x" as _x005F_x)
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
 _XLSX_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -224,7 +261,8 @@ class RowError:
 @dataclass
 class ParsedRow:
     """One data row: what it names and what it sets. Attributes/fields absent from ``attrs`` and
-    ``fields`` are kept; CLEAR clears them."""
+    ``fields`` are kept; CLEAR clears them. ``error``: the row cannot be imported at all; ``errors``:
+    its bad language or status (left unchanged, the rest applies)."""
 
     row: int
     uuid: str | None = None
@@ -235,11 +273,12 @@ class ParsedRow:
     invalid: list[tuple[str, str]] = field(default_factory=list)
     fields: dict[str, tuple[str, object]] = field(default_factory=dict)  # key -> (label, str | CLEAR)
     error: str | None = None
+    errors: list[str] = field(default_factory=list)
 
     def __reduce__(self):  # compact and quick to pickle: the importer's reader process sends these,
         # with the identities worked out there
         return _parsed_row, (self.row, self.uuid, self.attrs, self.urns, self.invalid, self.fields, self.error,
-                             self.all_identities, len(self.urns))
+                             self.errors, self.all_identities, len(self.urns))
 
     # computed once, when first asked (parse_row fills ``urns`` and ``invalid`` before anyone asks)
     @functools.cached_property
@@ -248,12 +287,12 @@ class ParsedRow:
 
     @functools.cached_property
     def all_identities(self) -> tuple[str, ...]:
-        """Valid and invalid ones: what the store looks up owners for."""
-        return self.identities + tuple(i for i, _ in self.invalid)
+        """Valid and invalid ones (but those with an empty path): what the store looks up owners for."""
+        return self.identities + tuple(i for i, _ in self.invalid if i[-1] != ":")
 
 
-def _parsed_row(row, uuid, attrs, urns, invalid, fields, error, all_identities, valid) -> ParsedRow:
-    parsed = ParsedRow(row, uuid, attrs, urns, invalid, fields, error)
+def _parsed_row(row, uuid, attrs, urns, invalid, fields, error, errors, all_identities, valid) -> ParsedRow:
+    parsed = ParsedRow(row, uuid, attrs, urns, invalid, fields, error, errors)
     parsed.__dict__.update(all_identities=all_identities, identities=all_identities[:valid])
     return parsed
 
@@ -266,13 +305,16 @@ def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: s
               tz: str | None = None, csv: bool = False, xlsx: bool = False) -> ParsedRow | None:
     """One data row, or None when it names neither a UUID nor a connection (skipped).
 
-    ``csv`` reverses the exporter's formula protection; ``xlsx`` decodes ``_xHHHH_`` escapes.
-    A row with a bad cell gets ``error`` set (the first problem found) and is applied not at all.
+    ``csv`` / ``xlsx``: the cells come from such a file: the exporter's encoding (:func:`protect`) is
+    undone, and in xlsx ``_xHHHH_`` escapes are decoded first. A bad language or status is listed in
+    ``errors`` (the rest of the row applies); a cell holding a NUL sets ``error``: the row is not
+    imported at all (neither backend can store it).
     """
     parsed = ParsedRow(row)
     had_urn = False
-    errors: list[str] = []
+    errors = parsed.errors
     seen: set[str] = set()
+    encoded = csv or xlsx
     width = len(cells)
     valid: list[str] = []  # the identities of parsed.urns, in order
     for index, kind, scheme, key, label, protected in headers.plan:
@@ -284,8 +326,14 @@ def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: s
             continue  # blank keeps the value
         if xlsx:
             text = xlsx_unescape(text).strip()
+            if not text:
+                continue
+        if "\x00" in text:  # the rest is still read: the row's UUID and connections count for duplicates
+            if parsed.error is None:
+                parsed.error = NUL_IN_CELL.format(next(c.header for c in headers.columns if c.index == index))
+            continue
         clear = text == CLEAR_MARK
-        if csv and protected and text[0] == "'":
+        if encoded and protected and (text[0] == "'" or text[-1] == "'"):
             text = unprotect(text)
         if kind == "urn":
             if clear:
@@ -307,10 +355,11 @@ def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: s
         elif kind == "field":
             parsed.fields[key] = (label, CLEAR if clear else text)
         elif kind == "name":
-            parsed.attrs["name"] = CLEAR if clear else text[:MAX_NAME].strip()
+            # RapidPro cuts a long name (and trims the cut); a shorter one is kept as read
+            parsed.attrs["name"] = CLEAR if clear else text if len(text) <= MAX_NAME else text[:MAX_NAME].strip()
         elif kind == "uuid":
             if not clear:
-                parsed.uuid = text
+                parsed.uuid = text.lower()  # UUIDs are case-insensitive (domain.md section 6)
         elif kind == "language":
             if clear:
                 parsed.attrs["language"] = CLEAR
@@ -324,12 +373,12 @@ def parse_row(headers: Headers, row: int, cells: Sequence[object], *, country: s
                 parsed.attrs["status"] = value
             else:
                 errors.append(f"Status '{text}' is not one of active, blocked, stopped, archived.")
-    if parsed.uuid is None and not had_urn:
+    if parsed.uuid is None and not had_urn and parsed.error is None:
         return None
-    if errors:
-        parsed.error = errors[0]
-    identities = tuple(valid)  # the cached properties, worked out here at no cost
-    parsed.__dict__.update(identities=identities, all_identities=identities + tuple(i for i, _ in parsed.invalid))
+    identities = tuple(valid)  # the cached properties, worked out here at no cost; an invalid connection
+    # with nothing left of its path ("tel:-", "twitter:@") names nothing: no owner, no duplicate of another
+    parsed.__dict__.update(identities=identities, all_identities=identities + tuple(
+        i for i, _ in parsed.invalid if i[-1] != ":") if parsed.invalid else identities)
     return parsed
 
 
@@ -392,7 +441,9 @@ class Existing:
 
 @dataclass(frozen=True)
 class Plan:
-    """What one row does. ``contact_id`` is NEW for a created contact."""
+    """What one row does. ``contact_id`` is NEW for a created contact. ``error``: the row cannot be
+    matched (or holds a NUL) and does nothing; ``errors``: the items it skipped (an invalid or taken
+    connection, a bad language or status, connections past the limit) while the rest applies."""
 
     row: int
     contact_id: int
@@ -402,10 +453,11 @@ class Plan:
     set_fields: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # key -> (label, value)
     clear_fields: tuple[str, ...] = ()
     error: str | None = None
+    errors: tuple[str, ...] = ()
 
     def __reduce__(self):  # compact and quick to pickle (see ParsedRow)
         return Plan, (self.row, self.contact_id, self.connections, self.added, self.attrs, self.set_fields,
-                      self.clear_fields, self.error)
+                      self.clear_fields, self.error, self.errors)
 
     @property
     def created(self) -> bool:
@@ -432,13 +484,13 @@ def plan_holds(uuid: str | None, identities: Iterable[str], owners: Mapping[str,
 def new_contact(plan: Plan) -> tuple:
     """A plan that creates a contact, as plain data (the importer's reader sends it; plain tuples
     unpickle at C speed): (name, language, status, connections as (scheme, path, display,
-    identity, priority) in order, fields as (key, label, value))."""
+    identity, priority) in order, fields as (key, label, value), the row's errors)."""
     attrs = plan.attrs
     links = tuple((urn.scheme, urn.path, urn.display, identity, 1000 - index)
                   for index, (urn, identity) in enumerate(zip(plan.added, plan.connections)))
     return (attrs.get("name", NEW_CONTACT["name"]), attrs.get("language", NEW_CONTACT["language"]),
             attrs.get("status", NEW_CONTACT["status"]), links,
-            tuple((key, label, value) for key, (label, value) in plan.set_fields.items()))
+            tuple((key, label, value) for key, (label, value) in plan.set_fields.items()), plan.errors)
 
 
 def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
@@ -448,6 +500,11 @@ def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
     ``by_uuid``: live contacts for the UUIDs of the file's rows; ``owners``: identity -> contact id
     (None when the connection exists detached; absent when unknown); ``contacts``: the contacts that
     own any of the row's connections.
+
+    As RapidPro's engine does, only a row that cannot be matched (unknown UUID, connections of
+    several contacts) or holds a NUL does nothing; otherwise an invalid connection, one taken by
+    another contact, one past the limit, a bad language or status is skipped and listed in
+    ``errors``, and the rest of the row applies.
     """
     if parsed.error:
         return Plan(parsed.row, NEW, error=parsed.error)
@@ -457,9 +514,6 @@ def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
         target = by_uuid.get(parsed.uuid)
         if target is None:
             return Plan(parsed.row, NEW, error=f"Unable to find contact with UUID '{parsed.uuid}'")
-        for identity, owner in owned.items():
-            if owner != target.id:
-                return Plan(parsed.row, target.id, error=f"URN {identity} already taken by another contact")
     else:
         distinct = set(owned.values())
         if len(distinct) > 1:
@@ -467,13 +521,21 @@ def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
         target = contacts[distinct.pop()] if distinct else None
     contact_id = target.id if target else NEW
     current = target.connections if target else ()
-    for identity, text in parsed.invalid:
-        if identity not in current:
-            return Plan(parsed.row, contact_id, error=f"'{text}' is not valid URN")
+    errors = [f"'{text}' is not valid URN" for identity, text in parsed.invalid if identity not in current]
+    if owned and target is not None:  # (a row without UUID matched the one owner: nothing taken)
+        taken = [i for i in identities if owned.get(i, target.id) != target.id]
+        if taken:
+            errors += [f"URN {i} already taken by another contact" for i in taken]
+            identities = tuple(i for i in identities if i not in taken)
     try:
         result = lists.append_identities(current, identities)
-    except lists.ListError as err:
-        return Plan(parsed.row, contact_id, error=str(err))
+    except lists.ListError as err:  # as many as fit, in order; the rest is reported
+        room = lists.MAX_CONNECTIONS - len(current)
+        fresh = [i for i in dict.fromkeys(identities) if i not in current]
+        result = lists.append_identities(current, fresh[:max(0, room)])
+        errors.append(str(err))
+    errors += parsed.errors
+    identities = parsed.identities
     added = tuple(parsed.urns[identities.index(i)] for i in result[len(current):])
     attrs: dict[str, object] = {}
     for key, value in parsed.attrs.items():
@@ -484,7 +546,7 @@ def plan_row(parsed: ParsedRow, *, by_uuid: Mapping[str, Existing],
     set_fields = {k: (label, value) for k, (label, value) in parsed.fields.items()
                   if isinstance(value, str) and old_fields.get(k) != value}  # a value is a str or CLEAR
     clear_fields = tuple(k for k, (_, v) in parsed.fields.items() if v is CLEAR and k in old_fields)
-    return Plan(parsed.row, contact_id, result, added, attrs, set_fields, clear_fields)
+    return Plan(parsed.row, contact_id, result, added, attrs, set_fields, clear_fields, errors=tuple(errors))
 
 
 NEW_CONTACT = {"name": "", "language": None, "status": "active"}  # the attributes of a contact a row creates

@@ -20,10 +20,12 @@ import contextlib
 import csv
 import gc
 import io
+import itertools
 import json
 import os
 import pickle
 import queue
+import stat
 import struct
 import subprocess
 import sys
@@ -81,7 +83,7 @@ class SheetReader:
                     yield list(values)
             except ImportFailed:
                 raise
-            except (zipfile.BadZipFile, OSError, ValueError, KeyError) as err:
+            except Exception as err:  # a sheet's XML cut short (ElementTree.ParseError), a bad zip member, ...
                 raise ImportFailed(f"Cannot read {self.path.name}: the workbook is corrupt ({_short(err)}).") from err
         finally:
             wb.close()
@@ -104,16 +106,43 @@ class SheetReader:
             self.total = max(0, head.count(b"\n") + _count_lines(raw) - 1)
             raw.seek(0)
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text, delimiter=delimiter)
-            line = 1
+            # the file's lines, then one line of our own: read as a record of its own when the file
+            # ends outside quotes, or swallowed into the last cell when a quote was never closed
+            ended: list[bool] = []
+            reader = csv.reader(itertools.chain(text, _end(ended)), delimiter=delimiter)
+            line = 0  # the physical line the last record ended on
+            record = 0  # the records read: the last one's spreadsheet row (the header is row 1)
             try:
                 for values in reader:
+                    if ended:  # this record took our line: the file's records are all read
+                        if values != [_END]:
+                            raise _unclosed_quote(self.path, record + 1, line + 1)
+                        return
                     line = reader.line_num
+                    record += 1
                     yield values
             except UnicodeDecodeError as err:
                 raise _not_utf8(self.path, None, line + 1) from err
             except csv.Error as err:
-                raise ImportFailed(f"Cannot read {self.path.name} near line {line}: {err}.") from err
+                if "field larger than field limit" in str(err):  # a quote left open swallows the file
+                    raise ImportFailed(f"Cannot read {self.path.name}: a cell of row {record + 1} (from line "
+                                       f"{line + 1}) is longer than {csv.field_size_limit():,} characters; most "
+                                       "likely a quote opened there is never closed.") from err
+                raise ImportFailed(f"Cannot read {self.path.name} near line {line + 1}: {err}.") from err
+
+
+_END = "\ufdd0ccconsole:end-of-file\ufdd0"  # no quote, delimiter or line break
+
+
+def _end(ended: list[bool]) -> Iterator[str]:
+    """The line after a csv file's last one; ``ended`` tells that the reader asked for it."""
+    ended.append(True)
+    yield _END
+
+
+def _unclosed_quote(path: Path, row: int, line: int) -> ImportFailed:
+    return ImportFailed(f"Cannot read {path.name}: the quote opened in row {row} (line {line}) is never closed, "
+                        "so the rest of the file would be read as one cell. Close the quote and import it again.")
 
 
 def _short(err: Exception) -> str:
@@ -159,12 +188,24 @@ def open_sheet(path: str | Path) -> SheetReader:
     if p.is_dir():
         raise ImportFailed(f"{p} is a folder, not a file.")
     try:
-        with p.open("rb") as f:
-            head = f.read(8)
+        # without blocking: opening a named pipe for reading would wait for a writer
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as err:
         raise ImportFailed(f"No such file: {p}.") from err
     except OSError as err:
         raise ImportFailed(f"Cannot open {p}: {err.strerror or err}.") from err
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # a pipe, a device, a socket: read once, or never ending
+            what = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else \
+                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file"
+            raise ImportFailed(f"{p} is {what}, not a file: save the contacts to a .csv or .xlsx file and "
+                               "import that.")
+        head = os.read(fd, 8)
+    except OSError as err:
+        raise ImportFailed(f"Cannot open {p}: {err.strerror or err}.") from err
+    finally:
+        os.close(fd)
     suffix = p.suffix.lower()
     if head.startswith(b"PK\x03\x04"):
         return SheetReader(p, "xlsx")

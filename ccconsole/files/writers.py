@@ -1,10 +1,12 @@
 """Writing the export's rows as RapidPro does (domain.md section 6): .csv or .xlsx (openpyxl write-only).
 
 A writer takes rows of plain values (text, booleans, datetimes, None) one at a time, so memory does
-not grow with the file. In csv, free-text cells are protected against formula injection
-(``core.importing.protect``; the importer reverses it), phone numbers are left as they are. In xlsx
-every value is written as a string cell (never a formula) and control characters, which the format
-cannot hold, are written as OOXML ``_xHHHH_`` escapes (the importer decodes them).
+not grow with the file. Free-text cells are encoded by ``core.importing.protect`` (the importer
+reverses it), so that every value re-imports exactly as stored: a leading ``'`` before padding, a
+stored ``--`` and, in csv, before what a spreadsheet would run as a formula; a trailing ``'`` after
+trailing padding. Phone numbers are left as they are. In xlsx every value is written as a string
+cell (never a formula) and control characters, which the format cannot hold (and a CR, which its
+readers turn into a line feed), are written as OOXML ``_xHHHH_`` escapes (the importer decodes them).
 
 No database code here: ``store.exporter`` reads the contacts and calls these.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +25,7 @@ from ccconsole.core import importing as imp
 
 def column_kinds(urn_columns: dict[str, int], n_fields: int, n_groups: int) -> list[tuple[str, str | None]]:
     """Each export column's kind (and scheme for a connection column), in the order of
-    ``core.importing.export_headers``: what the csv writer needs to know which cells to protect."""
+    ``core.importing.export_headers``: what the writers need to know which cells to protect."""
     kinds: list[tuple[str, str | None]] = [("uuid", None), ("name", None), ("language", None), ("status", None),
                                            ("date", None), ("date", None)]
     for scheme in sorted(urn_columns):
@@ -67,11 +70,13 @@ class XlsxWriter:
     be written fails before any row is read. ``close`` raises OSError if the file cannot be
     written; ``abort`` gives it up and never raises."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, kinds: list[tuple[str, str | None]] | None = None):
         import openpyxl
         from openpyxl.cell import WriteOnlyCell
 
         self.path = path
+        # which columns carry free text (None: all of them)
+        self.protected = None if kinds is None else [imp.protected_column(kind, scheme) for kind, scheme in kinds]
         self.file = path.open("wb")
         self.wb = openpyxl.Workbook(write_only=True)
         self.sheet = self.wb.create_sheet("Contacts")
@@ -81,13 +86,16 @@ class XlsxWriter:
 
     def row(self, values, header: bool = False) -> None:
         cells = []
-        for value in values:
+        for value, protected in zip(values, itertools.repeat(True) if self.protected is None else self.protected):
             if isinstance(value, datetime):
                 cell = self.cell(self.sheet, value.replace(tzinfo=None))
             elif isinstance(value, bool) or value is None:
                 cell = self.cell(self.sheet, value)
             else:
-                cell = self.cell(self.sheet, imp.xlsx_escape(str(value)))
+                text = str(value)
+                if protected and not header:
+                    text = imp.protect(text, formulas=False)  # a text cell is never a formula
+                cell = self.cell(self.sheet, imp.xlsx_escape(text))
                 cell.data_type = "s"  # text, never a formula, even when it starts with '='
             cells.append(cell)
         self.sheet.append(cells)
@@ -129,4 +137,4 @@ class XlsxWriter:
 
 def open_writer(path: Path, kind: str, kinds: list[tuple[str, str | None]]) -> CsvWriter | XlsxWriter:
     """A writer of ``kind`` ("csv" or "xlsx") to ``path``; ``kinds`` from :func:`column_kinds`."""
-    return CsvWriter(path, kinds) if kind == "csv" else XlsxWriter(path)
+    return CsvWriter(path, kinds) if kind == "csv" else XlsxWriter(path, kinds)

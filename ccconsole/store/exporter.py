@@ -3,8 +3,8 @@
 Columns in RapidPro's order (``core.importing.export_headers``). The selection's ids are streamed
 once, in id order, and the contacts read a page of ids at a time, so time grows linearly and memory
 not at all with the workspace; the file is written by ``ccconsole.files.writers``
-(formula protection in csv, text cells and escapes in xlsx). An export re-imports with no change
-at all.
+(the cell encoding of ``core.importing.protect``; text cells and escapes in xlsx). An export
+re-imports with no change at all.
 """
 
 from __future__ import annotations

@@ -55,16 +55,17 @@ class ImportReport:
     created: int
     updated: int  # matched and changed
     unchanged: int  # matched, nothing to change
-    errored: int
+    errored: int  # rows that applied nothing (not matched); a created or updated row may list errors too
     skipped: int  # rows with neither UUID nor connection
     errors: tuple[imp.RowError, ...] = ()  # the first MAX_ERRORS_KEPT
     dry_run: bool = False
     seconds: float = 0.0
+    error_count: int = 0  # all the errors found (``errors`` keeps the first MAX_ERRORS_KEPT)
 
     def as_dict(self) -> dict:
         return {"file": self.file, "dry_run": self.dry_run, "rows": self.rows, "created": self.created,
                 "updated": self.updated, "unchanged": self.unchanged, "errored": self.errored,
-                "skipped": self.skipped, "seconds": round(self.seconds, 3),
+                "skipped": self.skipped, "seconds": round(self.seconds, 3), "error_count": self.error_count,
                 "errors": [{"row": e.row, "message": e.message} for e in self.errors]}
 
     def lines(self) -> list[str]:
@@ -73,8 +74,8 @@ class ImportReport:
                 f"{self.unchanged:,} unchanged, {self.errored:,} errored, {self.skipped:,} skipped "
                 f"({self.rows:,} rows).")
         out = [head, *(str(e) for e in self.errors)]
-        if self.errored > len(self.errors):
-            out.append(f"… and {self.errored - len(self.errors):,} more errors.")
+        if self.error_count > len(self.errors):
+            out.append(f"… and {self.error_count - len(self.errors):,} more errors.")
         return out
 
 
@@ -197,7 +198,8 @@ class _Import:
         self.ws = scope.workspace
         self.sheet = sheet
         self.dry_run = dry_run
-        self.counts = {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "errored": 0, "skipped": 0}
+        self.counts = {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "errored": 0, "skipped": 0,
+                       "error_count": 0}
         self.errors: list[imp.RowError] = []
         self.field_ids: dict[str, int] = {}
         self.now = datetime.now(UTC)
@@ -209,9 +211,15 @@ class _Import:
         return ImportReport(self.sheet.path.name, errors=tuple(self.errors), dry_run=self.dry_run, **self.counts)
 
     def _error(self, row: int, message: str) -> None:
+        """A row that applies nothing."""
         self.counts["errored"] += 1
-        if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append(imp.RowError(row, message))
+        self._errors(row, (message,))
+
+    def _errors(self, row: int, messages) -> None:
+        self.counts["error_count"] += len(messages)
+        for message in messages:
+            if len(self.errors) < MAX_ERRORS_KEPT:
+                self.errors.append(imp.RowError(row, message))
 
     def run(self, uow: UnitOfWork, progress, cancelled, chunk: int, parallel: bool | None) -> None:
         self.uow = uow
@@ -275,8 +283,10 @@ class _Import:
         contacts = {i: s.cur for i, s in states.items()}
         created: list[tuple[tuple, str]] = []  # (imp.new_contact data, its UUID)
         updated: list[imp.Plan] = []
-        unseen: list[tuple[str]] = []  # the keys of the rows that create no contact, for SEEN
-        for n, (_, uuid, identities) in enumerate(named):
+        # the keys of the rows that create no contact, and the connections a created contact did not
+        # get (invalid ones), for SEEN: what an earlier row named that no created contact tells
+        unseen: list[tuple[str]] = []
+        for n, (row, uuid, identities) in enumerate(named):
             guess = batch.guesses[n]
             if guess is not None and imp.plan_holds(uuid, identities, owners):
                 if isinstance(guess, tuple):  # the reader's plan: a new contact
@@ -285,6 +295,11 @@ class _Import:
                     new_uuid = batch.new_uuids[n]
                     assert new_uuid is not None  # the reader gave each contact it planned a UUID
                     created.append((guess, new_uuid))
+                    if guess[5]:  # the items it skipped
+                        self._errors(row, guess[5])
+                        if len(identities) > len(guess[3]):
+                            linked = {link[3] for link in guess[3]}
+                            unseen += [(f"urn:{i}",) for i in identities if i not in linked]
                     continue
                 plan = guess  # the reader's error
             else:  # the row matches a contact (or has a UUID): plan it against what is stored
@@ -293,9 +308,13 @@ class _Import:
                 plan = imp.plan_row(parsed, by_uuid=by_uuid, owners=owners, contacts=contacts)
             if not plan.created:
                 unseen += [(k,) for k in imp.row_keys(uuid, identities)]
+            elif len(identities) > len(plan.connections):
+                unseen += [(f"urn:{i}",) for i in identities if i not in plan.connections]
             if plan.error:
                 self._error(plan.row, plan.error)
                 continue
+            if plan.errors:
+                self._errors(plan.row, plan.errors)
             self._field_ids(conn, [(k, label, v) for k, (label, v) in plan.set_fields.items()])
             if plan.created:  # (a row the reader could plan: kept for completeness)
                 self.counts["created"] += 1
@@ -375,7 +394,7 @@ class _Import:
         contacts, values = [], []
         ids = db.next_ids(conn, Contact, len(news))
         self.created.add(ids)
-        for ((name, language, status, connections, fields), new_uuid), cid in zip(news, ids):
+        for ((name, language, status, connections, fields, _), new_uuid), cid in zip(news, ids):
             contacts.append((cid, new_uuid, ws, name, language, status, now, now, 1))
             for scheme, path, display, identity, priority in connections:
                 if identity in owners:  # exists, detached

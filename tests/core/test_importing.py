@@ -125,9 +125,14 @@ def test_an_invalid_connection_is_kept_for_the_planner_with_its_cell():
     assert p.urns == [] and p.invalid == [("mailto:not an email", "mailto:not an email")]
 
 
-def test_bad_status_and_language_are_row_errors():
-    assert "Status 'sleeping'" in row(H, "u", "x", None, "sleeping").error
-    assert "Language 'english'" in row(H, "u", "x", "english").error
+def test_bad_status_and_language_are_listed_and_the_rest_of_the_row_applies():
+    # issue 16 item 10: they were whole-row errors; RapidPro's engine reports them and applies the rest
+    sleeping = row(H, "u", "x", None, "sleeping")
+    assert sleeping.error is None and sleeping.attrs == {"name": "x"}
+    assert sleeping.errors == ["Status 'sleeping' is not one of active, blocked, stopped, archived."]
+    english = row(H, "u", "x", "english", "blocked")
+    assert english.errors == ["Language 'english' is not an ISO-639-3 code such as eng."]
+    assert english.attrs == {"name": "x", "status": "blocked"}
     assert row(H, "u", "x", "ENG", "Blocked").attrs == {"name": "x", "language": "eng", "status": "blocked"}
 
 
@@ -142,7 +147,7 @@ def test_csv_cells_undo_the_exporters_protection_but_tel_cells_are_untouched():
     assert p.attrs["name"] == "=HYPERLINK(1)"
     assert p.fields["age"][1] == "-5"
     assert p.identities == ("tel:+250788383383",)
-    assert row(H, "u", "'=x").attrs["name"] == "'=x"  # only csv files carry the protection
+    assert row(H, "u", "'=x").attrs["name"] == "'=x"  # only cells of a file (csv or xlsx) carry the encoding
 
 
 def test_xlsx_cells_decode_control_character_escapes():
@@ -233,10 +238,14 @@ def test_an_unknown_uuid_is_a_row_error():
     assert result.error == "Unable to find contact with UUID 'nope'"
 
 
-def test_uuid_match_with_a_connection_of_another_contact_errors():
-    p = row(H, "jane-uuid", "Jane", None, None, "0788000111")
+def test_uuid_match_with_a_connection_of_another_contact_skips_it_and_applies_the_rest():
+    # issue 16 item 10: this was a whole-row error; RapidPro's engine skips the connection only
+    p = row(H, "jane-uuid", "Jane D", None, None, "0788000111", "0788999999")
     result = plan(p, owners={"tel:+250788000111": 2}, uuids={"jane-uuid": JANE})
-    assert result.error == "URN tel:+250788000111 already taken by another contact"
+    assert result.error is None
+    assert result.errors == ("URN tel:+250788000111 already taken by another contact",)
+    assert result.connections == JANE.connections + ("tel:+250788999999",)
+    assert result.attrs == {"name": "Jane D"} and result.changed
 
 
 def test_no_owner_creates_one_owner_updates_several_owners_error():
@@ -277,13 +286,19 @@ def test_an_invalid_connection_errors_unless_the_contact_already_has_it():
     assert imp.plan_row(p, by_uuid={"legacy": legacy}, owners={"twitter:josé_1": 3}, contacts={}).error is None
     other = Existing(4, "Other", None, "active", (), {})
     bad = imp.plan_row(p, by_uuid={"legacy": other}, owners={}, contacts={})
-    assert bad.error == "'twitter:josé_1' is not valid URN"
+    # issue 16 item 10: the connection is skipped with its error, the name still applies
+    assert bad.error is None and bad.errors == ("'twitter:josé_1' is not valid URN",)
+    assert bad.attrs == {"name": "Legacy"} and bad.connections == ()
 
 
-def test_appending_past_50_connections_is_a_row_error():
-    full = Existing(5, "Full", None, "active", tuple(f"telegram:{i}" for i in range(50)), {})
-    p = row(headers("UUID", "URN:Telegram"), "full", "999")
-    assert "at most 50" in imp.plan_row(p, by_uuid={"full": full}, owners={}, contacts={}).error
+def test_connections_past_50_are_skipped_with_an_error():
+    # issue 16 item 10: this was a whole-row error; as many as fit are appended, in order
+    almost = Existing(5, "Almost", None, "active", tuple(f"telegram:{i}" for i in range(49)), {})
+    p = row(headers("UUID", "URN:Telegram", "URN:Telegram", "Name"), "almost", "998", "999", "New")
+    result = imp.plan_row(p, by_uuid={"almost": almost}, owners={}, contacts={})
+    assert result.error is None and result.errors == ("A contact may have at most 50 connections.",)
+    assert result.connections[-1] == "telegram:998" and len(result.connections) == 50
+    assert [u.identity for u in result.added] == ["telegram:998"] and result.attrs == {"name": "New"}
 
 
 # --- export columns ------------------------------------------------------------------------------
@@ -299,3 +314,107 @@ def test_export_columns_follow_rapidpros_order():
 def test_urn_cells_spread_paths_in_priority_order_per_scheme():
     cells = imp.urn_cells(["tel:+1", "mailto:a@b.c", "tel:+2"], {"mailto": 2, "tel": 2})
     assert cells == ["a@b.c", "", "+1", "+2"]
+
+
+# --- issue 16: field names, UUID case, NUL, per-item errors, the export's encoding ------------------
+
+
+@pytest.mark.parametrize("header", ["Field: #$^%", "Field:___", "Field:", "Field:Name", "field: Created On",
+                                    "Field:last-seen-on", "Field:URNs", "Field:ID", "Field:has", "Field:is",
+                                    "Field:Groups", "Field:fields", "Field:tel", "Field:Mailto", "Field:whatsapp",
+                                    "Field:uuid", "Field:Language", "Field:status", "Field:urn", "Field:a\x00b"])
+def test_invalid_or_reserved_field_names_reject_the_file(header):
+    with pytest.raises(ImportFileError) as err:
+        headers("URN:Tel", "Name", f" {header} ")
+    assert str(err.value) == f"Header '{header}' is not a valid field name."
+
+
+def test_field_names_with_a_letter_or_digit_and_no_reserved_key_are_fine():
+    h = headers("URN:Tel", "Field:Âge", "Field:2nd phone", "Field: names ", "Field:Status Note", "Field:#1")
+    assert [c.key for c in h.columns[1:]] == ["_ge", "2nd_phone", "names", "status_note", "_1"]
+
+
+def test_uuids_are_lowercased_for_matching_and_for_the_duplicate_check():
+    upper = row(H, " AB12CD34-0000-4000-8000-00000000ABCD ", "x", n=2)
+    assert upper.uuid == "ab12cd34-0000-4000-8000-00000000abcd"
+    lower = row(H, "ab12cd34-0000-4000-8000-00000000abcd", "y", n=5)
+    with pytest.raises(ImportFileError) as err:
+        imp.check_duplicates(imp.names([upper, lower]), set())
+    assert str(err.value) == ("Import file contains duplicated contact UUID 'ab12cd34-0000-4000-8000-00000000abcd' "
+                              "on row 5.")
+    jane = Existing(1, "Jane", None, "active", (), {})
+    assert plan(upper, uuids={upper.uuid: jane}).contact_id == 1
+
+
+@pytest.mark.parametrize("csv, xlsx, cell", [(True, False, "Ja\x00ne"), (False, True, "Ja_x0000_ne")])
+def test_a_nul_anywhere_makes_the_row_an_error(csv, xlsx, cell):
+    p = row(H, None, cell, None, None, "0788383383", csv=csv, xlsx=xlsx)
+    assert p.error == "The 'Name' cell contains a NUL character, which cannot be stored; the row is not imported."
+    assert p.identities == ("tel:+250788383383",)  # still named, for the duplicate check
+    result = plan(p)
+    assert result.error == p.error and not result.created
+    only = row(H, None, None, None, None, None, None, None, "\x00", csv=csv)  # no connection: still reported
+    assert only.error is not None
+
+
+def test_a_row_without_uuid_with_only_invalid_connections_creates_a_contact_listing_them():
+    p = row(H, None, "Bad Mail", "english", None, None, None, "not-an-email", "7")
+    result = imp.plan_unmatched(p)
+    assert result.created and result.connections == () and result.attrs == {"name": "Bad Mail"}
+    assert result.errors == ("'mailto:not-an-email' is not valid URN",
+                             "Language 'english' is not an ISO-639-3 code such as eng.")
+    assert imp.new_contact(result)[5] == result.errors  # the reader's plain form carries them
+
+
+# every text, what the exporter writes and what the importer reads back: the same text, in csv and xlsx
+@given(st.text(max_size=40))
+def test_the_exports_encoding_reimports_every_value_unchanged(text):
+    assert imp.unprotect(imp.protect(text)) == text
+    assert imp.unprotect(imp.protect(text, formulas=False)) == text
+    hh = headers("UUID", "Name", "Field:Note", "URN:Ext")
+    for csv, cell in ((True, imp.protect(text)), (False, imp.xlsx_escape(imp.protect(text, formulas=False)))):
+        assert cell == cell.strip() and cell != "--"
+        assert not csv or cell[:1] not in ("=", "+", "-", "@", "\t", "\r")
+        p = row(hh, "u", cell, cell, csv=csv, xlsx=not csv)
+        if "\x00" in text:
+            assert p.error is not None
+        elif text:
+            assert p.attrs["name"] == text
+            assert p.fields["note"] == ("Note", text)
+        else:
+            assert p.attrs == {} and p.fields == {}
+
+
+@pytest.mark.parametrize("value", ["--", " -- ", "  pad  ", "\tlead", "\rcr", "trail\t", "a\rb", "a\r\nb",
+                                   "'", "' ", " '", "'quoted'", "''=x", "x '", "=1+1", "+cmd|' /C calc'!A0", "@x",
+                                   "-2", "\u00a0nbsp", "\x1fsep", "_x0041_", "\ufffe\uffff"])
+def test_values_the_import_would_change_are_encoded_and_come_back(value):
+    hh = headers("UUID", "Field:Note")
+    assert row(hh, "u", imp.protect(value), csv=True).fields["note"][1] == value
+    xlsx_cell = imp.xlsx_escape(imp.protect(value, formulas=False))
+    assert row(hh, "u", xlsx_cell, xlsx=True).fields["note"][1] == value
+    assert "\r" not in xlsx_cell  # xlsx readers turn a CR into a line feed: it travels as _x000D_
+
+
+@pytest.mark.parametrize("value", ["Jane", "0", "Nyarugenge", "a b", "x-y", "1+1", "a@b", "it's"])
+def test_ordinary_values_are_written_as_they_are(value):
+    assert imp.protect(value) == value and imp.protect(value, formulas=False) == value
+
+
+@pytest.mark.parametrize("cell, expected", [("  padded  ", "padded"), ("\tx\t", "x"), (" -- ", CLEAR), ("--", CLEAR),
+                                            ("'quoted'", "'quoted'"), ("it's ", "it's")])
+def test_files_without_the_encoding_are_trimmed_and_cleared_as_domain_md_says(cell, expected):
+    hh = headers("UUID", "Field:Note")
+    for csv in (True, False):
+        assert row(hh, "u", cell, csv=csv, xlsx=not csv).fields["note"][1] == expected
+    assert row(hh, "u", "_x0009_x_x0020_", xlsx=True).fields["note"][1] == "x"  # escaped padding is padding
+    assert row(hh, "u", "_x0009_", xlsx=True) is None or row(hh, "u", "_x0009_", xlsx=True).fields == {}  # blank
+
+
+def test_an_invalid_connection_with_nothing_left_of_its_path_names_nothing():
+    # found by tests/store/test_import_properties.py: two rows with "-" in the phone column were
+    # "duplicated contact URN 'tel:'" and the whole file was rejected
+    rows = [row(H, None, "a", None, None, "-", n=2), row(H, None, "b", None, None, "?", n=3)]
+    assert [p.all_identities for p in rows] == [(), ()]
+    imp.check_duplicates(imp.names(rows), set())  # no duplicate
+    assert imp.plan_unmatched(rows[0]).errors == ("'tel:-' is not valid URN",)

@@ -37,17 +37,23 @@ CASES = {
     # an earlier row that created a contact with the connection
     "created": ([["", "A", "0788111111"], ["", "B", "0788222222"], ["", "C", "0788111111"]],
                 "URN 'tel:+250788111111' on row 4"),
-    # an earlier row that failed (bad language) named it
-    "errored": ([["", "A", "0788111111", "xx"], ["", "B", "0788111111"]], "URN 'tel:+250788111111' on row 3"),
+    # an earlier row that failed (an unknown UUID) named it. (Issue 16 item 10: this was a bad language,
+    # which no longer fails a row: the row creates its contact and lists the error, as "bad item" shows)
+    "errored": ([["no-such-uuid", "A", "0788111111"], ["", "B", "0788111111"]], "URN 'tel:+250788111111' on row 3"),
+    # an earlier row that created a contact despite a bad language
+    "bad item": ([["", "A", "0788111111", "xx"], ["", "B", "0788111111"]], "URN 'tel:+250788111111' on row 3"),
     # an earlier row that updated Jane through it
     "updated": ([["", "Jane D", "0788383383"], ["", "Other", "0788383383"]], "URN 'tel:+250788383383' on row 3"),
     # an earlier row that matched Jane and changed nothing
     "unchanged": ([["", "Jane", "0788383383"], ["", "", "0788383383"]], "URN 'tel:+250788383383' on row 3"),
     # an earlier row that created a contact with a detached connection
     "claimed": ([["", "A", "0788000111"], ["", "B", "0788000111"]], "URN 'tel:+250788000111' on row 3"),
-    # an invalid connection, twice
+    # an invalid connection, twice (the first row creates a contact without it, as RapidPro does)
     "invalid": ([["", "A", "", "", "not-an-email"], ["", "B", "", "", "not-an-email"]],
                 "URN 'mailto:not-an-email' on row 3"),
+    # an invalid connection after a valid one, twice
+    "invalid beside a valid one": ([["", "A", "0788111111", "", "not-an-email"], ["", "B", "", "", "not-an-email"]],
+                                   "URN 'mailto:not-an-email' on row 3"),
     # a row naming a new contact's connection together with Jane's UUID
     "with uuid": ([["", "A", "0788111111"], ["{jane}", "", "0788111111"]], "URN 'tel:+250788111111' on row 3"),
     "uuid twice": ([["{jane}", "A", ""], ["", "B", "0788999999"], ["{jane}", "C", ""]], "UUID '{jane}' on row 4"),
@@ -73,7 +79,8 @@ def test_no_false_duplicates_over_many_chunks_of_mixed_rows(store, tmp_path):
     rows += [["", f"P{i}", f"07885{i:05d}", f"p{i}@example.org" if i % 2 else ""] for i in range(40)]
     rows += [[jane.uuid, "Jane U", "", "jane@example.org"], ["", "", "0788000111", ""], ["", "Bad", "", "x@"]]
     report = store.transfer.import_file(write_csv(tmp_path / "c.csv", rows), chunk=3)
-    assert (report.created, report.updated, report.errored) == (41, 1, 1)
+    # issue 16 item 10: the "Bad" row creates its contact without the invalid connection (was: errored)
+    assert (report.created, report.updated, report.errored) == (42, 1, 0)
     assert [(e.row, e.message) for e in report.errors] == [(44, "'mailto:x@' is not valid URN")]
 
 
@@ -110,13 +117,16 @@ def test_the_reader_process_and_the_inline_reader_plan_the_same_import(store, tm
     worker = store.transfer.import_file(f, dry_run=True, parallel=True, chunk=37).as_dict()
     inline.pop("seconds"), worker.pop("seconds")
     assert worker == inline
-    assert (inline["created"], inline["updated"], inline["errored"], inline["skipped"]) == (150, 1, 90, 30)
+    # issue 16 item 10: the 30 rows with a bad language and the 30 with an invalid email create their
+    # contacts and list their errors (were: 90 errored); only the 30 unknown UUIDs apply nothing
+    assert (inline["created"], inline["updated"], inline["errored"], inline["skipped"]) == (210, 1, 30, 30)
+    assert inline["error_count"] == 90 and len(inline["errors"]) == 90
     assert inline["rows"] == 271  # the 30 blank rows are not rows
     before = dump(store)
     report = store.transfer.import_file(f, parallel=True, chunk=37)
-    assert (report.created, report.updated, report.errored) == (150, 1, 90)
+    assert (report.created, report.updated, report.errored) == (210, 1, 30)
     after = dump(store)
-    assert len(after["contacts"]) == len(before["contacts"]) + 150
+    assert len(after["contacts"]) == len(before["contacts"]) + 210
     view = store.contacts.get(jane.uuid)
     assert (view.name, view.language, dict(view.fields)) == ("Jane D", "eng", {"district": "Kicukiro"})
     assert [c.identity for c in view.connections] == ["tel:+250788383383", "tel:+491712345678",

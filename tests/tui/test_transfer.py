@@ -56,8 +56,10 @@ async def test_import_preview_confirm_and_apply(ws, tmp_path):
         screen = await open_import(pilot, str(f))
         text = summary(app)
         assert "people.csv — dry run, nothing changed yet:" in text
-        assert "4 rows: 1 would create a contact, 1 would update one, 0 unchanged" in text
-        assert "2 errors" in text
+        # issue 16 item 10: row 5 creates its contact without the invalid email and lists the error
+        # (was: 1 would create, 2 errored rows); only row 4, which cannot be matched, applies nothing
+        assert "4 rows: 2 would create a contact, 1 would update one, 0 unchanged" in text
+        assert "1 not matched" in text and "2 errors" in text
         assert "Row 4: Unable to find or create contact with URNs tel:+250788111001, mailto:dora@example.org" in text
         assert "Row 5: 'mailto:not-an-email' is not valid URN" in text
         assert ws.identities(ALICE) == [c.identity for c in alice.connections]  # the preview changed nothing
@@ -66,7 +68,7 @@ async def test_import_preview_confirm_and_apply(ws, tmp_path):
         await pilot.press("y")
         await wait_for(pilot, lambda: app.screen is screen and not screen.busy and "Imported" in summary(app),
                        timeout=20, what="the import")
-        assert summary(app).startswith("Imported people.csv: 1 created, 1 updated, 0 unchanged, 2 errored")
+        assert summary(app).startswith("Imported people.csv: 2 created, 1 updated, 0 unchanged, 1 errored")
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen))
         t = await table_ready(pilot)
@@ -78,7 +80,8 @@ async def test_import_preview_confirm_and_apply(ws, tmp_path):
     store = ws.store()
     try:
         assert store.contacts.get("tel:+250788123123").name == "Zoe New"
-        assert store.contacts.owners(["tel:+250788000999"]) == {}
+        assert store.contacts.get("tel:+250788000999").name == "[@click=app.quit]x"
+        assert store.contacts.owners(["mailto:not-an-email"]) == {}
     finally:
         store.close()
 

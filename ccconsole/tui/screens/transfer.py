@@ -148,12 +148,13 @@ class ImportScreen(UsesWorkspace, Screen):
         lines = [f"{report.file} — dry run, nothing changed yet:",
                  f"• {report.rows:,} rows: {report.created:,} would create a contact, "
                  f"{report.updated:,} would update one, {report.unchanged:,} unchanged",
-                 f"• {report.errored:,} errors, {report.skipped:,} skipped (no UUID and no connection)"]
+                 f"• {report.errored:,} not matched, {report.skipped:,} skipped (no UUID and no connection)"]
         if report.errors:
-            lines.append("First errors (these rows would not be applied):")
+            n = report.error_count
+            lines.append(f"{n:,} error{'' if n == 1 else 's'} (a row not matched is skipped; else only the item):")
             lines += [f"• {e}" for e in report.errors[:SHOWN_ERRORS]]
-            if report.errored > SHOWN_ERRORS:
-                lines.append(f"• … and {report.errored - SHOWN_ERRORS:,} more")
+            if report.error_count > SHOWN_ERRORS:
+                lines.append(f"• … and {report.error_count - SHOWN_ERRORS:,} more")
         lines += ["", "ctrl+s imports it (one transaction: all or nothing) · esc back"]
         self._show(lines)
 
@@ -165,7 +166,7 @@ class ImportScreen(UsesWorkspace, Screen):
             return
         path, report = self.previewed_path, self.preview
         question = (f"Import {report.file}? {report.created:,} contacts created, {report.updated:,} updated, "
-                    f"{report.errored:,} rows with errors skipped.")
+                    f"{report.errored:,} rows skipped (not matched).")
         self.app.push_screen(Confirm(question), lambda yes: yes and self._start_import(path))
 
     def _start_import(self, path: str) -> None:
