@@ -83,9 +83,6 @@ class UnitOfWork:
               before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> None:
         self.events.append(Event(action, contact_id, channel_id, before, after))
 
-    def audit_many(self, events: Sequence[Event]) -> None:
-        self.events.extend(events)
-
     def write_events(self) -> None:
         """Insert the events recorded so far now (a long bulk write keeps memory flat this way);
         the epilogue inserts the rest."""

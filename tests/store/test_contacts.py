@@ -475,3 +475,26 @@ def test_simultaneous_creates_with_the_same_connection(store, backend_url):
     assert count(store, Contact) == 1
     assert store.contacts.get("tel:+250788000333").id == saved[0].id
     assert identities(store.contacts.get(saved[0].uuid)) == ["tel:+250788000333"]
+
+
+def test_use_cases_share_one_unit_of_work(backend_url):
+    """Several use cases in one ``ws.transaction()``: they commit together with one change signal and
+    every audit event, or not at all (what a merge will need)."""
+    ws = open_workspace(backend_url, actor="t", workspace_name="T", country="RW")
+    try:
+        seq = ws.change_seq()
+        with ws.transaction() as uow:
+            a = ws.contacts.create_in(uow, "Ann", ["tel:+250788000001"])
+            ws.contacts.update_in(uow, a.id, urns=["tel:+250788000001", "mailto:ann@example.org"])
+            ws.contacts.create_in(uow, "Ben", ["tel:+250788000002"])
+        assert ws.change_seq() == seq + 1  # one signal for the unit
+        assert [e.action for e in ws.audit.page()] == ["contact.create", "contact.update", "contact.create"][::-1]
+        assert [c.identity for c in ws.contacts.get(a.uuid).connections] == ["tel:+250788000001",
+                                                                               "mailto:ann@example.org"]
+        with pytest.raises(ValidationFailed), ws.transaction() as uow:
+            ws.contacts.create_in(uow, "Cat", ["tel:+250788000003"])
+            ws.contacts.create_in(uow, "Dan", ["tel:+250788000001"])  # Ann's: the whole unit is refused
+        assert ws.change_seq() == seq + 1 and ws.browse.count() == 2
+        assert ws.contacts.owners(["tel:+250788000003"]) == {}  # Cat's number was never stored
+    finally:
+        ws.close()
