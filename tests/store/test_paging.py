@@ -257,6 +257,8 @@ def test_filter_finds_case_sensitive_external_ids(backend_url):
 # --- indexes -------------------------------------------------------------------------------------
 
 
+# SQLAlchemy cannot reflect SQLite's expression index on ccconsole_fold(name); EXPLAIN tests cover it
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_indexes_for_paging_and_uniqueness_exist(data):
     insp = inspect(data.store.scope.engine)
     contact_ix = {i["name"]: i for i in insp.get_indexes("contact")}
