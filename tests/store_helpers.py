@@ -22,6 +22,15 @@ def rw_store(url: str) -> Workspace:
     return store
 
 
+def demo_store(url: str, contacts: int = 400) -> Workspace:
+    """The demo workspace of ``contacts`` contacts (built by the demo's own bulk builder)."""
+    from ccconsole.store.demo import build_demo
+
+    store = open_workspace(url, actor="tester", workspace_name="Kigali Health", country="RW")
+    build_demo(store.scope, contacts)
+    return store
+
+
 def indexes(store: Workspace) -> list:
     """Every index of the database, with its definition (to prove a bulk load left them as they were)."""
     with store.scope.engine.connect() as c:

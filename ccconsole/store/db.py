@@ -19,15 +19,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.util import asbool
 
 from ccconsole import errors
-from ccconsole.errors import (  # noqa: F401  (re-exported: the store's callers name them db.*)
-    SQLITE_BUSY_SECONDS,
-    StoreError,
-    describe,
-    describe_failure,
-    is_locked,
-    is_race,
-    is_unreachable,
-)
+from ccconsole.errors import StoreError, describe, is_locked
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_OPTION = "ccconsole_write"  # execution option: this transaction will write

@@ -29,7 +29,7 @@ from sqlalchemy import Column, MetaData, Table, Text, bindparam, delete, insert,
 
 from ccconsole.core import importing as imp
 from ccconsole.core.changes import snapshot
-from ccconsole.errors import RaceLost, ReadOnly, StoreError
+from ccconsole.errors import RaceLost, ReadOnly, StoreError, describe
 from ccconsole.files.sheets import Batch, ImportFailed, SheetReader, open_batches, open_sheet
 from ccconsole.store import db
 from ccconsole.store.models import Connection, Contact, FieldDef, FieldValue
@@ -129,7 +129,7 @@ def import_file(scope: Scope, path: str | Path, *, dry_run: bool = False,
     except StoreError as err:
         if err.__cause__ is None:  # a refusal of ours, already worded
             raise
-        raise StoreError(f"Database error: {db.describe(err.__cause__)}; nothing was imported.") from err
+        raise StoreError(f"Database error: {describe(err.__cause__)}; nothing was imported.") from err
     return replace(job.report(), seconds=time.perf_counter() - started)
 
 

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from ccconsole.core.views import WorkspaceInfo
 from ccconsole.store.models import Workspace
-from ccconsole.store.unit import Scope, reading
+from ccconsole.store.unit import Scope, reading, translating
 
 
 def _info(ws: Workspace) -> WorkspaceInfo:
@@ -18,8 +18,7 @@ def _info(ws: Workspace) -> WorkspaceInfo:
 def first_or_create(engine: Engine, *, read_only: bool, name: str, country: str | None) -> WorkspaceInfo | None:
     """The database's (first) workspace; created with ``name`` and ``country`` when there is none,
     unless ``read_only`` (then None)."""
-    probe = Scope(engine, WorkspaceInfo(0, "", None, "UTC"), "", read_only)
-    with reading(probe) as s:
+    with translating(), Session(engine) as s:
         ws = s.execute(select(Workspace).order_by(Workspace.id).limit(1)).scalars().first()
         if ws is None:
             if read_only:

@@ -6,15 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from ccconsole.app import open_workspace
 from ccconsole.store import exporter
-from ccconsole.store.demo import build_demo
+from tests.store_helpers import demo_store
 
 
 @pytest.fixture
 def demo(backend_url):
-    s = open_workspace(backend_url, actor="tester", workspace_name="Kigali Health", country="RW")
-    build_demo(s.scope, 400)
+    s = demo_store(backend_url)
     yield s
     s.close()
 

@@ -18,10 +18,9 @@ from sqlalchemy import select
 
 from ccconsole.app import Workspace, open_workspace
 from ccconsole.errors import StoreError
-from ccconsole.store.demo import build_demo
 from ccconsole.store.importer import ImportCancelled, ImportFailed
 from ccconsole.store.models import AuditEvent, Connection, Contact, FieldValue, GroupMembership
-from tests.store_helpers import rw_store
+from tests.store_helpers import demo_store, rw_store
 
 
 def write_csv(path: Path, rows, *, bom=False, delimiter=",", encoding="utf-8") -> Path:
@@ -384,8 +383,7 @@ def test_read_only_store_cannot_import(backend_url, tmp_path):
 
 @pytest.fixture
 def demo(backend_url):
-    s = open_workspace(backend_url, actor="tester", workspace_name="Kigali Health", country="RW")
-    build_demo(s.scope, 400)
+    s = demo_store(backend_url)
     yield s
     s.close()
 
