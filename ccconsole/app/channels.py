@@ -11,6 +11,7 @@ from ccconsole.core.model import RECEIVE, SEND
 from ccconsole.core.model import Channel as CoreChannel
 from ccconsole.errors import NotFound, ValidationFailed
 from ccconsole.store import channels as rows
+from ccconsole.store import problems as cleanup_rows
 
 if TYPE_CHECKING:
     from ccconsole.app.workspace import Workspace
@@ -70,6 +71,8 @@ class ChannelsService:
                                   match_prefixes=[p.lstrip("+") for p in match_prefixes],
                                   allow_international=allow_international, created_on=created_on or uow.now)
             uow.audit("channel.add", channel_id=channel.id, after={"name": name, "type": type, "schemes": schemes})
+            uow.touched |= cleanup_rows.affected_by_channel(uow.session, self.ws.scope, channel.id, schemes,
+                                                            gained=True)
         return channel
 
     def set_active(self, ref: str, active: bool) -> CoreChannel:
@@ -80,4 +83,6 @@ class ChannelsService:
             if changed:
                 uow.audit("channel.enable" if active else "channel.disable", channel_id=ch.id,
                           before={"active": not active}, after={"active": active})
+                uow.touched |= cleanup_rows.affected_by_channel(uow.session, self.ws.scope, ch.id, ch.schemes,
+                                                                gained=active)
         return channel

@@ -2,7 +2,7 @@
 
 ``open_workspace(url)`` opens (and, unless read-only, upgrades) the database and finds its
 workspace. The use cases hang off it by concern — ``ws.contacts``, ``ws.browse``, ``ws.channels``,
-``ws.messages``, ``ws.lockins``, ``ws.audit``, ``ws.history``, ``ws.broadcast``, ``ws.transfer`` —
+``ws.messages``, ``ws.lockins``, ``ws.audit``, ``ws.history``, ``ws.broadcast``, ``ws.transfer``, ``ws.cleanup`` —
 and every write goes through :meth:`Workspace.transaction`, which ends the way every write ends
 (``store.unit.epilogue``: audit events, change sequence, NOTIFY). Several use cases may share one
 transaction (a merge will).
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ccconsole.app.broadcast import Broadcasts
     from ccconsole.app.browse import Browse
     from ccconsole.app.channels import ChannelsService
+    from ccconsole.app.cleanup import Cleanup
     from ccconsole.app.contacts import ContactsService
     from ccconsole.app.history import Histories
     from ccconsole.app.inbound import Messages
@@ -135,6 +136,12 @@ class Workspace:
         return Broadcasts(self)
 
     @cached_property
+    def cleanup(self) -> Cleanup:
+        from ccconsole.app.cleanup import Cleanup
+
+        return Cleanup(self)
+
+    @cached_property
     def transfer(self) -> Transfer:
         from ccconsole.app.transfer import Transfer
 
@@ -170,12 +177,20 @@ class Workspace:
                 errors["timezone"] = f"Unknown time zone '{timezone_name}', e.g. Africa/Kigali."
         if errors:
             raise ValidationFailed(errors)
+        old = self.info
         with self.transaction() as uow:
             before, info = workspace_rows.update(
                 uow.session, self.info.id, name=name.strip() if name is not None else None,
                 country=country.upper() if country is not None else None, timezone=timezone_name)
             uow.audit("workspace.update", before=before,
                       after={"name": info.name, "country": info.country, "timezone": info.timezone})
+            if info.country != before["country"]:  # phone numbers read differently: every problem may change
+                self.scope.workspace = info
+                uow.rescan = True
+                try:
+                    uow.refresh_problems()
+                finally:
+                    self.scope.workspace = old
         self.scope.workspace = info  # only once committed
         return info
 
@@ -194,7 +209,10 @@ def open_workspace(url: str, *, actor: str | None = None, read_only: bool = Fals
     if info is None:
         engine.dispose()
         raise StoreError("The database has no workspace yet (read-only: nothing created).")
-    return Workspace(Scope(engine, info, actor or default_actor(), read_only))
+    ws = Workspace(Scope(engine, info, actor or default_actor(), read_only))
+    if not read_only:
+        ws.cleanup.catch_up()
+    return ws
 
 
 def database_label(url: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # keys an event may carry beside the snapshot (where it came from), never compared as a change
-META_KEYS = ("import_row",)
+META_KEYS = ("import_row", "merge", "merged_into", "renormalize", "batch", "undo_of")
 
 
 def snapshot(*, name: str, status: str, language: str | None,

@@ -3,7 +3,7 @@
 A useful subset of RapidPro's contact queries::
 
     name ~ "bob"     name ^ "jo"     tel = +250788383383     tel ~ 0788     urn ~ joe     mailto = a@b.org
-    status = blocked     group = "Nurses"     fields.age > 18     language = eng
+    status = blocked     group = "Nurses"     fields.age > 18     language = eng     problem = duplicate
     x = ""  (not set)     x != ""  (set)     AND / OR (AND binds tighter; side by side means AND)
     ( ... )
 
@@ -49,6 +49,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from ccconsole.core import urns as urnlib
 from ccconsole.core.model import Status
+from ccconsole.core.problems import Problem
 
 EQ, NEQ, HAS, STARTS, GT, GTE, LT, LTE = "=", "!=", "~", "^", ">", ">=", "<", "<="
 COMPARISONS = (GT, GTE, LT, LTE)
@@ -62,7 +63,7 @@ MAX_NUMBER_LENGTH = 1000  # characters of a number (PostgreSQL's numeric takes 1
 
 # attributes: what each accepts
 TEXT_ATTRS = {"name": (EQ, NEQ, HAS, STARTS), "urn": (EQ, NEQ, HAS), "status": (EQ, NEQ), "group": (EQ, NEQ),
-              "language": (EQ, NEQ), "uuid": (EQ, NEQ)}
+              "language": (EQ, NEQ), "uuid": (EQ, NEQ), "problem": (EQ, NEQ)}
 SCHEME_OPS = (EQ, NEQ, HAS)
 FIELD_OPS = (EQ, NEQ, HAS, GT, GTE, LT, LTE)
 FIELD_PREFIX = "fields."
@@ -357,7 +358,7 @@ def _end_message(text: str) -> str:
 
 
 def _attr_names() -> str:
-    return "name, urn, tel, mailto, twitter, …, status, group, language, uuid, fields.<key>"
+    return "name, urn, tel, mailto, twitter, …, status, group, language, uuid, problem, fields.<key>"
 
 
 def _condition(attr: str, attr_col: int, op: str, value: str, value_col: int, country: str | None) -> Condition:
@@ -386,6 +387,10 @@ def _condition(attr: str, attr_col: int, op: str, value: str, value_col: int, co
         raise QueryError(f"Unknown status {value!r} (active, blocked, stopped, archived)", value_col)
     if key == "status":
         value = value.lower()
+    if key == "problem" and value:
+        value = value.lower()
+        if value not in {p.value for p in Problem}:
+            raise QueryError(f"Unknown problem {value!r} ({', '.join(p.value for p in Problem)})", value_col)
     if key == "language" and value:
         if not re.fullmatch(r"[A-Za-z]{3}", value):
             raise QueryError(f"Language {value!r} is not a three-letter ISO-639-3 code such as eng", value_col)

@@ -69,6 +69,9 @@ def find(s: Session, scope: Scope, ref: str | int) -> Contact:
     found = s.execute(base.where(Contact.uuid == text)).scalars().first()
     if found:
         return found
+    survivor = _survivor(s, scope, text)
+    if survivor is not None:  # merged (domain.md section 8): its UUID finds the contact it became part of
+        return survivor
     if ":" in text:
         try:
             identity = urnlib.clean_text(text, ws.country).identity
@@ -79,6 +82,24 @@ def find(s: Session, scope: Scope, ref: str | int) -> Contact:
         if found:
             return found
     raise NotFound(f"No contact '{text}' (give a UUID or a connection such as tel:+250788383383).")
+
+
+def _survivor(s: Session, scope: Scope, uuid: str) -> Contact | None:
+    """The live contact a merged contact's UUID leads to (following merges of merges)."""
+    seen: set[int] = set()
+    row = s.execute(select(Contact).where(Contact.workspace_id == scope.workspace.id, Contact.uuid == uuid,
+                                          Contact.merged_into.is_not(None))).scalars().first()
+    while row is not None and row.merged_into is not None and row.id not in seen:
+        seen.add(row.id)
+        row = s.get(Contact, row.merged_into)
+    return row if row is not None and row.deleted_on is None else None
+
+
+def merged_into(scope: Scope, uuid: str) -> str | None:
+    """The UUID of the live contact a merged contact's UUID leads to (None: not a merged contact)."""
+    with reading(scope) as s:
+        survivor = _survivor(s, scope, uuid.strip())
+        return survivor.uuid if survivor is not None else None
 
 
 def get(scope: Scope, ref: str | int) -> ContactView:

@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 from sqlalchemy import DateTime, insert, update
+from sqlmodel import Session
 
-from ccconsole.store import db
+from ccconsole.store import db, problems
 from ccconsole.store.models import (
     Channel,
     Connection,
@@ -248,6 +249,9 @@ def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime 
     _fix_sequences(scope)
     analyze(engine)
     summary = DemoSummary(contacts, len(CHANNELS), counts["locked"], counts["stale"])
+    with Session(engine) as s:  # the problems of every contact (the cleanup workbench's first work)
+        problems.rescan(s, scope)
+        s.commit()
     with engine.begin() as conn:
         epilogue(conn, scope, [Event("workspace.demo", after={"contacts": contacts, "channels": len(CHANNELS),
                                                                 "seed": seed})])

@@ -233,6 +233,7 @@ class _Import:
                 self.counts["skipped"] += batch.skipped
                 if self.deferred is None:
                     self.deferred = self._defer_indexes(conn, batch.total)
+                    uow.problems_deferred = bool(self.deferred)
                 if batch.named:
                     self._chunk(conn, batch)
                 if batch.rows >= chunk:  # a full chunk: more may follow
@@ -348,6 +349,7 @@ class _Import:
                                                   Connection.identity == bindparam("_identity"))
                          .values(contact_id=bindparam("_cid"), priority=bindparam("_priority"),
                                  affinity_channel_id=None, affinity_since=None, affinity_message_id=None), claims)
+        self.uow.refresh_problems()  # the chunk's contacts (keeps memory flat; deferred in a bulk load)
 
     def _field_ids(self, conn, fields) -> None:
         """Field definitions for the (key, label, value) a row sets that the workspace lacks."""
@@ -394,6 +396,7 @@ class _Import:
         contacts, values = [], []
         ids = db.next_ids(conn, Contact, len(news))
         self.created.add(ids)
+        self.uow.touched.update(ids)
         for ((name, language, status, connections, fields, _), new_uuid), cid in zip(news, ids):
             contacts.append((cid, new_uuid, ws, name, language, status, now, now, 1))
             for scheme, path, display, identity, priority in connections:
@@ -451,5 +454,7 @@ class _Import:
         conn = uow.connection
         SEEN.drop(conn)
         db.create_indexes(conn, self.deferred or ())
+        if self.deferred:  # a bulk load into an empty database: every problem, once the indexes are back
+            uow.problems_deferred, uow.rescan = False, True
         summary = {k: v for k, v in self.report().as_dict().items() if k not in ("errors", "dry_run", "seconds")}
         uow.audit("contacts.import", after=summary)

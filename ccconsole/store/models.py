@@ -18,6 +18,7 @@ class Workspace(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2)
     timezone: str = "UTC"
     change_seq: int = 0  # bumped in every mutating transaction: a cheap change signal
+    problems_version: int = 0  # the rules' version the stored problems were computed with (store.problems)
 
 
 class Channel(SQLModel, table=True):
@@ -49,6 +50,7 @@ class Contact(SQLModel, table=True):
     last_seen_on: datetime | None = None
     deleted_on: datetime | None = None  # deleted contacts keep their history, not their connections
     version: int = 1
+    merged_into: int | None = None  # deleted by a merge: the contact it was merged into (the survivor)
 
 
 class Connection(SQLModel, table=True):
@@ -125,3 +127,26 @@ class AuditEvent(SQLModel, table=True):
     before: str | None = Field(default=None, sa_column=Column(Text))  # JSON
     after: str | None = Field(default=None, sa_column=Column(Text))  # JSON
     created_on: datetime = Field(default_factory=utcnow)
+
+
+class ContactProblem(SQLModel, table=True):
+    """One problem of one live contact (domain.md section 8), kept when the contact is written."""
+
+    __tablename__ = "contact_problem"
+    __table_args__ = (Index("ix_contact_problem_ws", "workspace_id", "problem", "contact_id"),)
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    problem: str = Field(primary_key=True, max_length=32)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    identity: str | None = Field(default=None, sa_column=Column(Text))
+    other_id: int | None = None  # a duplicate: the contact it duplicates
+
+
+class ContactKey(SQLModel, table=True):
+    """A key of a live contact for the ``duplicate`` problem (core.problems.duplicate_keys)."""
+
+    __tablename__ = "contact_key"
+    __table_args__ = (Index("ix_contact_key_ws_key", "workspace_id", "key", "contact_id"),)
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    key: str = Field(primary_key=True, max_length=400)
+    workspace_id: int = Field(foreign_key="workspace.id")

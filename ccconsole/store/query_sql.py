@@ -33,7 +33,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ccconsole.core import query as q
 from ccconsole.store.db import FOLD_FUNCTION, NUMBER_KEY_FUNCTION
-from ccconsole.store.models import Connection, Contact, ContactGroup, FieldDef, FieldValue, GroupMembership
+from ccconsole.store.models import (
+    Connection,
+    Contact,
+    ContactGroup,
+    ContactProblem,
+    FieldDef,
+    FieldValue,
+    GroupMembership,
+)
 
 _NUMBER_PG = r"^ *-?[0123456789]+(\.[0123456789]+)? *$"  # core.query.number (with its length limit)
 _GROUP = 64  # AND/OR lists longer than this are written as groups of groups (SQLite's expression depth)
@@ -228,6 +236,8 @@ class Compiler:
             return Contact.uuid == c.value if c.op == q.EQ else Contact.uuid != c.value
         if c.attr == "group":
             return self._group(c.op, c.value)
+        if c.attr == "problem":
+            return self._problem(c.op, c.value)
         if c.attr == "urn":
             return self._urn(None, c.op, c.value)
         return self._urn(c.attr, c.op, c.value)
@@ -263,6 +273,14 @@ class Compiler:
         identity = value if scheme is None else f"{scheme}:{value}"
         has = self._has_connection(Connection.identity == identity)
         return has if op == q.EQ else not_(has)
+
+    def _problem(self, op: str, value: str) -> ColumnElement:
+        # the problems kept indexed by store.problems (domain.md section 8); "" means none at all
+        having = select(ContactProblem.contact_id).where(ContactProblem.workspace_id == self.ws).correlate(None)
+        if value:
+            having = having.where(ContactProblem.problem == value)
+        has = Contact.id.in_(having)
+        return has if (op == q.EQ) == bool(value) else not_(has)
 
     def _group(self, op: str, value: str) -> ColumnElement:
         members = select(GroupMembership.contact_id).join(ContactGroup, ContactGroup.id == GroupMembership.group_id) \

@@ -73,6 +73,9 @@ class UnitOfWork:
     events: list[Event] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
     discard: bool = False  # a dry run: roll back instead of committing
+    touched: set[int] = field(default_factory=set)  # contacts whose problems must be computed again
+    rescan: bool = False  # every contact's problems (a channel or the workspace's country changed)
+    problems_deferred: bool = False  # a bulk load sets rescan at its end instead (its indexes are down)
 
     @property
     def connection(self) -> DBConnection:
@@ -82,12 +85,30 @@ class UnitOfWork:
     def audit(self, action: str, *, contact_id: int | None = None, channel_id: int | None = None,
               before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> None:
         self.events.append(Event(action, contact_id, channel_id, before, after))
+        if contact_id is not None:  # every change of a contact is audited: its problems may have changed
+            self.touched.add(contact_id)
 
     def write_events(self) -> None:
-        """Insert the events recorded so far now (a long bulk write keeps memory flat this way);
-        the epilogue inserts the rest."""
+        """Insert the events recorded so far now (a long bulk write keeps memory flat this way), and
+        bring the touched contacts' problems up to date; the epilogue does the rest."""
+        self.refresh_problems()
         insert_events(self.session, self.scope, self.events, self.now)
         self.events.clear()
+
+    def refresh_problems(self) -> None:
+        """The stored problems (store.problems) of what this unit of work changed, made true again."""
+        from ccconsole.store import problems
+
+        if self.problems_deferred:
+            self.touched.clear()
+            return
+        self.session.flush()
+        if self.rescan:
+            problems.rescan(self.session, self.scope)
+        elif self.touched:
+            problems.refresh(self.session, self.scope, self.touched)
+        self.rescan = False
+        self.touched.clear()
 
 
 def _dump(value: Mapping[str, Any] | None) -> str | None:
@@ -127,7 +148,7 @@ def transaction(scope: Scope, *, dry_run: bool = False) -> Iterator[UnitOfWork]:
             if uow.discard:
                 s.rollback()
             else:
-                s.flush()
+                uow.refresh_problems()
                 epilogue(s, scope, uow.events, uow.now)
                 s.commit()
         except BaseException as err:

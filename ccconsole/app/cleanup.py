@@ -1,0 +1,490 @@
+"""Cleanup (domain.md section 8): the problems, re-normalizing local numbers, merging duplicates, undo.
+
+Problems are kept by every write (``store.unit``: the contacts an event names are computed again);
+these use cases read them, and make the bulk changes that fix them. Each change is one unit of work
+(a merge of several contacts, one chunk of a re-normalization) with an audit event per contact that
+carries what an undo needs.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ccconsole.core import combine
+from ccconsole.core import problems as rules
+from ccconsole.core.changes import META_KEYS, diff
+from ccconsole.core.views import ContactRow, ContactView, contact_snapshot
+from ccconsole.errors import Conflict, NotFound, StoreError
+from ccconsole.store import cleanup as rows
+from ccconsole.store import contacts as contact_rows
+from ccconsole.store import problems as problem_rows
+from ccconsole.store.problems import Listed
+from ccconsole.store.unit import UnitOfWork, reading
+
+if TYPE_CHECKING:
+    from ccconsole.app.workspace import Workspace
+
+PROBLEMS = tuple(p.value for p in rules.Problem)
+MERGE, MERGED, RENORMALIZE, RENORMALIZE_RUN = "contact.merge", "contact.merged", "contact.renormalize", \
+    "cleanup.renormalize"
+UNDO_SUFFIX = ".undo"
+MAX_MERGE = 100  # contacts in one merge
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    """A contact of a problem's list: its table row and the reason beside it."""
+
+    contact: ContactRow
+    reason: str
+    identity: str | None
+    other_id: int | None
+
+
+@dataclass(frozen=True)
+class Fix:
+    """Re-normalizing one local number: ``old`` becomes ``new`` (or not: see ``outcome``)."""
+
+    contact_id: int
+    contact_name: str
+    old: str
+    new: str
+    outcome: rules.Outcome
+
+
+@dataclass
+class RenormalizePlan:
+    fixes: list[Fix] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {o.value: 0 for o in rules.Outcome}
+        for f in self.fixes:
+            out[f.outcome.value] += 1
+        return out
+
+    def examples(self, outcome: rules.Outcome, n: int = 5) -> list[Fix]:
+        return [f for f in self.fixes if f.outcome == outcome][:n]
+
+    @property
+    def contacts(self) -> list[int]:
+        return sorted({f.contact_id for f in self.fixes if f.outcome != rules.Outcome.DUPLICATE})
+
+
+@dataclass(frozen=True)
+class RenormalizeResult:
+    counts: dict[str, int]
+    contacts: int
+    cancelled: bool
+    event_id: int | None  # the run's summary event (undo it to undo the run)
+
+
+@dataclass(frozen=True)
+class MergeStep:
+    other: ContactView
+    plan: combine.Plan
+    messages: int
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    survivor: ContactView
+    steps: tuple[MergeStep, ...]
+    keep_messages: int
+    dry_run: bool
+
+    @property
+    def clashes(self) -> list[combine.Clash]:
+        seen: dict[str, combine.Clash] = {}
+        for step in self.steps:
+            for clash in step.plan.clashes:
+                seen.setdefault(clash.attr, clash)
+        return list(seen.values())
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    event_id: int
+    contacts: tuple[ContactView, ...]
+    dry_run: bool
+
+
+class Cleanup:
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+
+    # --- the problems ----------------------------------------------------------------------------
+
+    def catch_up(self) -> None:
+        """Compute every problem when the stored ones are older than the rules (or never were)."""
+        with reading(self.ws.scope) as s:
+            if problem_rows.current(s, self.ws.scope):
+                return
+        with self.ws.transaction() as uow:
+            uow.rescan = True
+
+    def counts(self) -> dict[str, int]:
+        """``{problem: contacts that have it}``, every problem, in the order of domain.md."""
+        return problem_rows.counts(self.ws.scope)
+
+    def reasons(self, contact_ids: Sequence[int], problem: str | None = None) -> dict[int, list[Listed]]:
+        """The problems (with reasons) of these contacts: of ``problem``, or all of them."""
+        return problem_rows.of_contacts(self.ws.scope, problem, contact_ids)
+
+    def listed(self, problem: str, *, after: int = 0, limit: int = 50) -> list[ProblemRow]:
+        """The contacts with ``problem`` (id order, by key from ``after``) with their reasons."""
+        check_problem(problem)
+        found = problem_rows.listed(self.ws.scope, problem, after=after, limit=limit)
+        table = {r.id: r for r in contact_rows.rows_for(self.ws.scope, [cid for cid, _, _ in found])}
+        return [ProblemRow(table[cid], item.reason, item.identity, item.other_id)
+                for cid, _, item in found if cid in table]
+
+    # --- re-normalizing local numbers ------------------------------------------------------------
+
+    def renormalize_plan(self) -> RenormalizePlan:
+        """What re-normalizing every ``local_number`` connection would do (a dry run: nothing written)."""
+        scope = self.ws.scope
+        country = self.ws.info.country
+        plan = RenormalizePlan()
+        with reading(scope) as s:
+            ids = problem_rows.ids_with(s, scope, rules.Problem.LOCAL_NUMBER.value)
+            for start in range(0, len(ids), problem_rows.CHUNK):
+                contacts = problem_rows.load(s, ids[start:start + problem_rows.CHUNK])
+                wanted = {}
+                for cid, contact in contacts.items():
+                    for conn in contact.connections:
+                        new = rules.renormalize(conn.identity, country)
+                        if new is not None:
+                            wanted[(cid, conn.identity)] = new
+                owners = contact_rows.connection_owners(scope, set(wanted.values()))
+                for (cid, old), new in wanted.items():
+                    owner = owners.get(new, (None, ""))[0]
+                    plan.fixes.append(Fix(cid, contacts[cid].name, old, new,
+                                          rules.renormalize_outcome(old, new, owner, cid)))
+        return plan
+
+    def renormalize(self, *, progress: Callable[[int, int], object] | None = None,
+                    cancelled: Callable[[], bool] | None = None, chunk: int = 500) -> RenormalizeResult:
+        """Re-normalize every ``local_number`` connection (domain.md section 8), in chunks that are
+        each one transaction (a cancel keeps the chunks done, whole contacts only), one audit event per
+        changed contact, then one summary event: undoing that one undoes the run."""
+        scope = self.ws.scope
+        with reading(scope) as s:
+            ids = problem_rows.ids_with(s, scope, rules.Problem.LOCAL_NUMBER.value)
+        batch = str(uuidlib.uuid4())
+        counts = {o.value: 0 for o in rules.Outcome}
+        changed = 0
+        stopped = False
+        for start in range(0, len(ids), chunk):
+            if cancelled is not None and cancelled():
+                stopped = True
+                break
+            with self.ws.transaction() as uow:
+                for cid in ids[start:start + chunk]:
+                    done = self._renormalize_contact(uow, cid, batch)
+                    for outcome in done:
+                        counts[outcome] += 1
+                    changed += any(o != rules.Outcome.DUPLICATE.value for o in done)
+            if progress is not None:
+                progress(min(start + chunk, len(ids)), len(ids))
+        event_id = None
+        if changed:
+            with self.ws.transaction() as uow:
+                uow.audit(RENORMALIZE_RUN, after={"batch": batch, "contacts": changed, **counts,
+                                                  "cancelled": stopped})
+                uow.session.flush()
+            event_id = self.ws.audit.page(action=RENORMALIZE_RUN, limit=1)[0].id
+        return RenormalizeResult(counts, changed, stopped, event_id)
+
+    def _renormalize_contact(self, uow: UnitOfWork, contact_id: int, batch: str) -> list[str]:
+        s, scope, country = uow.session, self.ws.scope, self.ws.info.country
+        locked = rows.lock_contacts(s, [contact_id])
+        contact = locked.get(contact_id)
+        if contact is None or contact.deleted_on is not None:
+            return []
+        before = contact_rows.view(s, contact)
+        done: list[str] = []
+        items: list[dict[str, Any]] = []
+        for conn in rows.connection_rows(s, contact_id):
+            new = rules.renormalize(conn.identity, country)
+            if new is None:
+                continue
+            target = rows.connection_for(s, scope, new)
+            outcome = rules.renormalize_outcome(conn.identity, new, target.contact_id if target else None, contact_id)
+            done.append(outcome.value)
+            if outcome == rules.Outcome.DUPLICATE:
+                continue
+            item: dict[str, Any] = {"old": conn.identity, "new": new, "outcome": outcome.value,
+                                    "local": rows.state(conn)}
+            if target is None:  # nobody has the number: the connection becomes it in place
+                conn.identity, conn.path = new, new.partition(":")[2]
+                s.add(conn)
+            else:  # the contact has it (or it is detached, free to take): the local one drops into it
+                assert target.id is not None and conn.id is not None  # stored rows
+                item["target"] = rows.state(target)
+                item["messages"] = rows.repoint_messages(s, conn.id, target.id)
+                if target.contact_id is None:
+                    target.contact_id, target.priority = contact_id, conn.priority
+                if target.affinity_channel_id is None and conn.affinity_channel_id is not None:
+                    target.affinity_channel_id = conn.affinity_channel_id
+                    target.affinity_since, target.affinity_message_id = conn.affinity_since, conn.affinity_message_id
+                conn.contact_id = None
+                conn.affinity_channel_id = conn.affinity_since = conn.affinity_message_id = None
+                s.add(target)
+                s.add(conn)
+            s.flush()
+            items.append(item)
+        if items:
+            after = self._bump(uow, contact, before)
+            uow.audit(RENORMALIZE, contact_id=contact_id, before=contact_snapshot(before),
+                      after={**contact_snapshot(after), "renormalize": items, "batch": batch})
+        return done
+
+    def _bump(self, uow: UnitOfWork, contact: Any, before: ContactView) -> ContactView:
+        s = uow.session
+        if not contact_rows.bump_version(s, contact.id, before.version, uow.now):
+            raise Conflict("Someone else saved this contact at the same moment; nothing was changed.")
+        s.flush()
+        s.expire_all()
+        return contact_rows.view(s, contact_rows.find(s, self.ws.scope, contact.id))
+
+    # --- merging ---------------------------------------------------------------------------------
+
+    def merge(self, keep: str | int, others: Sequence[str | int], *, picks: Mapping[str, str] | None = None,
+              expected: Mapping[int, int] | None = None, dry_run: bool = False) -> MergeResult:
+        """Merge ``others`` into ``keep`` (domain.md section 8), pairwise in one transaction. ``picks``
+        chooses ``other``'s value of a clashing attribute; ``expected`` (contact id → version) refuses
+        the merge when a contact changed since the preview showed it. ``dry_run`` is the preview: the
+        same merge, rolled back."""
+        if not others:
+            raise StoreError("Name at least one contact to merge into the one kept.")
+        if len(others) >= MAX_MERGE:
+            raise StoreError(f"At most {MAX_MERGE - 1} contacts can be merged into one at a time.")
+        with self.ws.transaction(dry_run=dry_run) as uow:
+            s, scope = uow.session, self.ws.scope
+            survivor = self._find_live(s, keep)
+            victims = []
+            for ref in others:
+                other = self._find_live(s, ref)
+                if other.id == survivor.id:
+                    raise StoreError("A contact cannot be merged with itself.")
+                if other.id not in {v.id for v in victims}:
+                    victims.append(other)
+            locked = rows.lock_contacts(s, [survivor.id] + [v.id for v in victims])
+            for cid, row in locked.items():
+                if expected is not None and cid in expected and row.version != expected[cid]:
+                    current = contact_rows.view(s, row)
+                    raise Conflict(f"{_who(current)} was changed by someone else since the preview "
+                                   f"(version {expected[cid]} → {row.version}); nothing was merged.", current=current)
+            steps = []
+            for other in victims:
+                steps.append(self._merge_pair(uow, locked[survivor.id], locked[other.id], picks or {}))
+            s.expire_all()
+            result = contact_rows.view(s, contact_rows.find(s, scope, survivor.id))
+            keep_messages = rows.message_count(s, survivor.id)
+        return MergeResult(result, tuple(steps), keep_messages, dry_run)
+
+    def _find_live(self, s: Any, ref: str | int) -> Any:
+        scope = self.ws.scope
+        if isinstance(ref, str):
+            merged = rows.merged_into(s, scope, ref)
+            if merged is not None:
+                survivor = contact_rows.merged_into(scope, ref)
+                raise StoreError(f"Contact {ref.strip()} was merged into {survivor or 'a deleted contact'} already.")
+        try:
+            return contact_rows.find(s, scope, ref)
+        except NotFound:
+            raise NotFound(f"No contact '{ref}' (give a UUID or a connection such as tel:+250788383383; "
+                           "deleted contacts cannot be merged).") from None
+
+    def _merge_pair(self, uow: UnitOfWork, keep: Any, other: Any, picks: Mapping[str, str]) -> MergeStep:
+        s, scope = uow.session, self.ws.scope
+        a_before, b_before = contact_rows.view(s, keep), contact_rows.view(s, other)
+        plan = combine.plan(a_before, b_before, self.ws.info.country, picks)
+        if plan.refusal:
+            raise StoreError(plan.refusal + " Nothing was merged.")
+        a_conns, b_conns = rows.connection_rows(s, keep.id), rows.connection_rows(s, other.id)
+        messages = rows.messages_of(s, other.id)
+        undo: dict[str, Any] = {"other": other.id, "other_uuid": other.uuid, "other_version": other.version + 1,
+                                "a_connections": [rows.state(r) for r in a_conns],
+                                "b_connections": [rows.state(r) for r in b_conns],
+                                "messages": [list(m) for m in messages], "b_groups": list(b_before.groups)}
+        by_identity = {r.identity: r for r in a_conns + b_conns}
+        for b_identity, a_identity in plan.dropped:
+            br, ar = by_identity[b_identity], by_identity[a_identity]
+            rows.repoint_messages(s, br.id, ar.id)
+            if ar.affinity_channel_id is None and br.affinity_channel_id is not None:
+                ar.affinity_channel_id, ar.affinity_since = br.affinity_channel_id, br.affinity_since
+                ar.affinity_message_id = br.affinity_message_id
+            br.contact_id = None
+            br.affinity_channel_id = br.affinity_since = br.affinity_message_id = None
+        for index, identity in enumerate(plan.connections):
+            row = by_identity[identity]
+            row.contact_id, row.priority = keep.id, 1000 - index
+        for row in by_identity.values():
+            s.add(row)
+        s.flush()
+        rows.move_messages(s, [m for m, _ in messages], keep.id)
+        keep.name = plan.values.get("name") or ""
+        keep.language = plan.values.get("language")
+        keep.status = plan.values.get("status") or keep.status
+        s.add(keep)
+        fields = {k.removeprefix("fields."): v for k, v in plan.values.items() if k.startswith("fields.")}
+        current = dict(a_before.fields)
+        changed_fields = {k: (k, v) for k, v in fields.items() if current.get(k) != v}
+        if changed_fields:
+            contact_rows.set_fields(s, scope, keep.id, changed_fields)
+        contact_rows.set_groups(s, scope, keep.id, plan.groups)
+        rows.leave_groups(s, other.id)
+        other.deleted_on, other.merged_into, other.version = uow.now, keep.id, other.version + 1
+        s.add(other)
+        s.flush()
+        a_after = self._bump(uow, keep, a_before)
+        uow.audit(MERGE, contact_id=keep.id, before=contact_snapshot(a_before),
+                  after={**contact_snapshot(a_after), "merge": undo})
+        uow.audit(MERGED, contact_id=other.id, before=contact_snapshot(b_before),
+                  after={"merged_into": keep.uuid})
+        return MergeStep(b_before, plan, len(messages))
+
+    # --- undo ------------------------------------------------------------------------------------
+
+    def undo(self, event_id: int, *, dry_run: bool = False) -> UndoResult:
+        """Undo a merge (its ``contact.merge`` or ``contact.merged`` event) or a re-normalization run
+        (its summary event or any of its contacts' events), refused with what changed when a contact
+        involved changed since."""
+        with self.ws.transaction(dry_run=dry_run) as uow:
+            s, scope = uow.session, self.ws.scope
+            event = rows.event(s, scope, event_id)
+            if event is None:
+                raise NotFound(f"No audit event {event_id}.")
+            if event.action == MERGED and event.contact_id is not None:  # the merged one's event: its merge
+                event = self._merge_event_of(s, event)
+            if event.action == MERGE:
+                events = [event]
+            elif event.action in (RENORMALIZE, RENORMALIZE_RUN):
+                batch = (_load(event.after) or {}).get("batch")
+                if not batch:
+                    raise StoreError(f"Event {event_id} does not say which run it belongs to.")
+                events = rows.batch_events(s, scope, RENORMALIZE, batch)
+                run = rows.batch_events(s, scope, RENORMALIZE_RUN, batch)
+                if run:
+                    event = run[0]
+            else:
+                raise StoreError(f"Event {event_id} is a {event.action}: only a merge and a re-normalization "
+                                 "can be undone.")
+            assert event.id is not None  # a stored row
+            if rows.later_undo(s, scope, event.id) is not None:
+                raise StoreError(f"Event {event.id} was undone already.")
+            restored = []
+            for e in events:
+                restored += self._undo_merge(uow, e) if e.action == MERGE else self._undo_renormalize(uow, e)
+            if event.action == RENORMALIZE_RUN:
+                uow.audit(RENORMALIZE_RUN + UNDO_SUFFIX, after={"undo_of": str(event.id), "contacts": len(restored)})
+            s.flush()
+            s.expire_all()
+            views = tuple(contact_rows.view(s, contact_rows.find(s, scope, cid)) for cid in restored)
+            undone = event.id
+        return UndoResult(undone, views, dry_run)
+
+    def _merge_event_of(self, s: Any, merged: Any) -> Any:
+        for e in rows.merge_events_near(s, self.ws.scope, merged.id):
+            if ((_load(e.after) or {}).get("merge") or {}).get("other") == merged.contact_id:
+                return e
+        raise StoreError(f"The merge of event {merged.id} is not in the audit log.")
+
+    def _check_unchanged(self, s: Any, contact_id: int, snap: Mapping[str, Any]) -> Any:
+        row = rows.lock_contacts(s, [contact_id]).get(contact_id)
+        if row is None or row.deleted_on is not None:
+            raise StoreError(f"Contact #{contact_id} was deleted since: nothing was undone.")
+        now = contact_snapshot(contact_rows.view(s, row))
+        then = {k: v for k, v in snap.items() if k not in META_KEYS}
+        changes = diff(then, now)
+        if changes:
+            raise StoreError(f"{_who_row(row)} changed since ({'; '.join(str(c) for c in changes[:3])}): "
+                             "nothing was undone.")
+        return row
+
+    def _undo_merge(self, uow: UnitOfWork, event: Any) -> list[int]:
+        s, scope = uow.session, self.ws.scope
+        after, before = _load(event.after) or {}, _load(event.before) or {}
+        data = after["merge"]
+        keep = self._check_unchanged(s, event.contact_id, after)
+        other = rows.lock_contacts(s, [data["other"]]).get(data["other"])
+        if other is None or other.merged_into != keep.id or other.version != data["other_version"]:
+            raise StoreError(f"Contact {data['other_uuid']} changed since the merge: nothing was undone.")
+        a_before = contact_rows.view(s, keep)
+        for saved in data["a_connections"] + data["b_connections"]:
+            if rows.owner(s, saved["id"]) not in (None, keep.id):
+                raise StoreError(f"{saved['identity']} belongs to another contact now: nothing was undone.")
+        for saved in data["b_connections"] + data["a_connections"]:
+            rows.restore(s, saved)
+        rows.move_messages(s, [m for m, _ in data["messages"]], other.id)
+        rows.set_message_connections(s, [(m, c) for m, c in data["messages"]])
+        other.deleted_on, other.merged_into, other.version = None, None, other.version + 1
+        s.add(other)
+        contact_rows.set_groups(s, scope, other.id, data["b_groups"])
+        keep.name, keep.status, keep.language = before.get("name") or "", before.get("status"), before.get("language")
+        s.add(keep)
+        old_fields = before.get("fields") or {}
+        fields: dict[str, tuple[str, str | None]] = {k: (k, None) for k, _ in a_before.fields if k not in old_fields}
+        fields.update((k, (k, v)) for k, v in old_fields.items())
+        contact_rows.set_fields(s, scope, keep.id, fields)
+        contact_rows.set_groups(s, scope, keep.id, before.get("groups") or [])
+        s.flush()
+        a_after = self._bump(uow, keep, a_before)
+        b_view = contact_rows.view(s, other)
+        uow.audit(MERGE + UNDO_SUFFIX, contact_id=keep.id, before=contact_snapshot(a_before),
+                  after={**contact_snapshot(a_after), "undo_of": str(event.id)})
+        uow.audit(MERGE + UNDO_SUFFIX, contact_id=other.id, before={"merged_into": keep.uuid},
+                  after={**contact_snapshot(b_view), "undo_of": str(event.id)})
+        return [keep.id, other.id]
+
+    def _undo_renormalize(self, uow: UnitOfWork, event: Any) -> list[int]:
+        s = uow.session
+        after = _load(event.after) or {}
+        contact = self._check_unchanged(s, event.contact_id, after)
+        before_view = contact_rows.view(s, contact)
+        for item in reversed(after.get("renormalize") or []):
+            local = item["local"]
+            if item["outcome"] == rules.Outcome.IN_PLACE.value:
+                taken = contact_rows.locked_owners(s, self.ws.scope, [item["old"]])
+                if taken:
+                    raise StoreError(f"{item['old']} exists again since: nothing was undone.")
+                row = rows.connection(s, local["id"])
+                assert row is not None  # connections are never deleted
+                row.identity, row.path = item["old"], item["old"].partition(":")[2]
+                s.add(row)
+                s.flush()
+            else:
+                if rows.owner(s, local["id"]) is not None:
+                    raise StoreError(f"{item['old']} belongs to a contact again: nothing was undone.")
+                rows.restore(s, item["target"])
+                rows.restore(s, local)
+                rows.set_message_connections(s, [(m, local["id"]) for m in item.get("messages") or []])
+            s.flush()
+        after_view = self._bump(uow, contact, before_view)
+        uow.audit(RENORMALIZE + UNDO_SUFFIX, contact_id=contact.id, before=contact_snapshot(before_view),
+                  after={**contact_snapshot(after_view), "undo_of": str(event.id)})
+        return [contact.id]
+
+
+def check_problem(name: str) -> None:
+    if name not in PROBLEMS:
+        raise StoreError(f"Unknown problem '{name}' ({', '.join(PROBLEMS)}).")
+
+
+def _load(raw: str | None) -> dict | None:
+    import json
+
+    return json.loads(raw) if raw else None
+
+
+def _who(view: ContactView) -> str:
+    return view.name or (view.connections[0].identity if view.connections else view.uuid)
+
+
+def _who_row(row: Any) -> str:
+    return row.name or row.uuid

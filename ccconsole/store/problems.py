@@ -1,0 +1,257 @@
+"""Problems, kept indexed (domain.md section 8): computed when contacts are written, read fast.
+
+The rules are ``core.problems``'; this module stores their answers. ``contact_problem`` has a row per
+live contact and problem (its reason, the connection concerned, and for a duplicate the partner);
+``contact_key`` the duplicate keys of every live contact, so that finding who shares a key is one
+indexed join, not a scan.
+
+:func:`refresh` is called by the unit of work (``store.unit``) for every contact a write touched
+(every contact that got an audit event), so whoever writes — the console, the CLI, an import, an
+inbound message, the API — leaves the problems true when it commits. :func:`rescan` recomputes every
+contact (a channel or the workspace's country changed, or the rules' :data:`VERSION` moved on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlmodel import Session
+
+from ccconsole.core import problems as rules
+from ccconsole.core.model import Connection as CoreConnection
+from ccconsole.core.model import Contact as CoreContact
+from ccconsole.core.model import Status
+from ccconsole.core.routing import Channels
+from ccconsole.store import channels as channel_rows
+from ccconsole.store.models import Connection, Contact, ContactKey, ContactProblem, Workspace
+from ccconsole.store.unit import Scope, reading
+
+VERSION = 1  # the version of the rules in core.problems; raise it when a rule changes
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One contact of a problem's list: the reason beside it, the connection concerned, the partner."""
+
+    contact_id: int
+    reason: str
+    identity: str | None
+    other_id: int | None
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def counts(scope: Scope) -> dict[str, int]:
+    """``{problem name: number of contacts that have it}`` for every problem (0 included)."""
+    with reading(scope) as s:
+        found = dict(s.execute(select(ContactProblem.problem, func.count())
+                               .where(ContactProblem.workspace_id == scope.workspace.id)
+                               .group_by(ContactProblem.problem)).all())
+    return {p.value: int(found.get(p.value, 0)) for p in rules.Problem}
+
+
+def of_contacts(scope: Scope, problem: str | None, contact_ids: Sequence[int]) -> dict[int, list[Listed]]:
+    """The stored problems of these contacts (of one ``problem``, or all), in the rules' order."""
+    if not contact_ids:
+        return {}
+    q = select(ContactProblem).where(ContactProblem.contact_id.in_(list(contact_ids)))
+    if problem is not None:
+        q = q.where(ContactProblem.problem == problem)
+    order = {p.value: i for i, p in enumerate(rules.Problem)}
+    result: dict[int, list[Listed]] = {}
+    with reading(scope) as s:
+        for row in sorted(s.execute(q).scalars().all(), key=lambda r: order.get(r.problem, 99)):
+            result.setdefault(row.contact_id, []).append(Listed(row.contact_id, row.reason, row.identity,
+                                                                row.other_id))
+    return result
+
+
+def listed(scope: Scope, problem: str, *, after: int = 0, limit: int = 50) -> list[tuple[int, str, Listed]]:
+    """The contacts with ``problem`` in id order after ``after``: ``(id, problem, Listed)``; by key, so
+    any page costs what the first does."""
+    with reading(scope) as s:
+        rows = s.execute(select(ContactProblem).where(ContactProblem.workspace_id == scope.workspace.id,
+                                                      ContactProblem.problem == problem,
+                                                      ContactProblem.contact_id > after)
+                         .order_by(ContactProblem.contact_id).limit(limit)).scalars().all()
+    return [(r.contact_id, r.problem, Listed(r.contact_id, r.reason, r.identity, r.other_id)) for r in rows]
+
+
+def ids_with(s: Session, scope: Scope, problem: str) -> list[int]:
+    return list(s.execute(select(ContactProblem.contact_id).where(ContactProblem.workspace_id == scope.workspace.id,
+                                                                  ContactProblem.problem == problem)
+                          .order_by(ContactProblem.contact_id)).scalars())
+
+
+# --- computing -------------------------------------------------------------------------------------
+
+
+def load(s: Session, ids: Sequence[int]) -> dict[int, CoreContact]:
+    """The live contacts among ``ids`` as the rules read them."""
+    if not ids:
+        return {}
+    heads = s.execute(select(Contact.id, Contact.name, Contact.status)
+                      .where(Contact.id.in_(list(ids)), Contact.deleted_on.is_(None))).all()
+    conns: dict[int, list[CoreConnection]] = {cid: [] for cid, _, _ in heads}
+    if conns:
+        for cid, identity, affinity, display in s.execute(
+                select(Connection.contact_id, Connection.identity, Connection.affinity_channel_id,
+                       Connection.display)
+                .where(Connection.contact_id.in_(list(conns)))
+                .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)).all():
+            conns[cid].append(CoreConnection(identity, affinity, display))
+    return {cid: CoreContact(_status(status), tuple(conns[cid]), name or "", cid) for cid, name, status in heads}
+
+
+def _status(text: str) -> Status:
+    try:
+        return Status(text)
+    except ValueError:
+        return Status.ACTIVE
+
+
+def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: Channels | None = None) -> None:
+    """Make the stored problems and keys of these contacts true again (deleted ones lose theirs), and
+    the ``duplicate`` problem of every contact that shares a key with them, before or after."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return
+    ws, country = scope.workspace.id, scope.workspace.country
+    chans = channels or Channels(channel_rows.rows(s, ws))
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
+        contacts = load(s, part)
+        old_keys = set(s.execute(select(ContactKey.key).where(ContactKey.contact_id.in_(part))).scalars())
+        s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(part)))
+        s.execute(delete(ContactKey).where(ContactKey.contact_id.in_(part)))
+        problem_rows, key_rows = [], []
+        new_keys: set[str] = set()
+        for cid, contact in contacts.items():
+            for found in _first_per_problem(rules.contact_problems(contact, chans, country)):
+                problem_rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws,
+                                         reason=found.reason, identity=found.identity, other_id=None))
+            keys = rules.duplicate_keys(contact, country)
+            new_keys |= keys
+            key_rows.extend(dict(contact_id=cid, key=k, workspace_id=ws) for k in keys if len(k) <= 400)
+        if problem_rows:
+            s.execute(insert(ContactProblem), problem_rows)
+        if key_rows:
+            s.execute(insert(ContactKey), key_rows)
+        _duplicates(s, scope, set(part), old_keys | new_keys)
+
+
+def _first_per_problem(found: Sequence[rules.Found]) -> list[rules.Found]:
+    """One row per problem: the first connection that has it (the rules list them in priority order)."""
+    seen: set[rules.Problem] = set()
+    result = []
+    for f in found:
+        if f.problem not in seen:
+            seen.add(f.problem)
+            result.append(f)
+    return result
+
+
+def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> None:
+    """The ``duplicate`` rows of the touched contacts and of every contact holding one of ``keys``."""
+    ws, country = scope.workspace.id, scope.workspace.country
+    affected = set(touched)
+    key_list = sorted(keys)
+    for start in range(0, len(key_list), CHUNK):
+        affected.update(s.execute(select(ContactKey.contact_id).where(
+            ContactKey.workspace_id == ws, ContactKey.key.in_(key_list[start:start + CHUNK]))).scalars())
+    ordered = sorted(affected)
+    for start in range(0, len(ordered), CHUNK):
+        part = ordered[start:start + CHUNK]
+        mine = ContactKey.__table__.alias("mine")
+        theirs = ContactKey.__table__.alias("theirs")
+        pairs = s.execute(select(mine.c.contact_id, func.min(theirs.c.contact_id))
+                          .join(theirs, (theirs.c.workspace_id == mine.c.workspace_id)
+                                & (theirs.c.key == mine.c.key) & (theirs.c.contact_id != mine.c.contact_id))
+                          .where(mine.c.contact_id.in_(part))
+                          .group_by(mine.c.contact_id)).all()
+        s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(part),
+                                               ContactProblem.problem == rules.Problem.DUPLICATE.value))
+        if not pairs:
+            continue
+        contacts = load(s, sorted({c for pair in pairs for c in pair}))
+        rows = []
+        for cid, other in pairs:
+            me, them = contacts.get(cid), contacts.get(other)
+            if me is None or them is None:
+                continue
+            found = rules.duplicate_of(me, them, country)
+            if found is None:  # keys meet only through a rule duplicate_of does not name: say so plainly
+                found = rules.Found(rules.Problem.DUPLICATE, f"same address as {_who(them)}")
+            rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws, reason=found.reason,
+                             identity=found.identity, other_id=other))
+        if rows:
+            s.execute(insert(ContactProblem), rows)
+
+
+def _who(contact: CoreContact) -> str:
+    name = " ".join(contact.name.split())
+    return f"{name} (#{contact.id})" if name else f"contact #{contact.id}"
+
+
+def rescan(s: Session, scope: Scope, *, progress: Callable[[int, int], object] | None = None) -> int:
+    """Recompute the problems of every live contact of the workspace (and forget those of deleted
+    ones); marks the stored problems as computed with this :data:`VERSION`. Returns how many."""
+    ws = scope.workspace.id
+    s.execute(delete(ContactProblem).where(ContactProblem.workspace_id == ws))
+    s.execute(delete(ContactKey).where(ContactKey.workspace_id == ws))
+    ids = list(s.execute(select(Contact.id).where(Contact.workspace_id == ws, Contact.deleted_on.is_(None))
+                         .order_by(Contact.id)).scalars())
+    chans = Channels(channel_rows.rows(s, ws))
+    country = scope.workspace.country
+    # first every contact's own problems and keys, then the duplicates in one pass over the keys
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
+        problem_rows, key_rows = [], []
+        for cid, contact in load(s, part).items():
+            for found in _first_per_problem(rules.contact_problems(contact, chans, country)):
+                problem_rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws,
+                                         reason=found.reason, identity=found.identity, other_id=None))
+            key_rows.extend(dict(contact_id=cid, key=k, workspace_id=ws)
+                            for k in rules.duplicate_keys(contact, country) if len(k) <= 400)
+        if problem_rows:
+            s.execute(insert(ContactProblem), problem_rows)
+        if key_rows:
+            s.execute(insert(ContactKey), key_rows)
+        if progress is not None:
+            progress(min(start + CHUNK, len(ids)), len(ids))
+    shared = select(ContactKey.key).where(ContactKey.workspace_id == ws).group_by(ContactKey.key) \
+        .having(func.count() > 1)
+    dupes = sorted(set(s.execute(select(ContactKey.contact_id).where(
+        ContactKey.workspace_id == ws, ContactKey.key.in_(shared))).scalars()))
+    if dupes:
+        _duplicates(s, scope, set(dupes), set())
+    s.execute(update(Workspace).where(Workspace.id == ws).values(problems_version=VERSION))
+    return len(ids)
+
+
+def current(s: Session, scope: Scope) -> bool:
+    """Whether the stored problems were computed with this version of the rules."""
+    return s.execute(select(Workspace.problems_version).where(Workspace.id == scope.workspace.id)).scalar_one() \
+        == VERSION
+
+
+def affected_by_channel(s: Session, scope: Scope, channel_id: int, schemes: Sequence[str], *, gained: bool) -> set[int]:
+    """The contacts whose problems a channel change can change. A channel that now routes more
+    (``gained``: added or enabled) can only make an ``unreachable`` contact reachable, or an affinity
+    to it fresh; one that routes less (disabled) can make any contact with a connection of its
+    schemes unreachable, and affinities to it stale."""
+    ws = scope.workspace.id
+    found = set(s.execute(select(Connection.contact_id).where(
+        Connection.workspace_id == ws, Connection.affinity_channel_id == channel_id,
+        Connection.contact_id.is_not(None))).scalars())
+    if gained:
+        found.update(ids_with(s, scope, rules.Problem.UNREACHABLE.value))
+    else:
+        found.update(s.execute(select(Connection.contact_id).distinct().where(
+            Connection.workspace_id == ws, Connection.scheme.in_(list(schemes)),
+            Connection.contact_id.is_not(None))).scalars())
+    return found
