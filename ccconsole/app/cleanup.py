@@ -275,6 +275,9 @@ class Cleanup:
                     victims.append(other)
             locked = rows.lock_contacts(s, [survivor.id] + [v.id for v in victims])
             for cid, row in locked.items():
+                if row.deleted_on is not None:  # merged or deleted by someone else since it was found
+                    raise StoreError(f"{_who_row(row)} was {'merged' if row.merged_into else 'deleted'} by someone "
+                                     "else meanwhile; nothing was merged.")
                 if expected is not None and cid in expected and row.version != expected[cid]:
                     current = contact_rows.view(s, row)
                     raise Conflict(f"{_who(current)} was changed by someone else since the preview "

@@ -46,7 +46,7 @@ def restore(s: Session, saved: dict[str, Any]) -> None:
 def lock_contacts(s: Session, ids: Sequence[int]) -> dict[int, Contact]:
     """These contacts' rows, locked in id order (two staff merging overlapping contacts queue up)."""
     rows = s.execute(select(Contact).where(Contact.id.in_(list(ids))).order_by(Contact.id)
-                     .with_for_update()).scalars().all()
+                     .with_for_update().execution_options(populate_existing=True)).scalars().all()
     return {r.id: r for r in rows if r.id is not None}
 
 

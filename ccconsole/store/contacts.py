@@ -77,10 +77,12 @@ def find(s: Session, scope: Scope, ref: str | int) -> Contact:
             identity = urnlib.clean_text(text, ws.country).identity
         except urnlib.URNError:
             identity = text
-        found = s.execute(base.join(Connection, Connection.contact_id == Contact.id)
-                          .where(Connection.workspace_id == ws.id, Connection.identity == identity)).scalars().first()
-        if found:
-            return found
+        for candidate in dict.fromkeys((identity, text)):  # as cleaned, else as stored (a local number)
+            found = s.execute(base.join(Connection, Connection.contact_id == Contact.id)
+                              .where(Connection.workspace_id == ws.id, Connection.identity == candidate)
+                              ).scalars().first()
+            if found:
+                return found
     raise NotFound(f"No contact '{text}' (give a UUID or a connection such as tel:+250788383383).")
 
 

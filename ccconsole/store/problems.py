@@ -37,6 +37,7 @@ class Listed:
     """One contact of a problem's list: the reason beside it, the connection concerned, the partner."""
 
     contact_id: int
+    problem: str
     reason: str
     identity: str | None
     other_id: int | None
@@ -65,7 +66,7 @@ def of_contacts(scope: Scope, problem: str | None, contact_ids: Sequence[int]) -
     result: dict[int, list[Listed]] = {}
     with reading(scope) as s:
         for row in sorted(s.execute(q).scalars().all(), key=lambda r: order.get(r.problem, 99)):
-            result.setdefault(row.contact_id, []).append(Listed(row.contact_id, row.reason, row.identity,
+            result.setdefault(row.contact_id, []).append(Listed(row.contact_id, row.problem, row.reason, row.identity,
                                                                 row.other_id))
     return result
 
@@ -78,7 +79,7 @@ def listed(scope: Scope, problem: str, *, after: int = 0, limit: int = 50) -> li
                                                       ContactProblem.problem == problem,
                                                       ContactProblem.contact_id > after)
                          .order_by(ContactProblem.contact_id).limit(limit)).scalars().all()
-    return [(r.contact_id, r.problem, Listed(r.contact_id, r.reason, r.identity, r.other_id)) for r in rows]
+    return [(r.contact_id, r.problem, Listed(r.contact_id, r.problem, r.reason, r.identity, r.other_id)) for r in rows]
 
 
 def ids_with(s: Session, scope: Scope, problem: str) -> list[int]:

@@ -1,0 +1,376 @@
+"""Cleanup on both backends (domain.md section 8): problems kept by every writer, the ``problem``
+query term, re-normalizing local numbers, merging duplicates, and undoing both."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ccconsole.app import open_workspace
+from ccconsole.errors import Conflict, NotFound, ReadOnly, StoreError
+from tests.store_helpers import rw_store
+
+
+def problems_of(ws, contact) -> dict[str, str]:
+    """``{problem: reason}`` of a contact, as stored."""
+    return {p.problem: p.reason for p in ws.cleanup.reasons([contact.id]).get(contact.id, [])}
+
+
+def names(ws, contact) -> set[str]:
+    return set(problems_of(ws, contact))
+
+
+def import_rows(ws, tmp_path, rows: list[str], name: str = "in.csv"):
+    path = tmp_path / name
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return ws.transfer.import_file(path)
+
+
+def local_workspace(url, tmp_path):
+    """A workspace whose numbers were imported before it had a country: stored local, then RW set."""
+    ws = rw_store(url)
+    ws.update(country="")
+    import_rows(ws, tmp_path, ["Name,URN:tel", "Jane Local,0788383383", "Paul Local,0788111222",
+                               "Owner,+250788111222"])
+    ws.update(country="RW")
+    return ws
+
+
+# --- each problem, found when data is written ------------------------------------------------------
+
+
+def test_a_clean_contact_has_no_problem(backend_url):
+    ws = rw_store(backend_url)
+    c = ws.contacts.create("Jane", ["tel:+250788383383"])
+    assert names(ws, c) == set()
+    assert ws.cleanup.counts() == {p: 0 for p in ws.cleanup.counts()}
+    assert list(ws.cleanup.counts()) == ["local_number", "invalid_connection", "bad_number", "duplicate",
+                                         "unreachable", "no_connection", "stale_affinity"]
+
+
+def test_no_connection_and_unreachable_follow_updates(backend_url):
+    ws = rw_store(backend_url)
+    c = ws.contacts.create("Nobody")
+    assert names(ws, c) == {"no_connection"}
+    c = ws.contacts.update(c.uuid, urns=["facebook:12345"])
+    assert names(ws, c) == {"unreachable"}
+    assert "facebook" in problems_of(ws, c)["unreachable"]
+    c = ws.contacts.update(c.uuid, urns=["facebook:12345", "tel:+250788383383"])
+    assert names(ws, c) == set()
+    ws.contacts.delete(c.uuid)
+    assert sum(ws.cleanup.counts().values()) == 0
+
+
+def test_local_number_appears_when_the_country_is_set(backend_url, tmp_path):
+    ws = local_workspace(backend_url, tmp_path)
+    jane = ws.contacts.get("tel:0788383383")
+    assert names(ws, jane) == {"local_number"}
+    assert "+250788383383" in problems_of(ws, jane)["local_number"]
+    # the local number and the stored E.164 one are the same address: both contacts are duplicates
+    paul, owner = ws.contacts.get("tel:0788111222"), ws.contacts.get("tel:+250788111222")
+    assert "duplicate" in names(ws, paul) and "duplicate" in names(ws, owner)
+    assert ws.cleanup.counts()["local_number"] == 2
+    assert ws.browse.count("problem = local_number") == 2
+    assert ws.browse.count("problem = duplicate AND name ~ paul") == 1
+    assert ws.browse.count('problem = ""') == 0
+    assert ws.browse.count('problem != ""') == 3
+
+
+def test_invalid_and_bad_numbers_from_an_import(backend_url, tmp_path):
+    ws = rw_store(backend_url)
+    import_rows(ws, tmp_path, ["Name,URN:tel", "Bad,+250712345678", "Short,0788"])
+    bad = ws.contacts.get("tel:+250712345678")
+    assert names(ws, bad) >= {"bad_number"}
+    assert ws.cleanup.counts()["bad_number"] >= 1
+    listed = ws.cleanup.listed("bad_number")
+    assert bad.id in {r.contact.id for r in listed}
+    assert all(r.reason for r in listed)
+
+
+def test_duplicates_by_tel_and_whatsapp_and_by_name_and_digits(backend_url):
+    ws = rw_store(backend_url)
+    a = ws.contacts.create("Jake", ["tel:+250788999111"])
+    b = ws.contacts.create("Jacob", ["whatsapp:250788999111"])
+    assert "duplicate" in names(ws, a) and "duplicate" in names(ws, b)
+    assert ws.cleanup.reasons([a.id], "duplicate")[a.id][0].other_id == b.id
+    c = ws.contacts.create("Marie  Claire", ["tel:+250788555444"])
+    d = ws.contacts.create("marie claire", ["tel:+254788555444"])
+    assert "same name" in problems_of(ws, c)["duplicate"]
+    assert ws.cleanup.reasons([d.id], "duplicate")[d.id][0].other_id == c.id
+    # once one of them changes name, neither is a duplicate any more (the partner is re-evaluated too)
+    ws.contacts.update(d.uuid, name="Marie Uwase")
+    assert "duplicate" not in names(ws, ws.contacts.get(c.uuid))
+    assert "duplicate" not in names(ws, ws.contacts.get(d.uuid))
+
+
+def test_stale_affinity_follows_a_channel_being_disabled_and_enabled(backend_url):
+    ws = rw_store(backend_url)
+    c = ws.contacts.create("Jane", ["tel:+250788383383"])
+    ws.messages.receive("MTN", "tel:+250788383383", "hello")
+    assert names(ws, c) == set()
+    ws.channels.set_active("MTN", False)
+    assert names(ws, c) == {"stale_affinity"}
+    ws.channels.set_active("MTN", True)
+    assert names(ws, c) == set()
+
+
+def test_unreachable_follows_channels_being_added(backend_url):
+    ws = rw_store(backend_url)
+    c = ws.contacts.create("Fb", ["facebook:12345"])
+    assert names(ws, c) == {"unreachable"}
+    ws.channels.add("Facebook", "Facebook", ["facebook"], address="page")
+    assert names(ws, c) == set()
+
+
+def test_an_inbound_message_creates_a_contact_with_its_problems(backend_url):
+    ws = rw_store(backend_url)
+    ws.messages.receive("Twitter", "twitter:jane", "hi")
+    ws.contacts.create("Jane", ["twitterid:1234#jane"])
+    assert ws.cleanup.counts()["duplicate"] == 2
+
+
+def test_a_problem_name_is_checked():
+    from ccconsole.core.query import QueryError, parse
+
+    with pytest.raises(QueryError, match="Unknown problem 'dupe'"):
+        parse("problem = dupe")
+
+
+def test_problems_are_computed_when_an_older_database_is_opened(backend_url, tmp_path):
+    ws = rw_store(backend_url)
+    ws.contacts.create("Nobody")
+    # forget every problem, as a database upgraded from before problems existed
+    from sqlalchemy import text
+
+    with ws.scope.engine.begin() as conn:
+        conn.execute(text("DELETE FROM contact_problem"))
+        conn.execute(text("UPDATE workspace SET problems_version = 0"))
+    ws.close()
+    again = open_workspace(backend_url)
+    assert again.cleanup.counts()["no_connection"] == 1
+    again.close()
+
+
+# --- re-normalizing local numbers ------------------------------------------------------------------
+
+
+def test_renormalize_dry_run_counts_outcomes_and_writes_nothing(backend_url, tmp_path):
+    ws = local_workspace(backend_url, tmp_path)
+    seq = ws.change_seq()
+    plan = ws.cleanup.renormalize_plan()
+    assert plan.counts == {"in_place": 1, "into_own": 0, "duplicate": 1}
+    assert [(f.old, f.new) for f in plan.examples(plan.fixes[0].outcome)] == [(plan.fixes[0].old, plan.fixes[0].new)]
+    assert ws.change_seq() == seq
+    assert ws.contacts.get("tel:0788383383").connections[0].identity == "tel:0788383383"
+
+
+def test_renormalize_in_place_keeps_the_position_and_the_row(backend_url, tmp_path):
+    ws = rw_store(backend_url)
+    ws.update(country="")
+    import_rows(ws, tmp_path, ["Name,URN:mailto,URN:tel", "Jane Local,jane@example.org,0788383383",
+                               "Paul Local,,0788111222", "Owner,,+250788111222"])
+    ws.update(country="RW")
+    jane = ws.contacts.get("tel:0788383383")
+    assert [c.identity for c in jane.connections] == ["mailto:jane@example.org", "tel:0788383383"]
+    result = ws.cleanup.renormalize()
+    assert result.counts == {"in_place": 1, "into_own": 0, "duplicate": 1}
+    assert result.contacts == 1
+    after = ws.contacts.get(jane.uuid)
+    assert [c.identity for c in after.connections] == ["mailto:jane@example.org", "tel:+250788383383"]
+    assert after.connections[1].id == jane.connections[1].id  # the same row, in place
+    assert ws.cleanup.counts()["local_number"] == 1  # Paul's: another contact has his number
+    events = ws.audit.page(contact_id=jane.id, limit=5)
+    assert events[0].action == "contact.renormalize" and events[0].actor == "tester"
+
+
+def test_renormalize_into_the_contacts_own_number_moves_messages(backend_url, tmp_path):
+    ws = rw_store(backend_url)
+    ws.update(country="")
+    import_rows(ws, tmp_path, ["Name,URN:tel,URN:tel", "Twin,+250788383383,0788383383"])
+    ws.update(country="RW")
+    twin = ws.contacts.get("tel:+250788383383")
+    assert [c.identity for c in twin.connections] == ["tel:+250788383383", "tel:0788383383"]
+    plan = ws.cleanup.renormalize_plan()
+    assert plan.counts["into_own"] == 1
+    ws.cleanup.renormalize()
+    after = ws.contacts.get(twin.uuid)
+    assert [c.identity for c in after.connections] == ["tel:+250788383383"]
+    assert ws.cleanup.counts()["local_number"] == 0
+
+
+def test_undo_a_renormalization_run(backend_url, tmp_path):
+    ws = local_workspace(backend_url, tmp_path)
+    result = ws.cleanup.renormalize()
+    assert result.event_id is not None
+    undone = ws.cleanup.undo(result.event_id)
+    assert {c.name for c in undone.contacts} == {"Jane Local"}
+    assert ws.contacts.get("tel:0788383383").name == "Jane Local"
+    assert ws.cleanup.counts()["local_number"] == 2
+    with pytest.raises(StoreError, match="undone already"):
+        ws.cleanup.undo(result.event_id)
+
+
+def test_undo_of_a_renormalization_is_refused_when_the_contact_changed(backend_url, tmp_path):
+    ws = local_workspace(backend_url, tmp_path)
+    result = ws.cleanup.renormalize()
+    jane = ws.contacts.get("tel:+250788383383")
+    ws.contacts.update(jane.uuid, name="Jane Changed")
+    seq = ws.change_seq()
+    with pytest.raises(StoreError, match="Name: Jane Local → Jane Changed"):
+        ws.cleanup.undo(result.event_id)
+    assert ws.change_seq() == seq
+
+
+# --- merging ---------------------------------------------------------------------------------------
+
+
+def merge_pair(ws):
+    a = ws.contacts.create("Jane", ["tel:+250788383383", "mailto:jane@example.org"], language="eng",
+                           groups=["Nurses"], fields={"District": "Gasabo"})
+    b = ws.contacts.create("Jane Doe", ["whatsapp:250788383383", "twitter:janed", "tel:+250730000111"],
+                           language="fra", groups=["Kigali"], fields={"District": "Kicukiro", "Age": "30"})
+    ws.messages.receive("Twitter", "twitter:janed", "hi from twitter")
+    ws.messages.receive("Airtel", "tel:+250730000111", "hi from airtel")
+    return ws.contacts.get(a.uuid), ws.contacts.get(b.uuid)
+
+
+def test_merge_preview_says_what_will_happen_and_writes_nothing(backend_url):
+    ws = rw_store(backend_url)
+    a, b = merge_pair(ws)
+    seq = ws.change_seq()
+    preview = ws.cleanup.merge(a.uuid, [b.uuid], dry_run=True)
+    assert ws.change_seq() == seq
+    assert preview.survivor.uuid == a.uuid
+    # b's connections follow a's in b's order (after its inbound messages reordered them)
+    assert [c.identity for c in preview.survivor.connections] == [
+        "tel:+250788383383", "mailto:jane@example.org", "tel:+250730000111", "twitter:janed"]
+    assert preview.steps[0].plan.dropped == (("whatsapp:250788383383", "tel:+250788383383"),)
+    assert {(c.attr, c.keep, c.other) for c in preview.clashes} == {
+        ("name", "Jane", "Jane Doe"), ("language", "eng", "fra"), ("fields.district", "Gasabo", "Kicukiro")}
+    assert preview.steps[0].messages == 2
+    assert ws.contacts.get(b.uuid).uuid == b.uuid  # still there
+
+
+def test_merge_moves_everything_and_the_merged_uuid_finds_the_survivor(backend_url):
+    ws = rw_store(backend_url)
+    a, b = merge_pair(ws)
+    assert "duplicate" in names(ws, a)
+    result = ws.cleanup.merge(a.uuid, [b.uuid], picks={"name": "other", "fields.district": "other"},
+                              expected={a.id: a.version, b.id: b.version})
+    s = result.survivor
+    assert s.name == "Jane Doe" and s.language == "eng"
+    assert dict(s.fields) == {"district": "Kicukiro", "age": "30"}
+    assert s.groups == ("Kigali", "Nurses")
+    assert result.keep_messages == 2
+    assert ws.contacts.get(b.uuid).uuid == a.uuid
+    assert ws.contacts.get("twitter:janed").uuid == a.uuid
+    assert ws.cleanup.counts()["duplicate"] == 0
+    actions = {(e.action, e.contact_id, e.actor) for e in ws.audit.page(limit=10)}
+    assert ("contact.merge", a.id, "tester") in actions and ("contact.merged", b.id, "tester") in actions
+    # the twitter connection kept its affinity to the channel b was locked in to
+    route = ws.contacts.route(a.uuid)
+    assert route.contact.uuid == a.uuid
+
+
+def test_merge_refusals_write_nothing(backend_url, tmp_path):
+    ws = rw_store(backend_url)
+    a, b = merge_pair(ws)
+    many = ws.contacts.create("Many", [f"tel:+25078800{i:04d}" for i in range(49)])
+    seq = ws.change_seq()
+    with pytest.raises(StoreError, match="itself"):
+        ws.cleanup.merge(a.uuid, [a.uuid])
+    with pytest.raises(StoreError, match="itself"):
+        ws.cleanup.merge(a.uuid, ["tel:0788383383"])  # a's own number
+    with pytest.raises(NotFound):
+        ws.cleanup.merge(a.uuid, ["00000000-0000-0000-0000-000000000000"])
+    with pytest.raises(Conflict, match="changed by someone else"):
+        ws.cleanup.merge(a.uuid, [b.uuid], expected={a.id: a.version - 1})
+    with pytest.raises(StoreError, match="at most 50"):
+        ws.cleanup.merge(a.uuid, [many.uuid])
+    assert ws.change_seq() == seq
+    deleted = ws.contacts.create("Gone", ["tel:+250788777666"])
+    ws.contacts.delete(deleted.uuid)
+    with pytest.raises(NotFound):
+        ws.cleanup.merge(a.uuid, [deleted.uuid])
+    ws.cleanup.merge(a.uuid, [b.uuid])
+    with pytest.raises(StoreError, match="merged into"):
+        ws.cleanup.merge(a.uuid, [b.uuid])
+    ws.close()
+    ro = open_workspace(backend_url, read_only=True)
+    with pytest.raises(ReadOnly):
+        ro.cleanup.merge(a.uuid, [many.uuid])
+    ro.close()
+
+
+def test_undo_a_merge_brings_the_other_contact_back(backend_url):
+    ws = rw_store(backend_url)
+    a, b = merge_pair(ws)
+    before_a, before_b = ws.contacts.get(a.uuid), ws.contacts.get(b.uuid)
+    ws.cleanup.merge(a.uuid, [b.uuid], picks={"name": "other"})
+    merge_event = next(e for e in ws.audit.page(limit=5) if e.action == "contact.merge")
+    ws.cleanup.undo(merge_event.id)
+    again_a, again_b = ws.contacts.get(a.uuid), ws.contacts.get(b.uuid)
+    assert again_b.uuid == b.uuid
+    for before, again in ((before_a, again_a), (before_b, again_b)):
+        assert [(c.identity, c.affinity_channel_id) for c in again.connections] == \
+            [(c.identity, c.affinity_channel_id) for c in before.connections]
+        assert (again.name, again.language, again.groups, again.fields) == \
+            (before.name, before.language, before.groups, before.fields)
+    assert ws.cleanup.merge(a.uuid, [b.uuid], dry_run=True).steps[0].messages == 2  # b's messages are b's again
+    assert "duplicate" in names(ws, again_a)
+
+
+def test_undo_of_a_merge_is_refused_when_the_survivor_changed(backend_url):
+    ws = rw_store(backend_url)
+    a, b = merge_pair(ws)
+    ws.cleanup.merge(a.uuid, [b.uuid])
+    merged = next(e for e in ws.audit.page(limit=5) if e.action == "contact.merged")
+    ws.contacts.update(a.uuid, name="Someone Else")
+    with pytest.raises(StoreError, match="changed since"):
+        ws.cleanup.undo(merged.id)
+    assert ws.contacts.get(b.uuid).uuid == a.uuid  # still merged
+
+
+def test_merging_several_contacts_into_one(backend_url):
+    ws = rw_store(backend_url)
+    keep = ws.contacts.create("Keep", ["tel:+250788000001"])
+    others = [ws.contacts.create(f"Other {i}", [f"tel:+25078800000{i + 2}"]) for i in range(3)]
+    result = ws.cleanup.merge(keep.uuid, [o.uuid for o in others])
+    assert [c.identity for c in result.survivor.connections] == [f"tel:+25078800000{i}" for i in range(1, 5)]
+    assert len(result.steps) == 3
+    for o in others:
+        assert ws.contacts.get(o.uuid).uuid == keep.uuid
+
+
+def test_two_staff_merging_overlapping_contacts_one_wins(backend_url):
+    ws = rw_store(backend_url)
+    a = ws.contacts.create("A", ["tel:+250788000001"])
+    b = ws.contacts.create("B", ["tel:+250788000002"])
+    c = ws.contacts.create("C", ["tel:+250788000003"])
+    one, two = open_workspace(backend_url, actor="one"), open_workspace(backend_url, actor="two")
+    outcomes: list = []
+    barrier = threading.Barrier(2)
+
+    def run(w, keep, other, expected):
+        barrier.wait()
+        try:
+            w.cleanup.merge(keep, [other], expected=expected)
+            outcomes.append("merged")
+        except StoreError as err:
+            outcomes.append(err)
+
+    threads = [threading.Thread(target=run, args=(one, a.uuid, b.uuid, {a.id: a.version, b.id: b.version})),
+               threading.Thread(target=run, args=(two, c.uuid, b.uuid, {c.id: c.version, b.id: b.version}))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("merged") == 1, outcomes
+    loser = next(o for o in outcomes if o != "merged")
+    assert isinstance(loser, StoreError)
+    survivor = ws.contacts.get(b.uuid)
+    assert survivor.uuid in (a.uuid, c.uuid)
+    assert len([x for x in survivor.connections if x.identity == "tel:+250788000002"]) == 1
+    one.close()
+    two.close()
