@@ -39,9 +39,16 @@ class ProblemRow:
     """A contact of a problem's list: its table row and the reason beside it."""
 
     contact: ContactRow
+    problem: str
     reason: str
     identity: str | None
     other_id: int | None
+    other_uuid: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"uuid": self.contact.uuid, "name": self.contact.name, "urn": self.contact.priority_identity,
+                "problem": self.problem, "reason": self.reason, "connection": self.identity,
+                "other": self.other_uuid}
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class MergeResult:
     steps: tuple[MergeStep, ...]
     keep_messages: int
     dry_run: bool
+    versions: dict[int, int]  # each contact's version before the merge (to confirm a preview with)
 
     @property
     def clashes(self) -> list[combine.Clash]:
@@ -138,8 +146,10 @@ class Cleanup:
         """The contacts with ``problem`` (id order, by key from ``after``) with their reasons."""
         check_problem(problem)
         found = problem_rows.listed(self.ws.scope, problem, after=after, limit=limit)
-        table = {r.id: r for r in contact_rows.rows_for(self.ws.scope, [cid for cid, _, _ in found])}
-        return [ProblemRow(table[cid], item.reason, item.identity, item.other_id)
+        ids = {cid for cid, _, _ in found} | {item.other_id for _, _, item in found if item.other_id}
+        table = {r.id: r for r in contact_rows.rows_for(self.ws.scope, sorted(ids))}
+        return [ProblemRow(table[cid], problem, item.reason, item.identity, item.other_id,
+                           table[item.other_id].uuid if item.other_id in table else None)
                 for cid, _, item in found if cid in table]
 
     # --- re-normalizing local numbers ------------------------------------------------------------
@@ -274,6 +284,7 @@ class Cleanup:
                 if other.id not in {v.id for v in victims}:
                     victims.append(other)
             locked = rows.lock_contacts(s, [survivor.id] + [v.id for v in victims])
+            versions = {cid: row.version for cid, row in locked.items()}
             for cid, row in locked.items():
                 if row.deleted_on is not None:  # merged or deleted by someone else since it was found
                     raise StoreError(f"{_who_row(row)} was {'merged' if row.merged_into else 'deleted'} by someone "
@@ -288,7 +299,7 @@ class Cleanup:
             s.expire_all()
             result = contact_rows.view(s, contact_rows.find(s, scope, survivor.id))
             keep_messages = rows.message_count(s, survivor.id)
-        return MergeResult(result, tuple(steps), keep_messages, dry_run)
+        return MergeResult(result, tuple(steps), keep_messages, dry_run, versions)
 
     def _find_live(self, s: Any, ref: str | int) -> Any:
         scope = self.ws.scope

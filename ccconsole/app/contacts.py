@@ -34,6 +34,10 @@ class ContactsService:
         """A live contact by id, UUID or one of its connections (``tel:0788383383``)."""
         return rows.get(self.ws.scope, ref)
 
+    def merged_into(self, uuid: str) -> str | None:
+        """The UUID of the contact a merged contact's UUID now leads to (None: not merged)."""
+        return rows.merged_into(self.ws.scope, uuid)
+
     def route(self, ref: str | int, contact: ContactView | None = None) -> RouteView:
         """The resolver's decision for a contact, with lock-in and the expression values."""
         view = contact or self.get(ref)

@@ -210,6 +210,8 @@ def contacts_show(ctx: click.Context, contact: str, db_url: str | None, as_json:
     """Show a contact (CONTACT = uuid or a connection such as tel:0788383383)."""
     with opened(ctx, db_url, read_only=True) as ws:
         view = ws.contacts.get(contact)
+        if ws.contacts.merged_into(contact) == view.uuid:
+            click.echo(visible(f"Contact {contact.strip()} was merged into {view.uuid}."), err=True)
         country, names = ws.info.country, _channel_names(ws)
     emit(view.as_dict(country), as_json, render.contact_lines(view, country, names))
 

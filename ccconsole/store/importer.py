@@ -44,6 +44,23 @@ DEFER_INDEXES_FROM = 20_000
 BULK_TABLES = ("contact", "connection", "field_value")
 
 
+def _survivors(conn, workspace_id: int, uuids: list[str]) -> dict[str, int]:
+    """``{merged contact's UUID: id of the live contact it was merged into}`` (merges of merges followed)."""
+    found: dict[str, int] = {}
+    pending = dict(db.select_in(conn, "SELECT uuid, merged_into FROM contact WHERE workspace_id = {p} "
+                                      "AND merged_into IS NOT NULL AND uuid {in}", uuids, workspace_id))
+    for _ in range(20):  # a chain of merges is short; never loop forever on bad data
+        if not pending:
+            break
+        rows = dict(db.select_in(conn, "SELECT id, merged_into FROM contact WHERE deleted_on IS NOT NULL AND id {in}",
+                                 sorted(set(pending.values()))))
+        live = {uuid: target for uuid, target in pending.items() if target not in rows}
+        found.update(live)
+        pending = {uuid: rows[target] for uuid, target in pending.items()
+                   if target in rows and rows[target] is not None}
+    return found
+
+
 class ImportCancelled(StoreError):
     """Staff cancelled the import; everything was rolled back."""
 
@@ -279,6 +296,9 @@ class _Import:
             by_uuid_ids = dict(db.select_in(
                 conn, "SELECT uuid, id FROM contact WHERE workspace_id = {p} AND deleted_on IS NULL AND uuid {in}",
                 uuids, ws))
+            missing = [u for u in uuids if u not in by_uuid_ids]
+            if missing:  # a merged contact's UUID updates the contact it was merged into
+                by_uuid_ids.update(_survivors(conn, ws, missing))
         ids = set(by_uuid_ids.values()) | {o for o in owners.values() if o is not None}
         states = self._load(conn, ids)
         contacts = {i: s.cur for i, s in states.items()}

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from ccconsole.core.views import WorkspaceInfo
 from ccconsole.store.models import Workspace
+from ccconsole.store.problems import VERSION as PROBLEMS_VERSION
 from ccconsole.store.unit import Scope, reading, translating
 
 
@@ -23,7 +24,7 @@ def first_or_create(engine: Engine, *, read_only: bool, name: str, country: str 
         if ws is None:
             if read_only:
                 return None
-            ws = Workspace(name=name, country=country)
+            ws = Workspace(name=name, country=country, problems_version=PROBLEMS_VERSION)  # no contacts: none
             s.add(ws)
             s.commit()
             s.refresh(ws)
