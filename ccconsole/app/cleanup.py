@@ -131,6 +131,10 @@ class Cleanup:
         with reading(self.ws.scope) as s:
             if problem_rows.current(s, self.ws.scope):
                 return
+        self.recompute()
+
+    def recompute(self) -> None:
+        """Compute every contact's problems again (after rows were written behind the use cases' back)."""
         with self.ws.transaction() as uow:
             uow.rescan = True
 

@@ -56,6 +56,8 @@ class AuditEntry:
                 + format_snapshot(self.after)
         if self.after is None and self.before is not None:
             return "deleted (was " + format_snapshot(self.before) + ")"
+        if self.after is not None and "merged_into" in self.after and self.before is not None:
+            return f"merged into {self.after['merged_into']} (was " + format_snapshot(self.before) + ")"
         return "; ".join(str(c) for c in self.changes) or "no visible change"
 
 

@@ -30,6 +30,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("app.lockins", "app", "L", "lockins", "Lock-ins",
                palette="Show lock-ins: contacts locked in to each channel"),
     ActionSpec("app.audit", "app", "A", "audit", "Audit log", palette="Audit log of the workspace (who changed what)"),
+    ActionSpec("app.problems", "app", "P", "problems", "Problems",
+               palette="Problems: local numbers, duplicates, unreachable contacts… and their fixes"),
     # the contacts screen
     ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts"),
     ActionSpec("contacts.clear", "contacts", "escape", "clear_filter", "Clear filter", footer=False,
@@ -99,7 +101,22 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("audit.clear", "audit", "c", "clear_filters", "Clear filters"),
     ActionSpec("audit.top", "audit", "g", "first", "Newest", footer=False),
     ActionSpec("audit.bottom", "audit", "G", "last", "Oldest loaded (loads more)", footer=False),
+    ActionSpec("audit.undo", "audit", "u", "undo", "Undo", mutates=True,
+               palette="Undo the highlighted merge or re-normalization"),
     ActionSpec("audit.back", "audit", "escape", "back", "Back"),
+    # the problems screen and the contacts of one problem
+    ActionSpec("problems.open", "problems", "enter", "open", "List contacts"),
+    ActionSpec("problems.renormalize", "problems", "R", "renormalize", "Re-normalize", mutates=True,
+               palette="Re-normalize every local number (dry run first)"),
+    ActionSpec("problems.back", "problems", "escape", "back", "Back"),
+    ActionSpec("problem.edit", "problem", "e,enter", "edit", "Edit", mutates=True,
+               palette="Update Contact (edit the highlighted contact)"),
+    ActionSpec("problem.mark", "problem", "space", "mark", "Mark", palette="Mark or unmark the highlighted contact"),
+    ActionSpec("problem.merge", "problem", "m", "merge", "Merge", mutates=True,
+               palette="Merge the marked contacts, or the highlighted duplicate with its partner"),
+    ActionSpec("problem.renormalize", "problem", "R", "renormalize", "Re-normalize", mutates=True,
+               palette="Re-normalize every local number (dry run first)"),
+    ActionSpec("problem.back", "problem", "escape", "back", "Back"),
 )
 
 SCOPE_TITLES = {
@@ -111,6 +128,8 @@ SCOPE_TITLES = {
     "history": "History",
     "audit": "Audit log",
     "import": "Import",
+    "problems": "Problems",
+    "problem": "Contacts of a problem",
 }
 
 

@@ -17,6 +17,7 @@ from ccconsole.tui import actions
 from ccconsole.tui.live import LiveRefresh
 from ccconsole.tui.screens.audit import AuditScreen
 from ccconsole.tui.screens.channels import ChannelsScreen
+from ccconsole.tui.screens.cleanup import ProblemContactsScreen, ProblemsScreen
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.dialogs import HelpScreen
 from ccconsole.tui.screens.history import HistoryScreen
@@ -59,7 +60,8 @@ class CCConsole(LiveRefresh, App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers every registered action of the current screen and the app."""
         scope = {ContactsScreen: "contacts", ChannelsScreen: "channels", LockInsScreen: "lockins",
-                 HistoryScreen: "history", AuditScreen: "audit"}.get(type(screen))
+                 HistoryScreen: "history", AuditScreen: "audit", ProblemsScreen: "problems",
+                 ProblemContactsScreen: "problem"}.get(type(screen))
         for spec in actions.ACTIONS:
             if spec.palette is None or spec.scope not in ("app", scope):
                 continue
@@ -81,6 +83,10 @@ class CCConsole(LiveRefresh, App):
     def action_audit(self) -> None:
         if not (isinstance(self.screen, AuditScreen) and self.screen.contact_id is None):
             self.push_screen(AuditScreen())
+
+    def action_problems(self) -> None:
+        if not isinstance(self.screen, ProblemsScreen):
+            self.push_screen(ProblemsScreen())
 
     def action_lockins(self) -> None:
         if not isinstance(self.screen, LockInsScreen):

@@ -21,6 +21,7 @@ from ccconsole.app import audit
 from ccconsole.app.audit import AuditEntry
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
+from ccconsole.tui.screens.dialogs import Confirm
 
 
 class AuditScreen(UsesWorkspace, Screen):
@@ -178,6 +179,39 @@ class AuditScreen(UsesWorkspace, Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    UNDOABLE = ("contact.merge", "contact.merged", "contact.renormalize", "cleanup.renormalize")
+
+    def action_undo(self) -> None:
+        entry = self.current
+        if entry is None:
+            return
+        if entry.action not in self.UNDOABLE:
+            self.notify("Only a merge or a re-normalization can be undone.", severity="warning")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._undo(entry.id)
+
+        self.app.push_screen(Confirm(f"Undo {entry.action} of {entry.subject} (event {entry.id})? The contacts "
+                                     "involved get back what they had, unless they changed since."), answer)
+
+    @work(thread=True, exit_on_error=False, group="audit-undo")
+    def _undo(self, event_id: int) -> None:
+        try:
+            result = self.workspace.cleanup.undo(event_id)
+        except Exception as err:
+            self.app.call_from_thread(self.notify, safe.visible(failure_text(err)), severity="error", markup=False)
+            return
+        names = ", ".join(c.name or c.uuid for c in result.contacts[:3])
+        self.app.call_from_thread(self.notify, safe.visible(f"Undone: {names}"), markup=False)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        spec = actions.by_action("audit", action)
+        if spec is not None and spec.mutates and self.console_app.read_only:
+            return False
+        return True
 
 
 def _cut(text: str, width: int) -> str:
