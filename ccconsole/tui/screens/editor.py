@@ -52,6 +52,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
     """Returns the saved ContactView on save, None on cancel. ``contact_id=None``: a new contact."""
 
     BINDINGS = actions.bindings("editor")
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
 
     class Loaded(Message):
         def __init__(self, view: ContactView | None, channels, error: str | None = None,
