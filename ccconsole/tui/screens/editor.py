@@ -99,14 +99,6 @@ class ContactEditor(UsesWorkspace, ModalScreen):
                     yield Label("Name", classes="field-label")
                     yield safe.SafeInput(id="name", placeholder="Name", compact=True)
                 yield ErrorLine(id="err-name")
-                with Horizontal(classes="field", id="attrs-row"):
-                    yield Label("Language", classes="field-label")
-                    yield safe.SafeInput(id="language", placeholder="eng", compact=True,
-                                         tooltip="ISO-639-3 code, e.g. eng, kin, fra; empty: none")
-                    yield Label("Status", classes="attr-label")
-                    yield Select(STATUS_CHOICES, value="active", allow_blank=False, id="status", compact=True)
-                yield ErrorLine(id="err-language")
-                yield ErrorLine(id="err-status")
                 yield Label("Connections (first = priority)", classes="section")
                 yield Vertical(id="connections")
                 with Horizontal(classes="field", id="add-row"):
@@ -120,6 +112,14 @@ class ContactEditor(UsesWorkspace, ModalScreen):
                     yield Label("Groups", classes="field-label")
                     yield safe.SafeInput(id="groups", placeholder="comma separated, e.g. Nurses, Kigali", compact=True)
                 yield ErrorLine(id="err-groups")
+                with Horizontal(classes="field", id="attrs-row"):
+                    yield Label("Language", classes="field-label")
+                    yield safe.SafeInput(id="language", placeholder="eng", compact=True,
+                                         tooltip="ISO-639-3 code, e.g. eng, kin, fra; empty: none")
+                    yield Label("Status", classes="attr-label")
+                    yield Select(STATUS_CHOICES, value="active", allow_blank=False, id="status", compact=True)
+                yield ErrorLine(id="err-language")
+                yield ErrorLine(id="err-status")
                 yield Label("Fields", classes="section")
                 yield Vertical(id="fields")
                 yield Static("", id="next-route")
@@ -467,10 +467,10 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     def _error_targets(self) -> list[tuple[str, str, str]]:
         """(error key, the widget that gets the focus, its message line) in the form's order."""
-        targets = [("name", "#name", "#err-name"), ("language", "#language", "#err-language"),
-                   ("status", "#status", "#err-status")]
+        targets = [("name", "#name", "#err-name")]
         targets += [(f"urns.{i}", f"#conn-{i}", f"#err-conn-{i}") for i in range(len(self.items))]
-        targets += [("urns", "#add-value", "#err-add"), ("groups", "#groups", "#err-groups")]
+        targets += [("urns", "#add-value", "#err-add"), ("groups", "#groups", "#err-groups"),
+                    ("language", "#language", "#err-language"), ("status", "#status", "#err-status")]
         targets += [(f"fields.{key}", f"#field-{i}", f"#err-field-{i}") for i, (key, _) in enumerate(self.field_defs)]
         return targets
 
