@@ -508,10 +508,16 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             # once the message lines have their height: the field and its message in view
             self.call_after_refresh(self._reveal, widget, line)
 
-    def _reveal(self, widget: Widget, line: ErrorLine) -> None:
+    def _reveal(self, widget: Widget, line: ErrorLine, tries: int = 5) -> None:
+        """Scroll the form so the field and its message are in view. The message lines (and the
+        summary above the buttons, which shrinks the form) take their place over the next layouts:
+        try again until both are inside the form's visible part."""
         body = self.query_one("#editor-body", VerticalScroll)
         body.scroll_to_widget(line, animate=False, immediate=True)
         body.scroll_to_widget(widget, animate=False, immediate=True)
+        inside = body.region.contains_region(widget.region) and body.region.contains_region(line.region)
+        if not inside and tries > 1:
+            self.set_timer(0.02, lambda: self._reveal(widget, line, tries - 1))
 
     # --- someone else saved meanwhile: show what changed, reload keeping the user's edits ---------
 
