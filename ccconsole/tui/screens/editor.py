@@ -114,7 +114,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
                 yield ErrorLine(id="err-groups")
                 with Horizontal(classes="field", id="attrs-row"):
                     yield Label("Language", classes="field-label")
-                    yield safe.SafeInput(id="language", placeholder="eng", compact=True,
+                    yield safe.SafeInput(id="language", placeholder="e.g. eng", compact=True,
                                          tooltip="ISO-639-3 code, e.g. eng, kin, fra; empty: none")
                     yield Label("Status", classes="attr-label")
                     yield Select(STATUS_CHOICES, value="active", allow_blank=False, id="status", compact=True)
