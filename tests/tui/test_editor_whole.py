@@ -11,6 +11,7 @@ import pytest
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from ccconsole.app import open_workspace
+from ccconsole.core.importing import field_key
 from ccconsole.errors import NotFound
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.contacts import ContactsScreen
@@ -411,3 +412,60 @@ async def test_new_and_delete_in_footer_help_and_palette(wsf):
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = "\n".join(static_text(s) for s in app.screen.query(Static))
         assert "New" in text and "Delete" in text and "Cancel" in text
+
+
+# --- someone else saved meanwhile: reload keeps my language, status and field edits -------------------
+
+
+async def test_reload_after_a_refused_save_merges_language_status_and_fields(wsf):
+    app = make_app(wsf.url, actor=ACTOR)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await table_ready(pilot)
+        editor = await open_editor(pilot)
+        age = editor.query_one(f"#field-{field_index(editor, 'Age')}", Input)
+        age.focus()
+        await clear_focused_input(pilot)
+        await type_text(pilot, "36")
+        editor.query_one("#language", Input).focus()
+        await clear_focused_input(pilot)
+        await type_text(pilot, "fra")
+        other = open_workspace(wsf.url, actor="bob")
+        try:  # another staff member: another field, the status, and the language too
+            other.contacts.update(wsf.ids[ALICE], fields={"District": "Kicukiro"}, status="archived", language="kin")
+        finally:
+            other.close()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not editor.saving and editor.conflict is not None, what="the refused save")
+        assert "someone else changed" in (error_text(editor, "#err-form") or "")
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: editor.conflict is None and editor.view.status == "archived", what="the reload")
+        await pilot.pause()
+        assert age.value == "36"  # mine
+        assert editor.query_one(f"#field-{field_index(editor, 'District')}", Input).value == "Kicukiro"  # theirs
+        assert editor.query_one("#status", Select).value == "archived"  # theirs: I left it alone
+        assert editor.query_one("#language", Input).value == "fra"  # both changed it: mine, theirs shown
+        assert "Language: you both changed it — yours is in the form, theirs was: kin" in \
+            static_text(editor.query_one("#conflict", Static))
+        await saved(pilot)
+    after = wsf.contact(ALICE)
+    assert (after.language, after.status) == ("fra", "archived")
+    assert dict(after.fields)["age"] == "36" and dict(after.fields)["district"] == "Kicukiro"
+
+
+async def test_a_hostile_field_name_and_value_are_shown_literally(ws):
+    name, value = "[b]Note[/b] \x1b]0;owned\x07", "[@click=app.quit]x[/]"
+    store = ws.store()
+    try:
+        store.contacts.update(ws.ids[ALICE], fields={name: value})
+    finally:
+        store.close()
+    app = make_app(ws.url, actor=ACTOR)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await table_ready(pilot)
+        editor = await open_editor(pilot)
+        label = editor.query_one(".fv-label", Label)
+        assert str(label.render()) == "[b]Note[/b] ␛]0;owned␇"
+        assert editor.query_one("#field-0", Input).value == value
+        await pilot.press("escape")  # nothing edited: closes at once, nothing written
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen))
+    assert dict(ws.contact(ALICE).fields) == {field_key(name): value}
