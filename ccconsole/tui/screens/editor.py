@@ -406,7 +406,8 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             return
         stored = dict(self.view.fields)
         # only the fields the user changed: a value someone else set meanwhile is not undone by accident
-        changed: dict[str, str | None] = {k: (v or None) for k, v in typed.items() if v != stored.get(k, "")}
+        changed: dict[str, str | None] = {k: (v or None) for k, v in typed.items()
+                                           if v != stored.get(k, "").strip()}
         self._save(self.view.id, name, urns, self._groups(), self.view.version, language, status, changed)
 
     def _refuse_read_only(self) -> None:
