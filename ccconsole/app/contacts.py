@@ -52,6 +52,10 @@ class ContactsService:
         """Who owns each identity: ``{identity: (contact id or None if detached, contact name)}``."""
         return rows.connection_owners(self.ws.scope, identities)
 
+    def field_definitions(self) -> list[tuple[str, str]]:
+        """The workspace's custom fields, ``(key, name)``, in the order a form lists them."""
+        return rows.field_definitions(self.ws.scope)
+
     # --- writing ---------------------------------------------------------------------------------
 
     def create(self, name: str = "", urns: Sequence[str] = (), *, language: str | None = None,

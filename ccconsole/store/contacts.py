@@ -118,6 +118,14 @@ def message_texts(scope: Scope, message_ids: Sequence[int]) -> dict[int, tuple[d
             select(Message.id, Message.created_on, Message.text).where(Message.id.in_(list(message_ids))))}
 
 
+def field_definitions(scope: Scope) -> list[tuple[str, str]]:
+    """The workspace's custom fields: ``(key, name)`` ordered by name, then key."""
+    with reading(scope) as s:
+        return [(k, n) for k, n in s.execute(select(FieldDef.key, FieldDef.name)
+                                             .where(FieldDef.workspace_id == scope.workspace.id)
+                                             .order_by(FieldDef.name, FieldDef.key))]
+
+
 def connection_owners(scope: Scope, identities: Iterable[str]) -> dict[str, tuple[int | None, str]]:
     """Who owns each identity: ``{identity: (contact id or None if detached, contact name)}``."""
     ids = list(identities)

@@ -38,6 +38,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                palette="Clear the filter"),
     ActionSpec("contacts.edit", "contacts", "e,enter", "edit", "Edit",
                palette="Update Contact (edit the highlighted contact)", mutates=True),
+    ActionSpec("contacts.new", "contacts", "n", "new_contact", "New", palette="New contact", mutates=True),
+    ActionSpec("contacts.delete", "contacts", "d", "delete_contact", "Delete",
+               palette="Delete the highlighted contact (asks first; default No)", mutates=True),
     ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview",
                palette="Show or hide the routing preview"),
     ActionSpec("contacts.history", "contacts", "h", "history", "History",
@@ -145,6 +148,17 @@ def bindings(scope: str) -> list[BindingType]:
 
 def by_action(scope: str, action: str) -> ActionSpec | None:
     return next((a for a in specs(scope) if a.action == action), None)
+
+
+def refused_in_read_only(scope: str, key: str, keymap: dict[str, str] | None = None) -> ActionSpec | None:
+    """The action that changes data bound to ``key`` in ``scope`` (with the user's keymap): in a
+    read-only console its binding is off, and the screen says why instead of doing nothing."""
+    keymap = keymap or {}
+    for spec in specs(scope):
+        keys = keymap.get(spec.id, spec.keys)
+        if spec.mutates and key in [k.strip() for k in keys.split(",")]:
+            return spec
+    return None
 
 
 def key_label(keys: str) -> str:

@@ -9,7 +9,7 @@ from textual.widgets import Button, Footer, Input, Select, Static
 
 from ccconsole.tui.app import make_app
 from ccconsole.tui.screens.contacts import ContactsScreen
-from ccconsole.tui.screens.dialogs import HelpScreen
+from ccconsole.tui.screens.dialogs import Confirm, HelpScreen
 from ccconsole.tui.screens.editor import ContactEditor
 from ccconsole.tui.widgets.form import ErrorLine
 from tests.tui.helpers import (
@@ -295,8 +295,10 @@ async def test_invalid_email_shows_a_message_and_saves_nothing(ws):
         assert "Invalid email address." in error_text(editor, "#err-conn-0")
         await not_saved(pilot, editor)
         assert "Invalid email address." in (error_text(editor, "#err-conn-0") or "")
-        # escape leaves it as it was
+        # escape asks first (the form has edits); discarding leaves the contact as it was
         await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the discard question")
+        await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen))
     after = ws.contact(DORA)
     assert after.connections == before.connections
@@ -317,7 +319,8 @@ async def test_a_connection_owned_by_another_contact_names_the_owner_and_saves_n
         message = error_text(editor, "#err-conn-3")
         assert message is not None and OLGA in message, message
         assert "In use by another contact" in message
-        assert error_text(editor, "#err-form") is None
+        # above the buttons, only the summary (the message itself is under the connection)
+        assert error_text(editor, "#err-form") == "⚠ Not saved: fix the field marked ⚠."
     assert ws.contact(ALICE).connections == before.connections
     assert ws.contact(ALICE).version == before.version
     assert ws.identities(OLGA) == ["tel:+250788999000"]
@@ -338,6 +341,8 @@ async def test_cancel_discards_every_change(ws):
         await pilot.press("alt+delete")
         await wait_for(pilot, lambda: len(editor.items) == 2)
         await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the discard question")
+        await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen))
         await settle(pilot)
         assert t.current.name == ALICE
@@ -355,6 +360,8 @@ async def test_cancel_button(ws):
         await pilot.click("#up-1")
         await wait_for(pilot, lambda: editor.query_one("#conn-0", Input).value == "alice")
         await pilot.click("#cancel")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the discard question")
+        await pilot.click("#yes")
         await wait_for(pilot, lambda: isinstance(app.screen, ContactsScreen))
     assert ws.contact(ALICE).connections == before.connections
 

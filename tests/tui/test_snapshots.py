@@ -64,6 +64,57 @@ def test_update_contact_modal(snap_compare, demo_url, size):
     assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=editor_ready)
 
 
+async def editor_fields_ready(pilot) -> None:
+    """Update Contact at 80x24 for a contact with three connections and two field values, scrolled
+    down to language, status and the custom fields."""
+    await contacts_ready(pilot)
+    await pilot.press("slash", *"Noah Ochieng", "enter")
+    await table_ready(pilot, "Noah Ochieng")
+    await wait_for(pilot, lambda: preview_title(pilot.app) == "Route for Noah Ochieng", what="Noah's route")
+    await open_editor(pilot)
+    await settle(pilot)
+    pilot.app.screen.query_one("#field-0").focus()
+    await pilot.pause()
+    pilot.app.screen.query_one("#editor-body").scroll_end(animate=False)
+    await settle(pilot)
+    no_blink(pilot.app)
+    await pilot.pause()
+
+
+async def new_contact_ready(pilot) -> None:
+    from ccconsole.tui.screens.editor import ContactEditor
+
+    await contacts_ready(pilot)
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ContactEditor) and pilot.app.screen.loaded,
+                   what="the New contact modal")
+    await settle(pilot)
+    no_blink(pilot.app)
+    await pilot.pause()
+
+
+async def delete_question_ready(pilot) -> None:
+    from ccconsole.tui.screens.dialogs import Confirm
+
+    await contacts_ready(pilot)
+    await pilot.press("d")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the delete question")
+    await settle(pilot)
+    await pilot.pause()
+
+
+def test_update_contact_fields_80x24(snap_compare, demo_url):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=(80, 24), run_before=editor_fields_ready)
+
+
+def test_new_contact_modal_80x24(snap_compare, demo_url):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=(80, 24), run_before=new_contact_ready)
+
+
+def test_delete_question_80x24(snap_compare, demo_url):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=(80, 24), run_before=delete_question_ready)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_channels_screen(snap_compare, demo_url, size):
     assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=channels_ready)

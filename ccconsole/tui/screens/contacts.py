@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -34,6 +34,13 @@ class ContactsScreen(UsesWorkspace, Screen):
         def __init__(self, contact_id: int, view: RouteView | None, error: str | None = None):
             super().__init__()
             self.contact_id, self.view, self.error = contact_id, view, error
+
+    class Deleted(Message):
+        """A delete finished: the contact's name, or why it was not deleted."""
+
+        def __init__(self, name: str, error: str | None = None):
+            super().__init__()
+            self.name, self.error = name, error
 
     def __init__(self) -> None:
         super().__init__()
@@ -242,14 +249,74 @@ class ContactsScreen(UsesWorkspace, Screen):
 
         def done(saved) -> None:
             if saved is not None:
-                table = self.query_one(ContactTable)
-                table.reload()
-                self._highlighted = None  # force the preview to reload the new route
-                self._load_route(saved.id)
-                self._highlighted = saved.id
+                self._show_saved(saved)
                 self.notify(f"Saved {safe.visible(saved.name or saved.uuid)}", markup=False)
 
         self.app.push_screen(ContactEditor(row.id), done)
+
+    def _show_saved(self, saved) -> None:
+        """Reload the table around ``saved`` (selected) and its route."""
+        self.query_one(ContactTable).show_contact((saved.name, saved.id), saved.id)
+        self._highlighted = None  # force the preview to reload the new route
+        self._load_route(saved.id)
+        self._highlighted = saved.id
+
+    def action_new_contact(self) -> None:
+        from ccconsole.tui.screens.editor import ContactEditor
+
+        def done(created) -> None:
+            if created is None:
+                return
+            self._show_saved(created)
+            table = self.query_one(ContactTable)
+            note = ""
+            if table.filter_text:
+                note = " (not listed if the filter does not match it)"
+            self.notify(f"Created {safe.visible(created.name or created.uuid)}{note}", markup=False)
+
+        self.app.push_screen(ContactEditor(None), done)
+
+    def action_delete_contact(self) -> None:
+        row = self.query_one(ContactTable).current
+        if row is None:
+            return
+        from ccconsole.tui.screens.dialogs import Confirm
+
+        name = row.name or row.uuid
+        question = (f"Delete the contact {name}? Its connections are detached (free to be claimed again); "
+                    "its message history stays.")
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._delete(row.id, name)
+
+        self.app.push_screen(Confirm(question, yes="Delete", no="No"), answer)
+
+    @work(thread=True, exit_on_error=False, group="contact-delete")
+    def _delete(self, contact_id: int, name: str) -> None:
+        try:
+            self.workspace.contacts.delete(contact_id)
+        except Exception as err:
+            self.post_message(self.Deleted(name, failure_text(err)))
+            return
+        self.post_message(self.Deleted(name))
+
+    def on_contacts_screen_deleted(self, message: Deleted) -> None:
+        if message.error:
+            self.notify(f"Not deleted: {safe.visible(message.error)}", severity="error", markup=False)
+            return
+        self.query_one(ContactTable).reload()  # the cursor stays at the deleted contact's place
+        self.notify(f"Deleted {safe.visible(message.name)}", markup=False)
+
+    def on_key(self, event: events.Key) -> None:
+        """Read-only: a key that would change data says why it does nothing."""
+        if not self.console_app.read_only or isinstance(self.focused, Input):
+            return
+        spec = actions.refused_in_read_only("contacts", event.key, self.console_app.keymap)
+        if spec is not None:
+            event.stop()
+            self.notify(f"Read-only: {spec.description.lower()} is not available; nothing was written.",
+                        severity="warning", markup=False)
 
     def action_audit_contact(self) -> None:
         row = self.query_one(ContactTable).current

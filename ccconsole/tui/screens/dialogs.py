@@ -18,16 +18,17 @@ class Confirm(UsesWorkspace, ModalScreen[bool]):
 
     BINDINGS = [("escape", "no", "No"), ("n", "no", "No"), ("y", "yes", "Yes")]
 
-    def __init__(self, question: str):
+    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No"):
         super().__init__()
         self.question = question
+        self.yes_label, self.no_label = yes, no
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
             yield Label(safe.content(self.question), id="confirm-text")
             with Horizontal(id="confirm-buttons"):
-                yield Button("No (n)", id="no", variant="primary")
-                yield Button("Yes (y)", id="yes", variant="error")
+                yield Button(f"{self.no_label} (n)", id="no", variant="primary")
+                yield Button(f"{self.yes_label} (y)", id="yes", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -1,15 +1,19 @@
-"""Update Contact: name, connections in priority order (promote, edit in place, remove, add), groups.
+"""Update Contact and New contact: the whole contact — name, language, status, connections in
+priority order (promote, edit in place, remove, add), groups and every custom field's value.
 
-Saving *replaces* the contact's connection list (domain.md section 3) through the store, in a
-worker; nothing is saved unless everything is valid. While editing, the modal shows where the next
-message would go with the unsaved list, computed by the same resolver as everywhere else.
+Saving *replaces* the contact's connection list (domain.md section 3) through the one use case
+(``ws.contacts.update``, or ``ws.contacts.create`` for a new contact), in a worker; nothing is saved
+unless everything is valid, and a refused save keeps the edits, marks each bad field and moves the
+focus to the first one. While editing, the modal shows where the next message would go with the
+unsaved list and status, computed by the same resolver as everywhere else. ``esc`` with unsaved edits
+asks before discarding them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.dom import DOMNode
@@ -20,14 +24,19 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from ccconsole.app import audit
 from ccconsole.core import urns as urnlib
-from ccconsole.core.merging import FormConn, merge
+from ccconsole.core.merging import FormConn, merge, merge_name
 from ccconsole.core.model import Connection, Contact, Status
 from ccconsole.core.routing import RULE_TEXT, Channels, route
 from ccconsole.core.views import ContactView
 from ccconsole.errors import Conflict, StoreError, ValidationFailed
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
-from ccconsole.tui.widgets.form import ConnectionRow, ErrorLine, Item
+from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.widgets.form import ConnectionRow, ErrorLine, FieldRow, Item
+
+# what staff may set; a stopped contact (it opted out) shows "stopped" until re-activated
+STATUS_CHOICES = [("active", "active"), ("blocked", "blocked"), ("archived", "archived")]
+STOPPED_CHOICE = ("stopped (opted out)", "stopped")
 
 
 @dataclass(frozen=True)
@@ -40,14 +49,17 @@ class ConflictInfo:
 
 
 class ContactEditor(UsesWorkspace, ModalScreen):
-    """Returns the saved ContactView on save, None on cancel."""
+    """Returns the saved ContactView on save, None on cancel. ``contact_id=None``: a new contact."""
 
     BINDINGS = actions.bindings("editor")
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
 
     class Loaded(Message):
-        def __init__(self, view: ContactView | None, channels, error: str | None = None):
+        def __init__(self, view: ContactView | None, channels, error: str | None = None,
+                     field_defs: list[tuple[str, str]] | None = None):
             super().__init__()
             self.view, self.channels, self.error = view, channels, error
+            self.field_defs = field_defs or []
 
     class Saved(Message):
         def __init__(self, view: ContactView | None, errors: dict[str, str] | None = None,
@@ -62,15 +74,18 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             super().__init__()
             self.info, self.error = info, error
 
-    def __init__(self, contact_id: int):
+    def __init__(self, contact_id: int | None):
         super().__init__()
         self.contact_id = contact_id
+        self.is_new = contact_id is None
         self.view: ContactView | None = None
+        self.loaded = False  # the form holds the contact (or, new, the workspace's fields)
         self.channels = Channels(())
         self.items: list[Item] = []
+        self.field_defs: list[tuple[str, str]] = []  # (key, name) of the workspace's custom fields
         self.saving = False
         self.conflict: ConflictInfo | None = None  # set while a refused save waits for Reload
-
+        self._clean: tuple | None = None  # the form's state as loaded: anything else is an unsaved edit
 
     @property
     def country(self) -> str | None:
@@ -78,7 +93,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor"):
-            yield Label("Update Contact", id="editor-title")
+            yield Label("New contact" if self.is_new else "Update Contact", id="editor-title")
             with VerticalScroll(id="editor-body"):
                 with Horizontal(classes="field"):
                     yield Label("Name", classes="field-label")
@@ -96,14 +111,27 @@ class ContactEditor(UsesWorkspace, ModalScreen):
                 with Horizontal(classes="field"):
                     yield Label("Groups", classes="field-label")
                     yield safe.SafeInput(id="groups", placeholder="comma separated, e.g. Nurses, Kigali", compact=True)
+                yield ErrorLine(id="err-groups")
+                with Horizontal(classes="field", id="attrs-row"):
+                    yield Label("Language", classes="field-label")
+                    yield safe.SafeInput(id="language", placeholder="e.g. eng", compact=True,
+                                         tooltip="ISO-639-3 code, e.g. eng, kin, fra; empty: none")
+                    yield Label("Status", classes="attr-label")
+                    yield Select(STATUS_CHOICES, value="active", allow_blank=False, id="status", compact=True)
+                yield ErrorLine(id="err-language")
+                yield ErrorLine(id="err-status")
+                yield Label("Fields", classes="section")
+                yield Vertical(id="fields")
                 yield Static("", id="next-route")
-                yield ErrorLine(id="err-form")
                 yield Static("", id="conflict")
+            # outside the scrolling form, just above the buttons: always in view, never over them
+            yield ErrorLine(id="err-form")
             with Horizontal(id="editor-buttons"):
                 yield Button("Reload (^l)", id="reload", compact=True,
                              tooltip="Load the version saved meanwhile, keeping your edits on top")
                 yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Save Changes (^s)", id="save", variant="primary", compact=True,
+                yield Button("Create (^s)" if self.is_new else "Save Changes (^s)", id="save",
+                             variant="primary", compact=True,
                              disabled=self.console_app.read_only)
         yield Footer()
 
@@ -115,12 +143,13 @@ class ContactEditor(UsesWorkspace, ModalScreen):
     @work(thread=True, exit_on_error=False, group="editor")
     def _load(self) -> None:
         try:
-            view = self.workspace.contacts.get(self.contact_id)
+            view = None if self.contact_id is None else self.workspace.contacts.get(self.contact_id)
             channels = self.workspace.channels.list()
+            field_defs = self.workspace.contacts.field_definitions()
         except Exception as err:
             self.post_message(self.Loaded(None, (), failure_text(err)))
             return
-        self.post_message(self.Loaded(view, channels))
+        self.post_message(self.Loaded(view, channels, field_defs=field_defs))
 
     async def on_contact_editor_loaded(self, message: Loaded) -> None:
         if message.error:
@@ -128,17 +157,86 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             self.dismiss(None)
             return
         view = message.view
-        assert view is not None  # loaded without an error
+        assert view is not None or self.is_new  # loaded without an error
         self.view = view
         self.channels = Channels(message.channels)
-        self.query_one("#editor-title", Label).update(
-            safe.content(f"Update Contact — {view.name or '(no name)'}"))
-        self.query_one("#name", Input).value = view.name
-        self.query_one("#groups", Input).value = ", ".join(view.groups)
-        self.items = [Item(c.scheme, self._editable(c.identity), c.identity, c.affinity_channel_id)
-                      for c in view.connections]
+        self.field_defs = message.field_defs
+        if view is not None:
+            self.query_one("#editor-title", Label).update(
+                safe.content(f"Update Contact — {view.name or '(no name)'}"))
+        await self._fill(view)
+        await self._mount_fields(dict(view.fields) if view else {})
         await self._rebuild(focus=None)
+        self._clean = self._state_of(view)
+        self.loaded = True
         self.query_one("#name", Input).focus()
+
+    async def _fill(self, view: ContactView | None) -> None:
+        """Name, language, status, groups and connections as stored (empty for a new contact)."""
+        self.query_one("#name", Input).value = view.name if view else ""
+        self.query_one("#language", Input).value = (view.language or "") if view else ""
+        self._set_status(view.status if view else "active")
+        self.query_one("#groups", Input).value = ", ".join(view.groups) if view else ""
+        self.items = [Item(c.scheme, self._editable(c.identity), c.identity, c.affinity_channel_id)
+                      for c in view.connections] if view else []
+
+    def _set_status(self, status: str) -> None:
+        select: Select[str] = self.query_one("#status", Select)
+        choices = list(STATUS_CHOICES)
+        if status == "stopped":
+            choices.append(STOPPED_CHOICE)
+        select.set_options(choices)
+        select.value = status
+
+    async def _mount_fields(self, values: dict[str, str]) -> None:
+        box = self.query_one("#fields", Vertical)
+        await box.remove_children()
+        rows: list[Widget] = []
+        for i, (key, name) in enumerate(self.field_defs):
+            rows.append(FieldRow(i, name or key, values.get(key, "")))
+            rows.append(ErrorLine(id=f"err-field-{i}", classes="field-error"))
+        if not rows:
+            rows.append(Label("The workspace has no custom fields.", classes="hint"))
+        await box.mount_all(rows)
+
+    # --- what the form holds -------------------------------------------------------------------
+
+    def _field_values(self) -> dict[str, str]:
+        """``{field key: value typed}`` for every field of the workspace."""
+        values = {}
+        for i, (key, _) in enumerate(self.field_defs):
+            try:
+                values[key] = self.query_one(f"#field-{i}", Input).value
+            except Exception:  # not mounted yet
+                values[key] = ""
+        return values
+
+    def _status_value(self) -> str:
+        value = self.query_one("#status", Select).value
+        return str(value) if value != Select.BLANK else "active"
+
+    def _groups(self) -> list[str]:
+        return [g.strip() for g in self.query_one("#groups", Input).value.split(",") if g.strip()]
+
+    def _form_state(self) -> tuple:
+        self._sync_values()
+        return (self.query_one("#name", Input).value.strip(), self.query_one("#language", Input).value.strip(),
+                self._status_value(), tuple(self._groups()),
+                tuple((i.scheme, i.value.strip()) for i in self.items),
+                tuple(sorted((k, v.strip()) for k, v in self._field_values().items())))
+
+    def _state_of(self, view: ContactView | None) -> tuple:
+        """The form's state right after loading ``view`` (None: a new, empty contact)."""
+        stored = dict(view.fields) if view else {}
+        return ((view.name.strip() if view else ""), (view.language or "") if view else "",
+                view.status if view else "active", tuple(view.groups) if view else (),
+                tuple((c.scheme, self._editable(c.identity)) for c in view.connections) if view else (),
+                tuple(sorted((k, stored.get(k, "").strip()) for k, _ in self.field_defs)))
+
+    @property
+    def edited(self) -> bool:
+        """The form holds changes that are not saved."""
+        return self.loaded and self._clean is not None and self._form_state() != self._clean
 
     def _editable(self, identity: str) -> str:
         return identity.partition(":")[2]
@@ -228,6 +326,11 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         await self._rebuild(focus=None)
         box.focus()
 
+    @on(Select.Changed, "#status")
+    def _status_changed(self) -> None:
+        if self.loaded:
+            self._update_route()
+
     @on(Select.Changed, "#add-scheme")
     def _scheme_changed(self, event: Select.Changed) -> None:
         examples = {"tel": "+250788383383", "mailto": "jane@example.org", "twitter": "@handle",
@@ -266,7 +369,10 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             identity = self._identity(item)
             if identity:
                 conns.append(Connection(identity, item.affinity if identity == item.original else None))
-        status = Status(self.view.status) if self.view else Status.ACTIVE
+        try:
+            status = Status(self._status_value())
+        except ValueError:
+            status = Status.ACTIVE
         decision = route(Contact(status, tuple(conns)), self.channels, explain=False)
         target = self.query_one("#next-route", Static)
         if decision.ok:
@@ -280,21 +386,45 @@ class ContactEditor(UsesWorkspace, ModalScreen):
     # --- saving --------------------------------------------------------------------------------
 
     def action_save(self) -> None:
-        if self.saving or self.view is None or self.console_app.read_only:
+        if self.console_app.read_only:
+            self._refuse_read_only()
+            return
+        if self.saving or not self.loaded:
             return
         self._sync_values()
         for label in self.query(ErrorLine):
             label.show(None)
         urns = [f"{item.scheme}:{item.value}" for item in self.items]
-        groups = [g.strip() for g in self.query_one("#groups", Input).value.split(",") if g.strip()]
+        name = self.query_one("#name", Input).value
+        language = self.query_one("#language", Input).value.strip()
+        status = self._status_value()
+        typed = {k: v.strip() for k, v in self._field_values().items()}
         self.saving = True
-        self._save(self.view.id, self.query_one("#name", Input).value, urns, groups, self.view.version)
+        if self.view is None:
+            fields = {k: v for k, v in typed.items() if v}
+            self._save(None, name, urns, self._groups(), 0, language, status, fields)
+            return
+        stored = dict(self.view.fields)
+        # only the fields the user changed: a value someone else set meanwhile is not undone by accident
+        changed: dict[str, str | None] = {k: (v or None) for k, v in typed.items()
+                                           if v != stored.get(k, "").strip()}
+        self._save(self.view.id, name, urns, self._groups(), self.view.version, language, status, changed)
+
+    def _refuse_read_only(self) -> None:
+        self.query_one("#err-form", ErrorLine).show("Read-only: this console cannot save; nothing was written.")
 
     @work(thread=True, exit_on_error=False, group="editor-save")
-    def _save(self, contact_id: int, name: str, urns: list[str], groups: list[str], version: int) -> None:
+    def _save(self, contact_id: int | None, name: str, urns: list[str], groups: list[str], version: int,
+              language: str, status: str, fields: dict[str, str | None]) -> None:
         try:
-            view = self.workspace.contacts.update(contact_id, name=name, urns=urns, groups=groups,
-                                             expected_version=version)
+            if contact_id is None:
+                view = self.workspace.contacts.create(
+                    name, urns, language=language or None, status=status, groups=groups,
+                    fields={k: v for k, v in fields.items() if v is not None})
+            else:
+                view = self.workspace.contacts.update(contact_id, name=name, urns=urns, groups=groups,
+                                                      language=language, status=status, fields=fields,
+                                                      expected_version=version)
         except ValidationFailed as err:
             self.post_message(self.Saved(None, err.errors))
             return
@@ -336,32 +466,59 @@ class ContactEditor(UsesWorkspace, ModalScreen):
             return
         self.post_message(self.Refetched(info))
 
+    def _error_targets(self) -> list[tuple[str, str, str]]:
+        """(error key, the widget that gets the focus, its message line) in the form's order."""
+        targets = [("name", "#name", "#err-name")]
+        targets += [(f"urns.{i}", f"#conn-{i}", f"#err-conn-{i}") for i in range(len(self.items))]
+        targets += [("urns", "#add-value", "#err-add"), ("groups", "#groups", "#err-groups"),
+                    ("language", "#language", "#err-language"), ("status", "#status", "#err-status")]
+        targets += [(f"fields.{key}", f"#field-{i}", f"#err-field-{i}") for i, (key, _) in enumerate(self.field_defs)]
+        return targets
+
     def on_contact_editor_saved(self, message: Saved) -> None:
         self.saving = False
         if message.view is not None:
+            self._clean = None
             self.dismiss(message.view)
             return
-        for key, text in message.errors.items():
-            if key.startswith("urns."):
-                target = f"#err-conn-{key.split('.')[1]}"
-            elif key == "name":
-                target = "#err-name"
-            else:
-                target = "#err-form"
-            found = self.query(target)
-            (found.first(ErrorLine) if found else self.query_one("#err-form", ErrorLine)).show(text)
+        form_error = self.query_one("#err-form", ErrorLine)
+        placed: set[str] = set()
+        first: tuple[Widget, ErrorLine] | None = None
+        for key, widget_id, line_id in self._error_targets():
+            if key not in message.errors:
+                continue
+            placed.add(key)
+            line = self.query_one(line_id, ErrorLine)
+            line.show(message.errors[key])
+            if first is None:
+                first = (self.query_one(widget_id), line)
+        others = [text for key, text in message.errors.items() if key not in placed]
         if message.conflict is not None:
             self.conflict = message.conflict
             self._show_conflict(message.conflict)
-            self.notify("Not saved: someone else changed this contact. Reload (ctrl+l) keeps your edits.",
-                        severity="error", markup=False)
+            form_error.show("Not saved: someone else changed this contact. Reload (ctrl+l) keeps your edits.")
             return
-        if message.error:
-            self.query_one("#err-form", ErrorLine).show(message.error)
         if message.errors:
-            self.notify("Not saved: fix the fields marked ⚠", severity="error", markup=False)
+            count = len(message.errors)
+            form_error.show(" ".join([f"Not saved: fix the field{'s' if count > 1 else ''} marked ⚠."] + others))
         else:
-            self.notify(f"Not saved: {message.error}", severity="error", markup=False)
+            form_error.show(message.error)
+        if first is not None:
+            widget, line = first
+            widget.focus(scroll_visible=False)
+            # once the message lines have their height: the field and its message in view
+            self.call_after_refresh(self._reveal, widget, line)
+
+    def _reveal(self, widget: Widget, line: ErrorLine, tries: int = 5) -> None:
+        """Scroll the form so the field and its message are in view. The message lines (and the
+        summary above the buttons, which shrinks the form) take their place over the next layouts:
+        try again until both are inside the form's visible part."""
+        body = self.query_one("#editor-body", VerticalScroll)
+        body.scroll_to_widget(line, animate=False, immediate=True)
+        body.scroll_to_widget(widget, animate=False, immediate=True)
+        inside = body.region.contains_region(widget.region) and body.region.contains_region(line.region)
+        if not inside and tries > 1:
+            self.set_timer(0.02, lambda: self._reveal(widget, line, tries - 1))
 
     # --- someone else saved meanwhile: show what changed, reload keeping the user's edits ---------
 
@@ -404,17 +561,37 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         self._sync_values()
         base, current = self.view, info.current
         mine_conns = [FormConn(i.scheme, i.value, i.original, i.affinity, self._identity(i)) for i in self.items]
-        mine_groups = [g.strip() for g in self.query_one("#groups", Input).value.split(",") if g.strip()]
+        mine_groups = self._groups()
         result = merge(base.name, base.groups, [(c.identity, c.affinity_channel_id) for c in base.connections],
                        self.query_one("#name", Input).value, mine_groups, mine_conns,
                        current.name, current.groups,
                        [(c.identity, c.affinity_channel_id) for c in current.connections], self._editable)
+        # language, status and each field: the same three-way rule as the name
+        clashes = dict(result.clashes)
+        language, clash = merge_name(base.language or "", self.query_one("#language", Input).value.strip(),
+                                     current.language or "")
+        if clash:
+            clashes["language"] = current.language or "—"
+        status, clash = merge_name(base.status, self._status_value(), current.status)
+        if clash:
+            clashes["status"] = current.status
+        base_fields, their_fields = dict(base.fields), dict(current.fields)
+        fields = {}
+        for key, mine in self._field_values().items():
+            fields[key], clash = merge_name(base_fields.get(key, ""), mine.strip(), their_fields.get(key, ""))
+            if clash:
+                clashes[f"fields.{key}"] = their_fields.get(key) or "—"
         self.view = current
         self.conflict = None
+        self._clean = self._state_of(current)
         self.query_one("#editor-title", Label).update(
             safe.content(f"Update Contact — {current.name or '(no name)'}"))
         self.query_one("#name", Input).value = result.name
+        self.query_one("#language", Input).value = language
+        self._set_status(status)
         self.query_one("#groups", Input).value = ", ".join(result.groups)
+        for i, (key, _) in enumerate(self.field_defs):
+            self.query_one(f"#field-{i}", Input).value = fields.get(key, "")
         self.items = [Item(c.scheme, c.value, c.original, c.affinity) for c in result.connections]
         for label in self.query(ErrorLine):
             label.show(None)
@@ -422,9 +599,10 @@ class ContactEditor(UsesWorkspace, ModalScreen):
         lines = [f"Reloaded version {current.version}. Their changes are in the form; your edits are kept."]
         if info.changes:
             lines.append("They changed: " + "; ".join(str(c) for c in info.changes))
-        labels = {"name": "Name", "groups": "Groups", "connections": "Connections"}
-        for key, theirs in result.clashes.items():
-            lines.append(f"⚠ {labels[key]}: you both changed it — yours is in the form, theirs was: {theirs}")
+        labels = {"name": "Name", "groups": "Groups", "connections": "Connections", "language": "Language",
+                  "status": "Status"} | {f"fields.{k}": n or k for k, n in self.field_defs}
+        for key, theirs in clashes.items():
+            lines.append(f"⚠ {labels.get(key, key)}: you both changed it — yours is in the form, theirs was: {theirs}")
         if "name" in result.clashes:
             self.query_one("#err-name", ErrorLine).show(f"They saved “{result.clashes['name']}”; yours is kept.")
         lines.append("ctrl+s saves the form as shown; esc discards your edits.")
@@ -446,7 +624,22 @@ class ContactEditor(UsesWorkspace, ModalScreen):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Close; with unsaved edits (and a console that could save them) ask first, keeping them by default."""
+        if self.console_app.read_only or not self.edited:
+            self.dismiss(None)
+            return
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(Confirm("Discard your changes?", yes="Discard", no="Keep editing"), answer)
+
+    def on_key(self, event: events.Key) -> None:
+        """Read-only: ctrl+s says why it does nothing."""
+        if self.console_app.read_only and actions.refused_in_read_only("editor", event.key, self.console_app.keymap):
+            event.stop()
+            self._refuse_read_only()
 
     def check_action(self, action: str, parameters) -> bool | None:
         spec = actions.by_action("editor", action)

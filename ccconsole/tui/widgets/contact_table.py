@@ -190,6 +190,12 @@ class ContactTable(Widget, can_focus=True):
             self.load("around", row.key, anchor=row.id)
         self._count_after_load = self._generation
 
+    def show_contact(self, key: tuple[str, int], contact_id: int) -> None:
+        """Reload the window around the contact ``key`` and put the cursor on it (after a save or a
+        create; a contact the filter does not match leaves the cursor near its place)."""
+        self.load("around", key, anchor=contact_id)
+        self._count_after_load = self._generation
+
     def on_contact_table_loaded(self, message: Loaded) -> None:
         message.stop()
         if message.generation != self._generation:

@@ -1,4 +1,5 @@
-"""Form pieces shared by the dialogs: a field's error line, and a connection row of Update Contact."""
+"""Form pieces shared by the dialogs: a field's error line, and the connection and custom-field rows of
+Update Contact."""
 
 from __future__ import annotations
 
@@ -48,3 +49,18 @@ class ConnectionRow(Horizontal):
                      tooltip="Promote: move this connection one place up (alt+↑)")
         yield Button("✕", id=f"rm-{self.index}", classes="conn-rm", compact=True,
                      tooltip="Remove this connection (alt+del)")
+
+
+class FieldRow(Horizontal):
+    """A custom field of the workspace: its name (user text, shown literally) and its value."""
+
+    def __init__(self, index: int, name: str, value: str):
+        super().__init__(classes="fv-row")
+        self.index = index
+        self.field_name = name
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        yield Label(safe.content(self.field_name), classes="fv-label")
+        yield safe.SafeInput(self.value, id=f"field-{self.index}", classes="fv-value", compact=True,
+                             placeholder="(not set)")
