@@ -111,6 +111,37 @@ def _phone(rng: random.Random, kind: str, wide: bool = False) -> str:
     return "+59399" + _digits(rng, 7)  # Ecuador: no channel
 
 
+DIRT_PERCENT = 3  # of the demo's contacts (from 100 on) are dirty, in the ways below
+
+
+def _dirty(rng: random.Random, k: int, cid: int, samples: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """The ``k``-th dirty contact: a name and its connections, one kind of dirt each in turn. Some are
+    look-alikes of a clean contact (``samples``): its number stored local, its WhatsApp twin, or its
+    name with the same number under another country code."""
+    name = f"{FIRST[rng._randbelow(len(FIRST))]} {LAST[rng._randbelow(len(LAST))]}"
+    like_name, like = samples[rng._randbelow(len(samples))] if samples else (name, f"tel:+25078{cid:07d}")
+    national = "0" + like[len("tel:+250"):]  # the same number as staff type it locally
+    kind = k % 9
+    if kind in (0, 1):  # a local number (re-normalizes in place)
+        return name, [f"tel:07{'8' if kind else '3'}{_digits(rng, 7)}"]
+    if kind == 2:  # someone else's number, stored local: a local number *and* a duplicate
+        return name, [f"tel:{national}"]
+    if kind == 3:  # invalid connections
+        return name, [rng.choice(["mailto:not-an-email", f"telegram:tg{cid}", "twitter:bad handle!"])
+                      .replace("not-an-email", f"not-an-email-{cid}").replace("bad handle!", f"bad handle {cid}"),
+                      f"mailto:dirty{cid}@example.org"]
+    if kind == 4:  # bad numbers: not valid, a short code, a sender id
+        return name, [rng.choice([f"tel:+25071{_digits(rng, 7)}", f"tel:{100 + cid % 900}",
+                                  f"tel:INFO{cid}"])]
+    if kind == 5:  # the WhatsApp twin of a clean contact's phone
+        return like_name, [f"whatsapp:{like[len('tel:+'):]}"]
+    if kind == 6:  # the same name and the same last 8 digits under another country code
+        return like_name, [f"tel:+2547{like[-8:]}"]
+    if kind == 7:  # no connection at all
+        return name, []
+    return name, [f"tel:{national}", f"mailto:dirty{cid}@example.org"]  # a second local look-alike
+
+
 def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime = DEMO_NOW,
                progress: Callable[[int, int], None] | None = None, chunk: int = 50000) -> DemoSummary:
     """Fill an empty workspace with the demo (bulk inserts; ids assigned here, so the tables must be empty)."""
@@ -161,12 +192,30 @@ def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime 
     below, rand = rng._randbelow, rng.random  # choice(s) is s[below(len(s))]; randint(a, b) is a + below(b - a + 1)
     n_first, n_last, n_statuses, n_groups = len(FIRST), len(LAST), len(statuses), len(GROUPS)
     deferred = _drop_indexes(engine, BULK_TABLES) if contacts >= DEFER_INDEXES_FROM else []
+    # the dirt comes from its own random stream, after the clean contacts: those stay as they always were
+    first_dirty = contacts - (contacts * DIRT_PERCENT // 100 if contacts >= 100 else 0)
+    dirt = random.Random(seed + 1)
+    samples: list[tuple[str, str]] = []  # (name, E.164 Rwandan number) of clean contacts, for look-alikes
     done = 0
     while done < contacts:
         batch = min(chunk, contacts - done)
         c_rows, u_rows, m_rows, g_rows, f_rows = [], [], [], [], []
         for n in range(done, done + batch):
             cid = n + 1
+            if n >= first_dirty:  # the last few percent: the cleanup workbench's work (domain.md section 8)
+                name, idents = _dirty(dirt, n - first_dirty, cid, samples)
+                idents = [i for i in (unique(x) for x in idents) if i]
+                c_rows.append(dict(id=cid, uuid=_uuid4(dirt.getrandbits(128)), workspace_id=ws, name=name,
+                                   language=None, status="active", created_on=now - timedelta(days=1 + n % 300),
+                                   modified_on=now - timedelta(days=1 + n % 300), last_seen_on=None,
+                                   deleted_on=None, version=1))
+                for index, identity in enumerate(idents):
+                    scheme, _, path = identity.partition(":")
+                    u_rows.append(dict(id=next_conn, workspace_id=ws, contact_id=cid, scheme=scheme, path=path,
+                                       display=None, identity=identity, priority=1000 - index,
+                                       affinity_channel_id=None, affinity_since=None, affinity_message_id=None))
+                    next_conn += 1
+                continue
             name = HOSTILE_NAMES[n] if n < len(HOSTILE_NAMES) else \
                 f"{FIRST[below(n_first)]} {LAST[below(n_last)]}" if rand() < 0.998 else ""
             status = statuses[below(n_statuses)]
@@ -202,6 +251,8 @@ def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime 
             if rand() < 0.1:
                 idents.append(f"telegram:{200000000 + cid}")
             idents = [i for i in (unique(x) for x in idents) if i]
+            if idents and idents[0].startswith("tel:+250") and name and len(samples) < 5000 and n % 7 == 0:
+                samples.append((name, idents[0]))
             last_seen = None
             for index, identity in enumerate(idents):
                 scheme, _, path = identity.partition(":")

@@ -22,14 +22,14 @@ from ccconsole.tui.base import UsesWorkspace, failure_text
 
 PAGE = 200
 
-MEANING = {
-    "local_number": ("number stored without its country code", "R re-normalize"),
-    "invalid_connection": ("a connection fails its type's rules", "edit or remove it"),
-    "bad_number": ("not a valid number, or a short code", "edit or remove it"),
-    "duplicate": ("another contact has the same address", "m merge"),
-    "unreachable": ("active, but no channel can send to it", "edit connections"),
-    "no_connection": ("no connection at all", "edit or delete"),
-    "stale_affinity": ("locked in to a disabled channel", "clear on lock-ins (L)"),
+MEANING = {  # what the problem means and how to fix it, short enough for 80 columns
+    "local_number": ("stored without its country code", "R re-normalize"),
+    "invalid_connection": ("fails its type's rules", "e edit"),
+    "bad_number": ("not a valid number", "e edit"),
+    "duplicate": ("same address as another contact", "m merge"),
+    "unreachable": ("no channel can send to it", "e edit, C"),
+    "no_connection": ("no connection at all", "e edit"),
+    "stale_affinity": ("locked in to a disabled channel", "L lock-ins"),
 }
 
 
@@ -51,7 +51,11 @@ class ProblemsScreen(UsesWorkspace, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Problem", "Contacts", "Means", "Fix")
+        table = self.query_one(DataTable)
+        table.add_column("Problem", width=18)
+        table.add_column("Contacts", width=9)
+        table.add_column("Means", width=31)
+        table.add_column("Fix", width=14)
         self.refresh_data()
 
     def refresh_data(self) -> None:
@@ -115,6 +119,7 @@ class ProblemContactsScreen(UsesWorkspace, Screen):
 
     BINDINGS = actions.bindings("problem")
     AUTO_FOCUS = "DataTable"
+    DEFAULT_CSS = "#problem-note { height: auto; max-height: 5; border-top: solid $primary; }"
 
     class Loaded(Message):
         def __init__(self, rows: list[ProblemRow], append: bool, error: str | None = None):
@@ -137,9 +142,9 @@ class ProblemContactsScreen(UsesWorkspace, Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column(" ", key="mark", width=1)
-        table.add_column("Name", key="name", width=18)
-        table.add_column("Connection", key="urn", width=18)
-        table.add_column("Reason", key="reason")
+        table.add_column("Name", key="name", width=16)
+        table.add_column("Connection", key="urn", width=17)
+        table.add_column("Reason", key="reason")  # in full below, for the highlighted row
         self.refresh_data()
 
     def refresh_data(self) -> None:
@@ -178,10 +183,13 @@ class ProblemContactsScreen(UsesWorkspace, Screen):
                 safe.text(row.reason))
 
     def _note(self) -> None:
-        shown = f"{len(self.rows):,}{'' if self.exhausted else '+'} contacts"
+        n = len(self.rows)
+        shown = f"{n:,}{'' if self.exhausted else '+'} contact{'' if n == 1 else 's'}"
         marked = f" · {len(self.marked)} marked (m merges them)" if self.marked else ""
-        hint = " · m: merge with its partner" if self.problem == "duplicate" and not self.marked else ""
-        self.query_one("#problem-note", Static).update(safe.content(f" {shown}{marked}{hint}"))
+        hint = " · m merges it with its partner" if self.problem == "duplicate" and not self.marked else ""
+        row = self._current()
+        reason = [f" {row.contact.name or '(no name)'}: {row.reason}"] if row is not None else []
+        self.query_one("#problem-note", Static).update(safe.lines([f" {shown}{marked}{hint}", *reason]))
 
     def _current(self) -> ProblemRow | None:
         table = self.query_one(DataTable)
@@ -192,6 +200,7 @@ class ProblemContactsScreen(UsesWorkspace, Screen):
 
     @on(DataTable.RowHighlighted)
     def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        self._note()
         table = self.query_one(DataTable)
         if not self.exhausted and event.cursor_row >= table.row_count - 5 and self.rows:
             self._load(max(self.rows), PAGE, True)
@@ -415,7 +424,7 @@ class Renormalize(UsesWorkspace, ModalScreen[bool]):
     """Re-normalize local numbers: the dry run first (counts per outcome, the first examples), then
     apply with progress and Cancel. Returns True when something changed."""
 
-    BINDINGS = [("escape", "cancel", "Cancel / stop")]
+    BINDINGS = [("escape", "cancel", "Cancel / stop"), ("a", "apply", "Apply")]
     AUTO_FOCUS = "#renorm-cancel"
     DEFAULT_CSS = """
     #renorm { width: 80; max-width: 100%; height: auto; max-height: 100%; border: thick $accent;
@@ -452,7 +461,7 @@ class Renormalize(UsesWorkspace, ModalScreen[bool]):
             yield ProgressBar(id="renorm-progress", show_eta=False)
             with Horizontal(id="renorm-buttons"):
                 yield Button("Cancel (esc)", id="renorm-cancel", variant="primary")
-                yield Button("Apply", id="renorm-apply", variant="error", disabled=True)
+                yield Button("Apply (a)", id="renorm-apply", variant="error", disabled=True)
 
     def on_mount(self) -> None:
         self.query_one(ProgressBar).display = False
@@ -482,13 +491,14 @@ class Renormalize(UsesWorkspace, ModalScreen[bool]):
             lines.append(f"{n:>7,}  {rules.OUTCOME_TEXT[outcome]}")
             lines += [f"          e.g. {f.old} → {f.new} ({f.contact_name or 'no name'})"
                       for f in plan.examples(outcome, 2)]
-        lines.append(f"Apply changes {len(plan.contacts):,} contacts (each audited; undo from the audit log).")
+        n = len(plan.contacts)
+        lines.append(f"Apply (a) changes {n:,} contact{'' if n == 1 else 's'}: each audited, undo from the audit log.")
         shown.update(safe.lines(lines))
         self.query_one("#renorm-apply", Button).disabled = not plan.contacts or self.console_app.read_only
 
     @on(Button.Pressed, "#renorm-apply")
-    def _apply(self) -> None:
-        if self.running or self.plan is None:
+    def action_apply(self) -> None:
+        if self.running or self.plan is None or self.query_one("#renorm-apply", Button).disabled:
             return
         self.running = True
         self.query_one("#renorm-apply", Button).disabled = True
