@@ -111,7 +111,7 @@ def measure(db: Path, local: int) -> dict:
         for start in range(0, len(ids), 5000):
             part = ids[start:start + 5000]
             conn.execute(text("UPDATE connection SET path = '0' || substr(path, 5), "
-                              "identity = 'tel:0' || substr(path, 5) WHERE id IN (%s)" % ",".join(map(str, part))))
+                              f"identity = 'tel:0' || substr(path, 5) WHERE id IN ({','.join(map(str, part))})"))
     start = time.perf_counter()
     ws.cleanup.recompute()
     out["recompute_all_s"] = round(time.perf_counter() - start, 1)

@@ -280,7 +280,7 @@ class Cleanup:
         with self.ws.transaction(dry_run=dry_run) as uow:
             s, scope = uow.session, self.ws.scope
             survivor = self._find_live(s, keep)
-            victims = []
+            victims: list[Any] = []
             for ref in others:
                 other = self._find_live(s, ref)
                 if other.id == survivor.id:
@@ -333,6 +333,7 @@ class Cleanup:
         by_identity = {r.identity: r for r in a_conns + b_conns}
         for b_identity, a_identity in plan.dropped:
             br, ar = by_identity[b_identity], by_identity[a_identity]
+            assert br.id is not None and ar.id is not None  # stored rows
             rows.repoint_messages(s, br.id, ar.id)
             if ar.affinity_channel_id is None and br.affinity_channel_id is not None:
                 ar.affinity_channel_id, ar.affinity_since = br.affinity_channel_id, br.affinity_since
@@ -433,6 +434,7 @@ class Cleanup:
         other = rows.lock_contacts(s, [data["other"]]).get(data["other"])
         if other is None or other.merged_into != keep.id or other.version != data["other_version"]:
             raise StoreError(f"Contact {data['other_uuid']} changed since the merge: nothing was undone.")
+        assert other.id is not None  # a stored row
         a_before = contact_rows.view(s, keep)
         for saved in data["a_connections"] + data["b_connections"]:
             if rows.owner(s, saved["id"]) not in (None, keep.id):

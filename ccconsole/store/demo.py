@@ -203,13 +203,12 @@ def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime 
         for n in range(done, done + batch):
             cid = n + 1
             if n >= first_dirty:  # the last few percent: the cleanup workbench's work (domain.md section 8)
-                name, idents = _dirty(dirt, n - first_dirty, cid, samples)
-                idents = [i for i in (unique(x) for x in idents) if i]
+                name, dirty = _dirty(dirt, n - first_dirty, cid, samples)
                 c_rows.append(dict(id=cid, uuid=_uuid4(dirt.getrandbits(128)), workspace_id=ws, name=name,
                                    language=None, status="active", created_on=now - timedelta(days=1 + n % 300),
                                    modified_on=now - timedelta(days=1 + n % 300), last_seen_on=None,
                                    deleted_on=None, version=1))
-                for index, identity in enumerate(idents):
+                for index, identity in enumerate(i for i in (unique(x) for x in dirty) if i):
                     scheme, _, path = identity.partition(":")
                     u_rows.append(dict(id=next_conn, workspace_id=ws, contact_id=cid, scheme=scheme, path=path,
                                        display=None, identity=identity, priority=1000 - index,

@@ -49,7 +49,7 @@ class Listed:
 def counts(scope: Scope) -> dict[str, int]:
     """``{problem name: number of contacts that have it}`` for every problem (0 included)."""
     with reading(scope) as s:
-        found = dict(s.execute(select(ContactProblem.problem, func.count())
+        found: dict[str, int] = dict(s.execute(select(ContactProblem.problem, func.count())
                                .where(ContactProblem.workspace_id == scope.workspace.id)
                                .group_by(ContactProblem.problem)).all())
     return {p.value: int(found.get(p.value, 0)) for p in rules.Problem}
@@ -129,7 +129,8 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
         old_keys = set(s.execute(select(ContactKey.key).where(ContactKey.contact_id.in_(part))).scalars())
         s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(part)))
         s.execute(delete(ContactKey).where(ContactKey.contact_id.in_(part)))
-        problem_rows, key_rows = [], []
+        problem_rows: list[dict] = []
+        key_rows: list[dict] = []
         new_keys: set[str] = set()
         for cid, contact in contacts.items():
             for found in _first_per_problem(rules.contact_problems(contact, chans, country)):
@@ -211,7 +212,8 @@ def rescan(s: Session, scope: Scope, *, progress: Callable[[int, int], object] |
     # first every contact's own problems and keys, then the duplicates in one pass over the keys
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
-        problem_rows, key_rows = [], []
+        problem_rows: list[dict] = []
+        key_rows: list[dict] = []
         for cid, contact in load(s, part).items():
             for found in _first_per_problem(rules.contact_problems(contact, chans, country)):
                 problem_rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws,
