@@ -19,7 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import functools
+import re
+
 import phonenumbers
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
 from ccconsole.core.lockin import LockInKind, lock_in
 from ccconsole.core.model import Channel, Connection, Contact
@@ -68,10 +72,8 @@ def contact_problems(contact: Contact, channels: Channels | Sequence[Channel], c
     per_connection = [p for conn in contact.connections if (p := _connection_problem(conn, country)) is not None]
     found = sorted(per_connection, key=lambda f: _ORDER[f.problem])  # stable: priority order within a problem
     chans = as_channels(channels)
-    if contact.is_active and contact.connections:
-        decision = route(contact, chans, explain=True)
-        if not decision.ok:
-            found.append(Found(Problem.UNREACHABLE, unreachable_reason(decision)))
+    if contact.is_active and contact.connections and not route(contact, chans, explain=False).ok:
+        found.append(Found(Problem.UNREACHABLE, unreachable_reason(route(contact, chans, explain=True))))
     if not contact.connections:
         found.append(Found(Problem.NO_CONNECTION, NO_CONNECTION_REASON))
     state = lock_in(contact, chans)
@@ -116,11 +118,72 @@ def _connection_problem(conn: Connection, country: str | None) -> Found | None:
 
 
 def is_valid_number(e164: str) -> bool:
-    """Whether phonenumbers calls an E.164 number *valid* (not just possible): ``+250712345678`` is not."""
+    """Whether phonenumbers calls an E.164 number *valid* (not just possible): ``+250712345678`` is not.
+
+    Stores ask this of every phone number they write, so the common case skips phonenumbers' parse:
+    a calling code that belongs to one region and a national number its national prefix rule leaves
+    alone are checked against that region's patterns the way phonenumbers checks them (the general
+    description, then any number type). Everything else is asked of phonenumbers itself; a property
+    test holds the two to the same answer."""
+    quick = _quick_valid(e164)
+    if quick is not None:
+        return quick
     try:
         return phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:
         return False
+
+
+_NUMBER_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
+                 "fixed_line", "mobile")
+
+
+def _quick_valid(e164: str) -> bool | None:
+    """phonenumbers' answer for a single-region calling code without parsing, or None (ask it)."""
+    digits = e164[1:]
+    if not e164.startswith("+") or not _is_digits(digits) or digits.startswith("0"):
+        return None
+    for n in (1, 2, 3):
+        checks = _region_checks(int(digits[:n]))
+        if checks is not False:
+            break
+    else:
+        return None
+    national = digits[n:]
+    if checks is None or len(national) < 2 or national.startswith("0"):
+        return None
+    prefix, general, types = checks
+    if prefix is not None and prefix.match(national):
+        return None  # phonenumbers might strip a national prefix first: let it decide
+    return _matches(national, general) and any(_matches(national, t) for t in types)
+
+
+def _matches(national: str, check: tuple[frozenset[int], re.Pattern[str]]) -> bool:
+    lengths, pattern = check
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+@functools.cache
+def _region_checks(code: int):
+    """False: not a calling code; None: not one region's alone (or no metadata); else the region's
+    national prefix rule, its general description and its number types, compiled."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+    if not regions:
+        return False
+    if len(regions) != 1:
+        return None
+    meta = PhoneMetadata.metadata_for_region_or_calling_code(code, regions[0])
+    if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
+        return None
+
+    def compiled(desc):
+        if desc is None or not desc.national_number_pattern:
+            return None
+        return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)
+
+    types = [c for c in (compiled(getattr(meta, t, None)) for t in _NUMBER_TYPES) if c is not None]
+    prefix = re.compile(meta.national_prefix_for_parsing) if meta.national_prefix_for_parsing else None
+    return prefix, compiled(meta.general_desc), types
 
 
 def _is_digits(path: str) -> bool:
@@ -208,8 +271,15 @@ def address_keys(identity: str, country: str | None) -> frozenset[str]:
     - anything else is keyed by its normalized identity (a tel short code, a sender id, a local number
       no country can complete, an email...). An identity that fails urns' generic checks has no key.
 
-    The keys depend on ``country``: when it changes they are computed again.
+    The keys depend on ``country``: when it changes they are computed again. A tel path that is
+    already E.164 is its own normalized form (normalizing is a fixed point, ``urns.normalize_phone``),
+    so it is keyed at once, without parsing it again: stores compute keys for every connection.
     """
+    scheme, _, path = identity.partition(":")
+    if scheme == "tel" and is_e164(path):
+        return frozenset({"phone:" + path})
+    if scheme == "whatsapp" and _is_digits(path) and is_e164("+" + path):  # its tel twin's key, as above
+        return frozenset({"phone:+" + path})
     urn = _normalized(identity, country)
     if urn is None:
         return frozenset()

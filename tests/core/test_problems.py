@@ -452,3 +452,37 @@ def test_contact_problems_never_raises_and_keeps_its_shape(world):
         address_keys(connection_text(conn), country)
     duplicate_keys(contact, country)
     name_phone_key(contact.name, identities)
+
+
+# --- the quick validity check answers as phonenumbers does -----------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE  # noqa: E402
+
+_CODES = sorted(COUNTRY_CODE_TO_REGION_CODE)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(code=st.sampled_from(_CODES + [250, 254, 1, 44, 7]), national=st.from_regex(r"\A[0-9]{2,13}\Z"))
+def test_is_valid_number_agrees_with_phonenumbers(code, national):
+    import phonenumbers
+
+    from ccconsole.core.problems import is_valid_number
+
+    e164 = f"+{code}{national}"
+    try:
+        expected = phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        expected = False
+    assert is_valid_number(e164) == expected
+
+
+def test_is_valid_number_examples():
+    from ccconsole.core.problems import is_valid_number
+
+    assert is_valid_number("+250788383383")
+    assert not is_valid_number("+250712345678")
+    assert is_valid_number("+254712345678")
+    assert is_valid_number("+14155552671")
+    assert not is_valid_number("+2507883833831234")
