@@ -168,13 +168,22 @@ def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> 
     ordered = sorted(affected)
     for start in range(0, len(ordered), CHUNK):
         part = ordered[start:start + CHUNK]
-        mine = ContactKey.__table__.alias("mine")
-        theirs = ContactKey.__table__.alias("theirs")
-        pairs = s.execute(select(mine.c.contact_id, func.min(theirs.c.contact_id))
-                          .join(theirs, (theirs.c.workspace_id == mine.c.workspace_id)
-                                & (theirs.c.key == mine.c.key) & (theirs.c.contact_id != mine.c.contact_id))
-                          .where(mine.c.contact_id.in_(part))
-                          .group_by(mine.c.contact_id)).all()
+        # two plain index lookups (a self-join's plan goes wrong on tables a bulk load just grew)
+        mine: dict[int, set[str]] = {}
+        for cid, key in s.execute(select(ContactKey.contact_id, ContactKey.key)
+                                  .where(ContactKey.contact_id.in_(part))).all():
+            mine.setdefault(cid, set()).add(key)
+        holders: dict[str, set[int]] = {}
+        wanted = sorted({k for ks in mine.values() for k in ks})
+        for kstart in range(0, len(wanted), CHUNK):
+            for key, cid in s.execute(select(ContactKey.key, ContactKey.contact_id).where(
+                    ContactKey.workspace_id == ws, ContactKey.key.in_(wanted[kstart:kstart + CHUNK]))).all():
+                holders.setdefault(key, set()).add(cid)
+        pairs = []
+        for cid, ks in mine.items():
+            others = {o for k in ks for o in holders.get(k, ()) if o != cid}
+            if others:
+                pairs.append((cid, min(others)))
         s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(part),
                                                ContactProblem.problem == rules.Problem.DUPLICATE.value))
         if not pairs:
