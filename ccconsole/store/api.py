@@ -1,0 +1,228 @@
+"""What the Contacts API needs of the database beyond the console's reads and writes: tokens (their
+hashes), throttle counters, groups and fields with their UUIDs, and contacts read newest-modified
+first, by key (index ``ix_contact_ws_modified_id``, migration 0005)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from ccconsole.core.views import ApiContact, ApiField, ApiGroup, ApiToken, ConnectionView
+from ccconsole.store.channels import aware
+from ccconsole.store.db import WRITE_OPTION
+from ccconsole.store.models import (
+    ApiThrottle,
+    Connection,
+    Contact,
+    ContactGroup,
+    FieldDef,
+    FieldValue,
+    GroupMembership,
+)
+from ccconsole.store.models import ApiToken as TokenRow
+from ccconsole.store.unit import Scope, reading, translating
+
+# --- tokens ----------------------------------------------------------------------------------------
+
+
+def _token(row: TokenRow) -> ApiToken:
+    return ApiToken(row.name, aware(row.created_on), aware(row.revoked_on))
+
+
+def live_token(s: Session, scope: Scope, name: str) -> TokenRow | None:
+    return s.execute(select(TokenRow).where(TokenRow.workspace_id == scope.workspace.id, TokenRow.name == name,
+                                            TokenRow.revoked_on.is_(None))).scalars().first()
+
+
+def insert_token(s: Session, scope: Scope, name: str, key_hash: str, when: datetime) -> ApiToken:
+    row = TokenRow(workspace_id=scope.workspace.id, name=name, key_hash=key_hash, created_on=when)
+    s.add(row)
+    s.flush()
+    return _token(row)
+
+
+def revoke_token(s: Session, row: TokenRow, when: datetime) -> ApiToken:
+    row.revoked_on = when
+    s.add(row)
+    s.flush()
+    return _token(row)
+
+
+def tokens(scope: Scope) -> list[ApiToken]:
+    with reading(scope) as s:
+        return [_token(r) for r in s.execute(select(TokenRow).where(TokenRow.workspace_id == scope.workspace.id)
+                                             .order_by(TokenRow.name, TokenRow.id)).scalars()]
+
+
+def token_user(scope: Scope, key_hash: str) -> str | None:
+    """The user name of the live token with this hash."""
+    with reading(scope) as s:
+        return s.execute(select(TokenRow.name).where(TokenRow.workspace_id == scope.workspace.id,
+                                                     TokenRow.key_hash == key_hash,
+                                                     TokenRow.revoked_on.is_(None))).scalars().first()
+
+
+# --- throttle --------------------------------------------------------------------------------------
+
+
+def count_hit(scope: Scope, name: str, window: int) -> int:
+    """Count one request in the window starting at ``window`` (epoch seconds); the count so far.
+
+    One statement (an upsert), in its own short transaction: counters are no data change, so they
+    skip the write epilogue (no audit row, no change signal that would wake every console)."""
+    ws = scope.workspace.id
+    dialect_insert = pg_insert if scope.dialect == "postgresql" else sqlite_insert
+    stmt = dialect_insert(ApiThrottle).values(workspace_id=ws, scope=name, window=window, hits=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["workspace_id", "scope", "window"],
+                                      set_={"hits": ApiThrottle.hits + 1}).returning(ApiThrottle.hits)
+    with translating(), scope.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        hits = conn.execute(stmt).scalar_one()
+        if hits == 1:  # a new window: forget the old ones
+            conn.execute(delete(ApiThrottle).where(ApiThrottle.workspace_id == ws, ApiThrottle.scope == name,
+                                                   ApiThrottle.window < window))
+        return int(hits)
+
+
+# --- groups and fields -----------------------------------------------------------------------------
+
+
+def groups(scope: Scope, *, uuid: str | None = None, name: str | None = None) -> list[ApiGroup]:
+    members = (select(GroupMembership.group_id, func.count().label("n"))
+               .join(Contact, Contact.id == GroupMembership.contact_id)
+               .where(Contact.deleted_on.is_(None)).group_by(GroupMembership.group_id).subquery())
+    q = (select(ContactGroup.id, ContactGroup.uuid, ContactGroup.name, func.coalesce(members.c.n, 0))
+         .outerjoin(members, members.c.group_id == ContactGroup.id)
+         .where(ContactGroup.workspace_id == scope.workspace.id))
+    if uuid is not None:
+        q = q.where(ContactGroup.uuid == uuid)
+    if name is not None:
+        q = q.where(func.lower(ContactGroup.name) == name.lower())
+    with reading(scope) as s:
+        return [ApiGroup(i, u or "", n, c) for i, u, n, c in s.execute(q.order_by(ContactGroup.name))]
+
+
+def find_group(s: Session, scope: Scope, ref: str) -> ContactGroup | None:
+    """A group by UUID, else by name (any case)."""
+    base = select(ContactGroup).where(ContactGroup.workspace_id == scope.workspace.id)
+    return (s.execute(base.where(ContactGroup.uuid == ref)).scalars().first()
+            or s.execute(base.where(func.lower(ContactGroup.name) == ref.strip().lower())).scalars().first())
+
+
+def insert_group(s: Session, scope: Scope, name: str) -> ApiGroup:
+    row = ContactGroup(workspace_id=scope.workspace.id, name=name)
+    s.add(row)
+    s.flush()
+    assert row.id is not None
+    return ApiGroup(row.id, row.uuid, row.name, 0)
+
+
+def delete_group(s: Session, row: ContactGroup) -> list[int]:
+    """Remove the group and its memberships; the members' ids."""
+    members = list(s.execute(select(GroupMembership.contact_id).where(GroupMembership.group_id == row.id)).scalars())
+    s.execute(delete(GroupMembership).where(GroupMembership.group_id == row.id))
+    s.delete(row)
+    s.flush()
+    return members
+
+
+def fields(scope: Scope, key: str | None = None) -> list[ApiField]:
+    q = select(FieldDef).where(FieldDef.workspace_id == scope.workspace.id)
+    if key is not None:
+        q = q.where(FieldDef.key == key)
+    with reading(scope) as s:
+        return [ApiField(r.uuid or "", r.key, r.name, r.value_type) for r in s.execute(q.order_by(FieldDef.key)).scalars()]
+
+
+def find_field(s: Session, scope: Scope, key: str) -> FieldDef | None:
+    return s.execute(select(FieldDef).where(FieldDef.workspace_id == scope.workspace.id,
+                                            FieldDef.key == key)).scalars().first()
+
+
+def insert_field(s: Session, scope: Scope, key: str, name: str, value_type: str) -> ApiField:
+    row = FieldDef(workspace_id=scope.workspace.id, key=key, name=name, value_type=value_type)
+    s.add(row)
+    s.flush()
+    return ApiField(row.uuid, row.key, row.name, row.value_type)
+
+
+# --- contacts, newest modified first ---------------------------------------------------------------
+
+
+def contact_page(scope: Scope, *, limit: int, key: tuple[datetime, int] | None = None, ascending: bool = False,
+                 deleted: bool = False, uuid: str | None = None, identity: str | None = None,
+                 group_id: int | None = None, since: datetime | None = None,
+                 until: datetime | None = None) -> list[ApiContact]:
+    """Up to ``limit`` contacts in (modified_on, id) order (descending unless ``ascending``), strictly
+    after ``key`` in that order; filters as the API's. Reads the index from the key on."""
+    ws = scope.workspace.id
+    q = select(Contact.id).where(Contact.workspace_id == ws,
+                                 Contact.deleted_on.is_not(None) if deleted else Contact.deleted_on.is_(None))
+    if uuid is not None:
+        q = q.where(Contact.uuid == uuid)
+    if identity is not None:
+        q = q.where(Contact.id.in_(select(Connection.contact_id).where(Connection.workspace_id == ws,
+                                                                      Connection.identity == identity)))
+    if group_id is not None:
+        q = q.where(Contact.id.in_(select(GroupMembership.contact_id).where(GroupMembership.group_id == group_id)))
+    if since is not None:
+        q = q.where(Contact.modified_on >= since)
+    if until is not None:
+        q = q.where(Contact.modified_on <= until)
+    if key is not None:
+        row_key = tuple_(Contact.modified_on, Contact.id)
+        q = q.where(row_key > tuple_(*key) if ascending else row_key < tuple_(*key))
+    order = (Contact.modified_on, Contact.id) if ascending else (Contact.modified_on.desc(), Contact.id.desc())
+    with reading(scope) as s:
+        ids = list(s.execute(q.order_by(*order).limit(limit)).scalars())
+        return records(s, ids)
+
+
+def records(s: Session, ids: Sequence[int]) -> list[ApiContact]:
+    """The API's view of these contacts, in this order (a few queries for the whole page)."""
+    if not ids:
+        return []
+    id_list = list(ids)
+    contacts = {c.id: c for c in s.execute(select(Contact).where(Contact.id.in_(id_list))).scalars()}
+    conns: dict[int, list[ConnectionView]] = {i: [] for i in id_list}
+    for cid, c in s.execute(select(Connection.contact_id, Connection).where(Connection.contact_id.in_(id_list))
+                            .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)):
+        conns[cid].append(ConnectionView(c.id, c.identity, c.display, c.priority, c.affinity_channel_id,
+                                         aware(c.affinity_since), c.affinity_message_id))
+    groups_of: dict[int, list[tuple[str, str]]] = {i: [] for i in id_list}
+    for cid, guuid, gname in s.execute(
+            select(GroupMembership.contact_id, ContactGroup.uuid, ContactGroup.name)
+            .join(ContactGroup, ContactGroup.id == GroupMembership.group_id)
+            .where(GroupMembership.contact_id.in_(id_list)).order_by(ContactGroup.name)):
+        groups_of[cid].append((guuid or "", gname))
+    values: dict[int, list[tuple[str, str]]] = {i: [] for i in id_list}
+    for cid, key, value in s.execute(select(FieldValue.contact_id, FieldDef.key, FieldValue.value)
+                                     .join(FieldDef, FieldDef.id == FieldValue.field_id)
+                                     .where(FieldValue.contact_id.in_(id_list)).order_by(FieldDef.key)):
+        values[cid].append((key, value))
+    result = []
+    for i in id_list:
+        c = contacts[i]
+        # hook (merges, domain.md section 8): a contact merged into another is listed as deleted
+        deleted = c.deleted_on is not None
+        result.append(ApiContact(
+            id=i, uuid=c.uuid, name=c.name, language=c.language, status=c.status,
+            created_on=aware(c.created_on), modified_on=aware(c.modified_on), last_seen_on=aware(c.last_seen_on),
+            deleted=deleted, connections=tuple(conns[i]), groups=tuple(groups_of[i]), fields=tuple(values[i])))
+    return result
+
+
+def records_by_id(scope: Scope, ids: Sequence[int]) -> list[ApiContact]:
+    with reading(scope) as s:
+        return records(s, ids)
+
+
+def touch(s: Session, contact_ids: Sequence[int], when: datetime) -> None:
+    """The contacts changed (their modified time moves, their version too)."""
+    if contact_ids:
+        s.execute(update(Contact).where(Contact.id.in_(list(contact_ids)))
+                  .values(version=Contact.version + 1, modified_on=when))
