@@ -21,11 +21,11 @@ class Fields:
     def __init__(self, ws: Workspace):
         self.ws = ws
 
+    def keys(self) -> list[str]:
+        return [f.key for f in rows.fields(self.ws.scope)]
+
     def list(self, key: str | None = None) -> list[ApiField]:
         return rows.fields(self.ws.scope, key)
-
-    def keys(self) -> list[str]:
-        return [f.key for f in self.list()]
 
     def create(self, name: str, value_type: str = "text") -> ApiField:
         name = (name or "").strip()

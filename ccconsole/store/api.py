@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -135,7 +135,8 @@ def fields(scope: Scope, key: str | None = None) -> list[ApiField]:
     if key is not None:
         q = q.where(FieldDef.key == key)
     with reading(scope) as s:
-        return [ApiField(r.uuid or "", r.key, r.name, r.value_type) for r in s.execute(q.order_by(FieldDef.key)).scalars()]
+        return [ApiField(r.uuid or "", r.key, r.name, r.value_type)
+                for r in s.execute(q.order_by(FieldDef.key)).scalars()]
 
 
 def find_field(s: Session, scope: Scope, key: str) -> FieldDef | None:
@@ -175,7 +176,9 @@ def contact_page(scope: Scope, *, limit: int, key: tuple[datetime, int] | None =
         q = q.where(Contact.modified_on <= until)
     if key is not None:
         row_key = tuple_(Contact.modified_on, Contact.id)
-        q = q.where(row_key > tuple_(*key) if ascending else row_key < tuple_(*key))
+        # typed as the column, so the datetime is stored-format on every backend
+        at = tuple_(bindparam("key_modified", key[0], type_=Contact.__table__.c.modified_on.type), key[1])
+        q = q.where(row_key > at if ascending else row_key < at)
     order = (Contact.modified_on, Contact.id) if ascending else (Contact.modified_on.desc(), Contact.id.desc())
     with reading(scope) as s:
         ids = list(s.execute(q.order_by(*order).limit(limit)).scalars())
