@@ -91,21 +91,23 @@ def _reject_constant(name: str) -> Any:
 
 
 def _check_text(value: Any, path: str) -> None:
-    """NUL characters and lone surrogates are refused wherever they are (keys too)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise bad({path or "non_field_errors": ["Text must not contain NUL characters."]})
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as err:
-            raise bad({path or "non_field_errors": ["Text must be valid Unicode (no lone surrogates)."]}) from err
-    elif isinstance(value, list):
-        for item in value:
-            _check_text(item, path)
-    elif isinstance(value, dict):
-        for k, item in value.items():
-            _check_text(k, path)
-            _check_text(item, path)
+    """NUL characters and lone surrogates are refused wherever they are, keys too (iteratively: a
+    deeply nested body cannot exhaust the stack)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise bad({path or "non_field_errors": ["Text must not contain NUL characters."]})
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise bad({path or "non_field_errors": ["Text must be valid Unicode (no lone surrogates)."]}) from err
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -118,7 +120,9 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise bad({"detail": "JSON parse error - the body is not valid UTF-8."}) from err
     try:
         data = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as err:
+    except RecursionError as err:
+        raise bad({"detail": "JSON parse error - nested too deeply."}) from err
+    except ValueError as err:
         raise bad({"detail": f"JSON parse error - {str(err).splitlines()[0][:200]}"}) from err
     if not isinstance(data, dict):
         raise bad({"non_field_errors": ["Request body should be a single JSON object"]})
