@@ -8,7 +8,8 @@ import base64
 import binascii
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -85,6 +86,9 @@ class Api:
         self.rate = rate
         self.local = LocalCounter()
         self.as_user: dict[str, Workspace] = {}
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in growing steps
+        # (up to 100 ms): this process's writers queue here instead (other processes still wait on the file)
+        self.write_lock = threading.Lock() if ws.backend == "sqlite" else None
         self.routes: dict[str, dict[str, Callable[[Workspace, Request], Answer]]] = {
             "contacts": {"GET": self.contacts_list, "POST": self.contacts_write, "DELETE": self.contacts_delete},
             "contact_actions": {"POST": self.contact_actions},
@@ -128,6 +132,11 @@ class Api:
         except StoreError as err:
             return Answer(500, {"detail": str(err)})
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self.write_lock if self.write_lock is not None else nullcontext():
+            yield
+
     def authenticate(self, header: str) -> str:
         kind, _, value = (header or "").strip().partition(" ")
         key = ""
@@ -146,7 +155,8 @@ class Api:
     def throttle(self, scope: str) -> int:
         if self.ws.read_only:
             return self.local.hit(scope, self.rate)
-        return self.ws.tokens.throttle(scope, self.rate)
+        with self.writing():
+            return self.ws.tokens.throttle(scope, self.rate)
 
     def workspace_of(self, user: str) -> Workspace:
         found = self.as_user.get(user)
@@ -268,8 +278,6 @@ class Api:
             if kind == "uuid":
                 if not is_uuid(value):
                     raise detail(404, "Not found.")
-                if ws.browse.by_modified(limit=1, uuid=value, deleted=True):
-                    raise bad({"non_field_errors": ["Deleted contacts can't be modified."]})
                 # hook (merges, domain.md section 8): a merged contact resolves to its survivor here
                 target = value
             else:
@@ -278,7 +286,7 @@ class Api:
                 except NotFound:
                     urns, target = [value], None
         try:
-            with ws.transaction() as uow:
+            with self.writing(), ws.transaction() as uow:
                 if target is None:
                     view = ws.contacts.create_in(uow, name or "", urns or [], language=language or None,
                                                  groups=groups or [],
@@ -290,6 +298,10 @@ class Api:
                     status = 200
         except ValidationFailed as err:
             raise ApiError(400, validation_errors(err, urns)) from err
+        except NotFound:
+            if target is not None and ws.browse.by_modified(limit=1, uuid=target, deleted=True):
+                raise bad({"non_field_errors": ["Deleted contacts can't be modified."]}) from None
+            raise
         return Answer(status, self.one(ws, view.id, req))
 
     def field_values(self, ws: Workspace, data: dict[str, Any]) -> dict[str, str | None] | None:
@@ -318,7 +330,8 @@ class Api:
     def contacts_delete(self, ws: Workspace, req: Request) -> Answer:
         lookup = self.lookup(ws, req, required=True)
         assert lookup is not None
-        ws.contacts.delete(lookup[1])
+        with self.writing():
+            ws.contacts.delete(lookup[1])
         return Answer(204)
 
     # --- bulk actions --------------------------------------------------------------------------
@@ -349,7 +362,7 @@ class Api:
             if found is None:
                 raise bad({"group": [f"No such object: {group_ref}"]})
             group_name = found.name
-        with ws.transaction() as uow:
+        with self.writing(), ws.transaction() as uow:
             for cid in dict.fromkeys(contact_ids):
                 if action == "add":
                     ws.contacts.change_groups_in(uow, cid, add=[group_name or ""])
@@ -381,13 +394,15 @@ class Api:
         data = parse_body(req.body)
         only_keys(data, ("name",))
         name = text_value(data, "name", max_length=64, required=True)
-        return Answer(201, serialize.group(ws.groups.create(name or "")))
+        with self.writing():
+            return Answer(201, serialize.group(ws.groups.create(name or "")))
 
     def groups_delete(self, ws: Workspace, req: Request) -> Answer:
         uuid = req.params.get("uuid")
         if not uuid:
             raise detail(400, "URL must contain one of the following parameters: uuid")
-        ws.groups.delete(uuid)
+        with self.writing():
+            ws.groups.delete(uuid)
         return Answer(204)
 
     def fields_list(self, ws: Workspace, req: Request) -> Answer:
@@ -403,7 +418,8 @@ class Api:
             raise bad({"name": ["This field is required."]})
         if kind is None:
             raise bad({"type": ["This field is required."]})
-        return Answer(201, serialize.field(ws.fields.create(name, kind)))
+        with self.writing():
+            return Answer(201, serialize.field(ws.fields.create(name, kind)))
 
     def org(self, ws: Workspace, req: Request) -> Answer:
         return Answer(200, serialize.workspace(ws.info))

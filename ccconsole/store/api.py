@@ -186,36 +186,42 @@ def contact_page(scope: Scope, *, limit: int, key: tuple[datetime, int] | None =
 
 
 def records(s: Session, ids: Sequence[int]) -> list[ApiContact]:
-    """The API's view of these contacts, in this order (a few queries for the whole page)."""
+    """The API's view of these contacts, in this order: four queries for the whole page, plain columns
+    (no ORM objects: a page of 250 is read in a few milliseconds)."""
     if not ids:
         return []
     id_list = list(ids)
-    contacts = {c.id: c for c in s.execute(select(Contact).where(Contact.id.in_(id_list))).scalars()}
+    c = Contact.__table__.c
+    contacts = {r.id: r for r in s.execute(
+        select(c.id, c.uuid, c.name, c.language, c.status, c.created_on, c.modified_on, c.last_seen_on,
+               c.deleted_on).where(c.id.in_(id_list))).all()}
+    k = Connection.__table__.c
     conns: dict[int, list[ConnectionView]] = {i: [] for i in id_list}
-    for cid, c in s.execute(select(Connection.contact_id, Connection).where(Connection.contact_id.in_(id_list))
-                            .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)):
-        conns[cid].append(ConnectionView(c.id, c.identity, c.display, c.priority, c.affinity_channel_id,
-                                         aware(c.affinity_since), c.affinity_message_id))
+    for row in s.execute(select(k.contact_id, k.id, k.identity, k.display, k.priority, k.affinity_channel_id,
+                                k.affinity_since, k.affinity_message_id)
+                         .where(k.contact_id.in_(id_list)).order_by(k.contact_id, k.priority.desc(), k.id)).all():
+        conns[row[0]].append(ConnectionView(row[1], row[2], row[3], row[4], row[5], aware(row[6]), row[7]))
     groups_of: dict[int, list[tuple[str, str]]] = {i: [] for i in id_list}
     for cid, guuid, gname in s.execute(
             select(GroupMembership.contact_id, ContactGroup.uuid, ContactGroup.name)
             .join(ContactGroup, ContactGroup.id == GroupMembership.group_id)
-            .where(GroupMembership.contact_id.in_(id_list)).order_by(ContactGroup.name)):
+            .where(GroupMembership.contact_id.in_(id_list)).order_by(ContactGroup.name)).all():
         groups_of[cid].append((guuid or "", gname))
     values: dict[int, list[tuple[str, str]]] = {i: [] for i in id_list}
     for cid, key, value in s.execute(select(FieldValue.contact_id, FieldDef.key, FieldValue.value)
                                      .join(FieldDef, FieldDef.id == FieldValue.field_id)
-                                     .where(FieldValue.contact_id.in_(id_list)).order_by(FieldDef.key)):
+                                     .where(FieldValue.contact_id.in_(id_list)).order_by(FieldDef.key)).all():
         values[cid].append((key, value))
     result = []
     for i in id_list:
-        c = contacts[i]
+        row = contacts[i]
         # hook (merges, domain.md section 8): a contact merged into another is listed as deleted
-        deleted = c.deleted_on is not None
+        deleted = row.deleted_on is not None
         result.append(ApiContact(
-            id=i, uuid=c.uuid, name=c.name, language=c.language, status=c.status,
-            created_on=aware(c.created_on), modified_on=aware(c.modified_on), last_seen_on=aware(c.last_seen_on),
-            deleted=deleted, connections=tuple(conns[i]), groups=tuple(groups_of[i]), fields=tuple(values[i])))
+            id=i, uuid=row.uuid, name=row.name, language=row.language, status=row.status,
+            created_on=aware(row.created_on), modified_on=aware(row.modified_on),
+            last_seen_on=aware(row.last_seen_on), deleted=deleted, connections=tuple(conns[i]),
+            groups=tuple(groups_of[i]), fields=tuple(values[i])))
     return result
 
 
