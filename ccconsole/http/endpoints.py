@@ -217,17 +217,18 @@ class Api:
                 if rows:
                     nxt = encode_cursor("n", rows[-1].modified_on, rows[-1].id)
         keys = ws.fields.keys()
-        chans = Channels(ws.channels.list())
+        chans = Channels(ws.channels.list()) if expand or with_route else None
         return Answer(200, {
             "next": page_url(req, nxt), "previous": page_url(req, prev),
             "results": [serialize.contact(c, keys, chans, expand_urns=expand, with_route=with_route) for c in rows],
         })
 
-    def one(self, ws: Workspace, contact_id: int, req: Request) -> dict[str, Any]:
+    def one(self, ws: Workspace, contact_id: int, req: Request, keys: list[str] | None = None) -> dict[str, Any]:
         record = ws.browse.api_records([contact_id])[0]
-        return serialize.contact(record, ws.fields.keys(), Channels(ws.channels.list()),
-                                 expand_urns=flag(req.params.get("expand_urns")),
-                                 with_route=flag(req.params.get("route")))
+        expand, with_route = flag(req.params.get("expand_urns")), flag(req.params.get("route"))
+        return serialize.contact(record, ws.fields.keys() if keys is None else keys,
+                                 Channels(ws.channels.list()) if expand or with_route else None,
+                                 expand_urns=expand, with_route=with_route)
 
     # --- contacts: create, update, delete ------------------------------------------------------
 
@@ -259,7 +260,8 @@ class Api:
             raise bad({"language": ["Not a valid ISO639-3 language code."]})
         urns = list_value(data, "urns", max_items=100)
         group_refs = list_value(data, "groups", max_items=100)
-        fields = self.field_values(ws, data)
+        keys = ws.fields.keys()
+        fields = self.field_values(data, keys)
         groups = None
         if group_refs is not None:
             groups = []
@@ -302,15 +304,15 @@ class Api:
             if target is not None and ws.browse.by_modified(limit=1, uuid=target, deleted=True):
                 raise bad({"non_field_errors": ["Deleted contacts can't be modified."]}) from None
             raise
-        return Answer(status, self.one(ws, view.id, req))
+        return Answer(status, self.one(ws, view.id, req, keys))
 
-    def field_values(self, ws: Workspace, data: dict[str, Any]) -> dict[str, str | None] | None:
+    def field_values(self, data: dict[str, Any], keys: list[str]) -> dict[str, str | None] | None:
         if "fields" not in data or data["fields"] is None:
             return None
         raw = data["fields"]
         if not isinstance(raw, dict):
             raise bad({"fields": [f'Expected a dictionary of items but got type "{type(raw).__name__}".']})
-        known: set[str] = set(ws.fields.keys())
+        known = set(keys)
         values: dict[str, str | None] = {}
         for key, value in raw.items():
             if key not in known:

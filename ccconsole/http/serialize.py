@@ -13,8 +13,9 @@ from ccconsole.http.wire import iso
 ANDROID_TYPES = {"android", "a"}
 
 
-def contact(c: ApiContact, field_keys: list[str], channels: Channels, *, expand_urns: bool = False,
+def contact(c: ApiContact, field_keys: list[str], channels: Channels | None, *, expand_urns: bool = False,
             with_route: bool = False) -> dict[str, Any]:
+    """``channels`` is needed (only) with ``expand_urns`` or ``with_route``."""
     if c.deleted:  # what RapidPro keeps of a deleted contact
         return {"uuid": c.uuid, "name": None, "status": None, "language": None, "urns": [], "groups": [],
                 "fields": {}, "flow": None, "created_on": iso(c.created_on), "modified_on": iso(c.modified_on),
@@ -35,10 +36,12 @@ def contact(c: ApiContact, field_keys: list[str], channels: Channels, *, expand_
         "blocked": c.status == "blocked",
         "stopped": c.status == "stopped",
     }
-    if expand_urns:
+    if (expand_urns or with_route) and channels is None:
+        raise ValueError("expanding URNs or routing needs the channels")
+    if expand_urns and channels is not None:
         data["urns"] = [urn(conn.identity, conn.display, channels.by_id.get(conn.affinity_channel_id)
                             if conn.affinity_channel_id is not None else None) for conn in c.connections]
-    if expand_urns or with_route:
+    if (expand_urns or with_route) and channels is not None:
         data["route"] = route(c.core, channels).as_dict()
     return data
 
