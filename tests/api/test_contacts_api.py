@@ -191,6 +191,7 @@ def test_validation_errors_write_nothing(api, client):
         ({"urns": [f"twitter:u{i}" for i in range(101)]}, {"urns": ["Ensure this field has no more than 100 "
                                                                      "elements."]}),
         ({"name": "x" * 65}, {"name": ["Ensure this field has no more than 64 characters."]}),
+        ({"urns": [f"twitter:c{i}" for i in range(51)]}, {"urns": ["A contact has at most 50 connections."]}),
     ]
     for body, expected in cases:
         r = post(api, "contacts", body)
