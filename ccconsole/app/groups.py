@@ -22,8 +22,9 @@ class Groups:
         return rows.groups(self.ws.scope, uuid=uuid, name=name)
 
     def find(self, ref: str) -> ApiGroup | None:
-        """A group by UUID or name (any case)."""
-        found = self.list(uuid=ref) or self.list(name=ref)
+        """A group by UUID or name (any case); its ``count`` is not counted (-1)."""
+        found = rows.groups(self.ws.scope, uuid=ref, counts=False) or rows.groups(self.ws.scope, name=ref,
+                                                                                   counts=False)
         return found[0] if found else None
 
     def create(self, name: str) -> ApiGroup:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, exists, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -91,13 +91,17 @@ def count_hit(scope: Scope, name: str, window: int) -> int:
 # --- groups and fields -----------------------------------------------------------------------------
 
 
-def groups(scope: Scope, *, uuid: str | None = None, name: str | None = None) -> list[ApiGroup]:
-    members = (select(GroupMembership.group_id, func.count().label("n"))
-               .join(Contact, Contact.id == GroupMembership.contact_id)
-               .where(Contact.deleted_on.is_(None)).group_by(GroupMembership.group_id).subquery())
-    q = (select(ContactGroup.id, ContactGroup.uuid, ContactGroup.name, func.coalesce(members.c.n, 0))
-         .outerjoin(members, members.c.group_id == ContactGroup.id)
-         .where(ContactGroup.workspace_id == scope.workspace.id))
+def groups(scope: Scope, *, uuid: str | None = None, name: str | None = None,
+           counts: bool = True) -> list[ApiGroup]:
+    """The workspace's groups (by UUID, by name in any case), with their live members counted per
+    group (the membership index) unless ``counts`` is False (then -1)."""
+    if counts:
+        members = (select(func.count()).select_from(GroupMembership)
+                   .join(Contact, Contact.id == GroupMembership.contact_id)
+                   .where(GroupMembership.group_id == ContactGroup.id, Contact.deleted_on.is_(None))
+                   .correlate(ContactGroup).scalar_subquery())
+    q = select(ContactGroup.id, ContactGroup.uuid, ContactGroup.name,
+               members if counts else literal(-1)).where(ContactGroup.workspace_id == scope.workspace.id)
     if uuid is not None:
         q = q.where(ContactGroup.uuid == uuid)
     if name is not None:
@@ -169,7 +173,8 @@ def contact_page(scope: Scope, *, limit: int, key: tuple[datetime, int] | None =
         q = q.where(Contact.id.in_(select(Connection.contact_id).where(Connection.workspace_id == ws,
                                                                       Connection.identity == identity)))
     if group_id is not None:
-        q = q.where(Contact.id.in_(select(GroupMembership.contact_id).where(GroupMembership.group_id == group_id)))
+        # probed per contact as the index is walked in order (IN would first read the whole group)
+        q = q.where(exists().where(GroupMembership.contact_id == Contact.id, GroupMembership.group_id == group_id))
     if since is not None:
         q = q.where(Contact.modified_on >= since)
     if until is not None:
