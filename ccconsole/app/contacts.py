@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -140,8 +141,9 @@ class ContactsService:
             uow.audit("contact.update", contact_id=contact.id, before=contact_snapshot(before),
                       after=contact_snapshot(after))
             s.flush()
-            s.expire_all()
-            after = rows.view(s, rows.find(s, scope, contact.id))
+            s.expire(contact)  # the bump went around the ORM: a later use in this unit of work reloads it
+            # what the bump wrote, without reading the contact a third time
+            after = dataclasses.replace(after, version=before.version + 1, modified_on=uow.now)
         return after
 
     def set_urns(self, ref: str | int, urns: Sequence[str]) -> ContactView:
