@@ -59,3 +59,44 @@ def test_serve_refuses_a_bad_throttle_rate_in_one_line(tmp_path):
     r = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--throttle-rate", "lots")
     assert r.exit_code == 1 and r.stderr.startswith("ccconsole: Bad throttle rate 'lots'")
     assert r.stderr.count("\n") == 1
+
+
+def test_serve_with_two_workers_answers_with_a_token_made_by_the_cli(tmp_path):
+    """``ccconsole serve --workers 2``: uvicorn's workers build the app from the factory and the
+    environment the command sets."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+
+    db = f"sqlite:///{tmp_path / 'served.db'}"
+    key = run("tokens", "add", "dora", "--db", db).stdout.strip()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen([sys.executable, "-m", "ccconsole", "serve", "--db", db, "--port", str(port),
+                             "--workers", "2"], env={**os.environ, "PYTHONPATH": root},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/api/v2/org.json",
+                                      headers={"Authorization": f"Token {key}"}, timeout=5)
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status_code == 200 and answer.json()["name"] == "Workspace"
+        r = requests.post(f"http://127.0.0.1:{port}/api/v2/contacts.json", json={"name": "Served"},
+                          headers={"Authorization": f"Token {key}"}, timeout=10)
+        assert r.status_code == 201
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "Serving the Contacts API of Workspace" in err and "Traceback" not in err
+    with open_workspace(db, read_only=True) as ws:
+        assert [e.actor for e in ws.audit.page(action="contact.create")] == ["dora"]
