@@ -161,6 +161,11 @@ class Workspace:
 
         return Fields(self)
 
+    def reload(self) -> WorkspaceInfo:
+        """Read the workspace's settings again (a console may have changed its country or name)."""
+        self.scope.workspace = workspace_rows.read(self.scope)
+        return self.scope.workspace
+
     def as_actor(self, actor: str) -> Workspace:
         """The same open workspace (same engine and connections) acting as ``actor`` in the audit log,
         e.g. the user of an API token. Close only the original."""

@@ -41,6 +41,7 @@ from ccconsole.http.wire import (
 ACTIONS = ("add", "remove", "block", "unblock", "interrupt", "archive_messages", "delete")
 INVALID_URN = "Invalid URN: {}. Ensure phone numbers contain country codes."
 IN_USE = "URN is in use by another contact."
+SETTINGS_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Api:
         # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in growing steps
         # (up to 100 ms): this process's writers queue here instead (other processes still wait on the file)
         self.write_lock = threading.Lock() if ws.backend == "sqlite" else None
+        self.settings_read = time.monotonic()
         self.routes: dict[str, dict[str, Callable[[Workspace, Request], Answer]]] = {
             "contacts": {"GET": self.contacts_list, "POST": self.contacts_write, "DELETE": self.contacts_delete},
             "contact_actions": {"POST": self.contact_actions},
@@ -116,6 +118,7 @@ class Api:
                 raise detail(405, f'Method "{req.method}" not allowed.')
             if req.method != "GET" and self.ws.read_only:
                 raise detail(403, "This server is read-only: only GET requests are allowed.")
+            self.fresh_settings()
             return handler(self.workspace_of(user), req)
         except ApiError as err:
             return Answer(err.status, err.body, err.headers)
@@ -157,6 +160,15 @@ class Api:
             return self.local.hit(scope, self.rate)
         with self.writing():
             return self.ws.tokens.throttle(scope, self.rate)
+
+    def fresh_settings(self) -> None:
+        """The workspace's settings (its country normalizes numbers) read again every few seconds: a
+        console may change them while the server runs."""
+        if time.monotonic() - self.settings_read < SETTINGS_SECONDS:
+            return
+        self.settings_read = time.monotonic()
+        for ws in [self.ws, *list(self.as_user.values())]:
+            ws.reload()
 
     def workspace_of(self, user: str) -> Workspace:
         found = self.as_user.get(user)

@@ -348,3 +348,17 @@ def test_datetimes_are_utc_with_microseconds(api):
     c = post(api, "contacts", {"name": "Clock"}).json()
     stamp = datetime.strptime(c["created_on"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert abs(stamp - when) < timedelta(seconds=30)
+
+
+def test_a_country_changed_by_a_console_is_used_by_the_running_server(api, monkeypatch):
+    from ccconsole.http import endpoints
+
+    monkeypatch.setattr(endpoints, "SETTINGS_SECONDS", 0.0)
+    api.ws.update(country="KE")
+    try:
+        r = post(api, "contacts", {"name": "Kenyan", "urns": ["tel:0712345678"]})
+        assert r.status_code == 201 and r.json()["urns"] == ["tel:+254712345678"]
+    finally:
+        api.ws.update(country="RW")
+    r = post(api, "contacts", {"name": "Rwandan", "urns": [number()[0]]})
+    assert r.status_code == 201 and r.json()["urns"][0].startswith("tel:+250")
