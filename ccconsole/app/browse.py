@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ccconsole.core.views import ContactRow
+from ccconsole.core.views import ApiContact, ContactRow
+from ccconsole.store import api as api_rows
 from ccconsole.store import contacts as rows
 
 if TYPE_CHECKING:
@@ -38,3 +40,18 @@ class Browse:
     def position(self, key: tuple[str, int], text: str | None = None) -> int:
         """How many contacts sort before ``key`` (the row number of a contact in the table)."""
         return rows.position(self.ws.scope, key, text)
+
+    # --- the Contacts API's order: newest modified first, by key ---------------------------------
+
+    def by_modified(self, *, limit: int, key: tuple[datetime, int] | None = None, ascending: bool = False,
+                    deleted: bool = False, uuid: str | None = None, identity: str | None = None,
+                    group_id: int | None = None, since: datetime | None = None,
+                    until: datetime | None = None) -> list[ApiContact]:
+        """Up to ``limit`` contacts in (modified_on, id) order (newest first unless ``ascending``) after
+        ``key``; ``deleted`` lists only deleted ones; ``since``/``until`` bound modified_on (inclusive)."""
+        return api_rows.contact_page(self.ws.scope, limit=limit, key=key, ascending=ascending, deleted=deleted,
+                                     uuid=uuid, identity=identity, group_id=group_id, since=since, until=until)
+
+    def api_records(self, contact_ids: Sequence[int]) -> list[ApiContact]:
+        """The Contacts API's view of these contacts (deleted ones too), in this order."""
+        return api_rows.records_by_id(self.ws.scope, contact_ids)

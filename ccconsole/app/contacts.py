@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -148,8 +149,9 @@ class ContactsService:
             uow.audit("contact.update", contact_id=contact.id, before=contact_snapshot(before),
                       after=contact_snapshot(after))
             s.flush()
-            s.expire_all()
-            after = rows.view(s, rows.find(s, scope, contact.id))
+            s.expire(contact)  # the bump went around the ORM: a later use in this unit of work reloads it
+            # what the bump wrote, without reading the contact a third time
+            after = dataclasses.replace(after, version=before.version + 1, modified_on=uow.now)
         return after
 
     def set_urns(self, ref: str | int, urns: Sequence[str]) -> ContactView:
@@ -159,12 +161,28 @@ class ContactsService:
     def delete(self, ref: str | int) -> ContactView:
         """Delete a contact: its connections are detached (their identities free again), history stays."""
         with self.ws.transaction() as uow:
-            s = uow.session
-            contact = rows.find(s, self.ws.scope, ref)
-            before = rows.view(s, contact)
-            rows.mark_deleted(s, contact, uow.now)
-            uow.audit("contact.delete", contact_id=contact.id, before=contact_snapshot(before))
+            before = self.delete_in(uow, ref)
         return before
+
+    def delete_in(self, uow: UnitOfWork, ref: str | int) -> ContactView:
+        """:meth:`delete` inside a unit of work shared with other use cases."""
+        s = uow.session
+        contact = rows.find(s, self.ws.scope, ref)
+        before = rows.view(s, contact)
+        rows.mark_deleted(s, contact, uow.now)
+        uow.audit("contact.delete", contact_id=contact.id, before=contact_snapshot(before))
+        return before
+
+    def change_groups_in(self, uow: UnitOfWork, ref: str | int, *, add: Sequence[str] = (),
+                         remove: Sequence[str] = ()) -> ContactView:
+        """Add the contact to groups / remove it from groups (by name), its other groups kept."""
+        current = rows.view(uow.session, rows.find(uow.session, self.ws.scope, ref))
+        gone = {g.casefold() for g in remove}
+        names = [g for g in current.groups if g.casefold() not in gone]
+        names += [g for g in add if g not in names]
+        if list(names) == list(current.groups):
+            return current
+        return self.update_in(uow, current.id, groups=names)
 
     # --- the rules of a typed list ---------------------------------------------------------------
 

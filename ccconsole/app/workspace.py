@@ -31,9 +31,12 @@ if TYPE_CHECKING:
     from ccconsole.app.channels import ChannelsService
     from ccconsole.app.cleanup import Cleanup
     from ccconsole.app.contacts import ContactsService
+    from ccconsole.app.fields import Fields
+    from ccconsole.app.groups import Groups
     from ccconsole.app.history import Histories
     from ccconsole.app.inbound import Messages
     from ccconsole.app.lockins import LockIns
+    from ccconsole.app.tokens import Tokens
     from ccconsole.app.transfer import Transfer
 
 
@@ -146,6 +149,34 @@ class Workspace:
         from ccconsole.app.transfer import Transfer
 
         return Transfer(self)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        from ccconsole.app.tokens import Tokens
+
+        return Tokens(self)
+
+    @cached_property
+    def groups(self) -> Groups:
+        from ccconsole.app.groups import Groups
+
+        return Groups(self)
+
+    @cached_property
+    def fields(self) -> Fields:
+        from ccconsole.app.fields import Fields
+
+        return Fields(self)
+
+    def reload(self) -> WorkspaceInfo:
+        """Read the workspace's settings again (a console may have changed its country or name)."""
+        self.scope.workspace = workspace_rows.read(self.scope)
+        return self.scope.workspace
+
+    def as_actor(self, actor: str) -> Workspace:
+        """The same open workspace (same engine and connections) acting as ``actor`` in the audit log,
+        e.g. the user of an API token. Close only the original."""
+        return Workspace(Scope(self.scope.engine, self.scope.workspace, actor, self.scope.read_only))
 
     # --- the workspace itself --------------------------------------------------------------------
 

@@ -138,3 +138,50 @@ def contact_snapshot(view: ContactView) -> dict:
     return snapshot(name=view.name, status=view.status, language=view.language,
                     connections=[(c.identity, c.affinity_channel_id) for c in view.connections],
                     groups=view.groups, fields=dict(view.fields))
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContact:
+    """A contact as the Contacts API lists it (groups with their UUIDs, fields by key)."""
+
+    id: int
+    uuid: str
+    name: str
+    language: str | None
+    status: str
+    created_on: datetime
+    modified_on: datetime
+    last_seen_on: datetime | None
+    deleted: bool
+    connections: tuple[ConnectionView, ...] = ()
+    groups: tuple[tuple[str, str], ...] = ()  # (uuid, name)
+    fields: tuple[tuple[str, str], ...] = ()  # (key, value)
+
+    @property
+    def core(self) -> Contact:
+        return Contact(Status(self.status), tuple(c.core for c in self.connections), self.name, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiGroup:
+    id: int
+    uuid: str
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiField:
+    uuid: str
+    key: str
+    name: str
+    value_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A token as listed: its user name and dates (the token itself is never stored)."""
+
+    name: str
+    created_on: datetime
+    revoked_on: datetime | None

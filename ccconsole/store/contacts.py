@@ -281,6 +281,7 @@ def mark_deleted(s: Session, contact: Contact, when: datetime) -> None:
         contact_id=None, affinity_channel_id=None, affinity_since=None, affinity_message_id=None))
     s.execute(delete(GroupMembership).where(GroupMembership.contact_id == contact.id))
     contact.deleted_on = when
+    contact.modified_on = when  # API clients syncing by modified_on see the deletion
     contact.version += 1
     s.add(contact)
 

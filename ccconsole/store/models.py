@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
 
 
 class Workspace(SQLModel, table=True):
@@ -38,7 +43,11 @@ class Channel(SQLModel, table=True):
 
 
 class Contact(SQLModel, table=True):
-    __table_args__ = (Index("ix_contact_ws_name_id", "workspace_id", "name", "id"),)
+    __table_args__ = (
+        Index("ix_contact_ws_name_id", "workspace_id", "name", "id"),
+        # the Contacts API's order (newest modified first) read by key (migration 0005)
+        Index("ix_contact_ws_modified_id", "workspace_id", "modified_on", "id", "deleted_on"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(unique=True, max_length=36)
     workspace_id: int = Field(foreign_key="workspace.id")
@@ -74,8 +83,11 @@ class Connection(SQLModel, table=True):
 
 class ContactGroup(SQLModel, table=True):
     __tablename__ = "contact_group"
-    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_group_ws_name"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_group_ws_name"),
+                      Index("ix_contact_group_uuid", "uuid", unique=True))
     id: int | None = Field(default=None, primary_key=True)
+    # the API's handle (0005; a column added to existing rows, so NULL is allowed in the schema)
+    uuid: str = Field(default_factory=new_uuid, max_length=36, nullable=True)
     workspace_id: int = Field(foreign_key="workspace.id")
     name: str
 
@@ -88,8 +100,10 @@ class GroupMembership(SQLModel, table=True):
 
 class FieldDef(SQLModel, table=True):
     __tablename__ = "field_def"
-    __table_args__ = (UniqueConstraint("workspace_id", "key", name="uq_field_ws_key"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "key", name="uq_field_ws_key"),
+                      Index("ix_field_def_uuid", "uuid", unique=True))
     id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(default_factory=new_uuid, max_length=36, nullable=True)  # as ContactGroup.uuid
     workspace_id: int = Field(foreign_key="workspace.id")
     key: str
     name: str
@@ -150,3 +164,30 @@ class ContactKey(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id", primary_key=True)
     key: str = Field(primary_key=True, max_length=400)
     workspace_id: int = Field(foreign_key="workspace.id")
+
+
+class ApiToken(SQLModel, table=True):
+    """A Contacts API token: only its SHA-256 is kept; ``name`` is the user the audit log records."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        # one live token per user name (revoked ones stay listed)
+        Index("uq_api_token_ws_name_live", "workspace_id", "name", unique=True,
+              sqlite_where=text("revoked_on IS NULL"), postgresql_where=text("revoked_on IS NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    name: str
+    key_hash: str = Field(unique=True, max_length=64)
+    created_on: datetime = Field(default_factory=utcnow)
+    revoked_on: datetime | None = None
+
+
+class ApiThrottle(SQLModel, table=True):
+    """Requests counted per workspace, scope and time window (shared by every server process)."""
+
+    __tablename__ = "api_throttle"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True)
+    scope: str = Field(primary_key=True)
+    window: int = Field(primary_key=True)  # the window's start, in seconds since the epoch
+    hits: int = 0

@@ -51,3 +51,11 @@ def update(s: Session, workspace_id: int, *, name: str | None, country: str | No
 def change_seq(scope: Scope) -> int:
     with reading(scope) as s:
         return s.execute(select(Workspace.change_seq).where(Workspace.id == scope.workspace.id)).scalar_one()
+
+
+def read(scope: Scope) -> WorkspaceInfo:
+    """The workspace's settings as stored now (another program may have changed them)."""
+    with reading(scope) as s:
+        ws = s.get(Workspace, scope.workspace.id)
+        assert ws is not None  # workspaces are never deleted
+        return _info(ws)
