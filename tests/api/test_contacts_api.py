@@ -362,3 +362,15 @@ def test_a_country_changed_by_a_console_is_used_by_the_running_server(api, monke
         api.ws.update(country="RW")
     r = post(api, "contacts", {"name": "Rwandan", "urns": [number()[0]]})
     assert r.status_code == 201 and r.json()["urns"][0].startswith("tel:+250")
+
+
+def test_a_merged_contact_is_listed_as_deleted_and_its_uuid_updates_the_survivor(api, client):
+    keep = api.ws.contacts.create("Merge Keep", [number()[1]])
+    other = api.ws.contacts.create("Merge Other", [number()[1]])
+    api.ws.cleanup.merge(keep.uuid, [other.uuid])
+    listed = get(api, "contacts", uuid=other.uuid, deleted=1).json()["results"]
+    assert [(c["uuid"], c["urns"], c["name"]) for c in listed] == [(other.uuid, [], None)]
+    assert get(api, "contacts", uuid=other.uuid).json()["results"] == []
+    r = post(api, "contacts", {"name": "Merged Renamed"}, params={"uuid": other.uuid})
+    assert r.status_code == 200 and r.json()["uuid"] == keep.uuid
+    assert api.ws.contacts.get(keep.uuid).name == "Merged Renamed"
