@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ccconsole.core import combine
 from ccconsole.core import problems as rules
-from ccconsole.core.changes import META_KEYS, diff
+from ccconsole.core.changes import META_KEYS, diff, snapshot
 from ccconsole.core.views import ContactRow, ContactView, contact_snapshot
 from ccconsole.errors import Conflict, NotFound, StoreError
 from ccconsole.store import cleanup as rows
@@ -197,11 +197,17 @@ class Cleanup:
                 stopped = True
                 break
             with self.ws.transaction() as uow:
-                for cid in ids[start:start + chunk]:
-                    done = self._renormalize_contact(uow, cid, batch)
-                    for outcome in done:
+                for done in rows.renormalize_contacts(uow.session, scope, ids[start:start + chunk], uow.now):
+                    for outcome in done.outcomes:
                         counts[outcome] += 1
-                    changed += any(o != rules.Outcome.DUPLICATE.value for o in done)
+                    if done.items:
+                        changed += 1
+                        uow.audit(RENORMALIZE, contact_id=done.contact_id,
+                                  before=snapshot(name=done.name, status=done.status, language=done.language,
+                                                  connections=done.before),
+                                  after={**snapshot(name=done.name, status=done.status, language=done.language,
+                                                    connections=done.after),
+                                         "renormalize": done.items, "batch": batch})
             if progress is not None:
                 progress(min(start + chunk, len(ids)), len(ids))
         event_id = None
@@ -212,50 +218,6 @@ class Cleanup:
                 uow.session.flush()
             event_id = self.ws.audit.page(action=RENORMALIZE_RUN, limit=1)[0].id
         return RenormalizeResult(counts, changed, stopped, event_id)
-
-    def _renormalize_contact(self, uow: UnitOfWork, contact_id: int, batch: str) -> list[str]:
-        s, scope, country = uow.session, self.ws.scope, self.ws.info.country
-        locked = rows.lock_contacts(s, [contact_id])
-        contact = locked.get(contact_id)
-        if contact is None or contact.deleted_on is not None:
-            return []
-        before = contact_rows.view(s, contact)
-        done: list[str] = []
-        items: list[dict[str, Any]] = []
-        for conn in rows.connection_rows(s, contact_id):
-            new = rules.renormalize(conn.identity, country)
-            if new is None:
-                continue
-            target = rows.connection_for(s, scope, new)
-            outcome = rules.renormalize_outcome(conn.identity, new, target.contact_id if target else None, contact_id)
-            done.append(outcome.value)
-            if outcome == rules.Outcome.DUPLICATE:
-                continue
-            item: dict[str, Any] = {"old": conn.identity, "new": new, "outcome": outcome.value,
-                                    "local": rows.state(conn)}
-            if target is None:  # nobody has the number: the connection becomes it in place
-                conn.identity, conn.path = new, new.partition(":")[2]
-                s.add(conn)
-            else:  # the contact has it (or it is detached, free to take): the local one drops into it
-                assert target.id is not None and conn.id is not None  # stored rows
-                item["target"] = rows.state(target)
-                item["messages"] = rows.repoint_messages(s, conn.id, target.id)
-                if target.contact_id is None:
-                    target.contact_id, target.priority = contact_id, conn.priority
-                if target.affinity_channel_id is None and conn.affinity_channel_id is not None:
-                    target.affinity_channel_id = conn.affinity_channel_id
-                    target.affinity_since, target.affinity_message_id = conn.affinity_since, conn.affinity_message_id
-                conn.contact_id = None
-                conn.affinity_channel_id = conn.affinity_since = conn.affinity_message_id = None
-                s.add(target)
-                s.add(conn)
-            s.flush()
-            items.append(item)
-        if items:
-            after = self._bump(uow, contact, before)
-            uow.audit(RENORMALIZE, contact_id=contact_id, before=contact_snapshot(before),
-                      after={**contact_snapshot(after), "renormalize": items, "batch": batch})
-        return done
 
     def _bump(self, uow: UnitOfWork, contact: Any, before: ContactView) -> ContactView:
         s = uow.session
@@ -418,8 +380,8 @@ class Cleanup:
         row = rows.lock_contacts(s, [contact_id]).get(contact_id)
         if row is None or row.deleted_on is not None:
             raise StoreError(f"Contact #{contact_id} was deleted since: nothing was undone.")
-        now = contact_snapshot(contact_rows.view(s, row))
         then = {k: v for k, v in snap.items() if k not in META_KEYS}
+        now = {k: v for k, v in contact_snapshot(contact_rows.view(s, row)).items() if k in then}
         changes = diff(then, now)
         if changes:
             raise StoreError(f"{_who_row(row)} changed since ({'; '.join(str(c) for c in changes[:3])}): "

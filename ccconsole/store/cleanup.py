@@ -7,15 +7,17 @@ unit of work; each function here changes rows and returns what an undo needs to 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session
 
 from ccconsole.store.models import AuditEvent, Connection, Contact, ContactGroup, GroupMembership, Message
 from ccconsole.store.unit import Scope
 
+CONNECTIONS = Connection.__table__  # the Core table: executemany updates by id, not the ORM's bulk path
 CONNECTION_STATE = ("id", "contact_id", "identity", "priority", "affinity_channel_id", "affinity_since",
                     "affinity_message_id")
 
@@ -136,3 +138,114 @@ def merge_events_near(s: Session, scope: Scope, event_id: int) -> list[AuditEven
     return list(s.execute(select(AuditEvent).where(
         AuditEvent.workspace_id == scope.workspace.id, AuditEvent.action == "contact.merge",
         AuditEvent.id > event_id - 2, AuditEvent.id < event_id + 2)).scalars())
+
+
+# --- re-normalizing many contacts at once ----------------------------------------------------------
+
+
+@dataclass
+class Renormalized:
+    """What re-normalizing one contact did: its outcomes, and (when something changed) its
+    connections before and after (identity, affinity) and what an undo needs (``items``)."""
+
+    contact_id: int
+    name: str
+    status: str
+    language: str | None
+    outcomes: list[str]
+    before: list[tuple[str, int | None]]
+    after: list[tuple[str, int | None]]
+    items: list[dict[str, Any]]
+
+
+def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], now: datetime) -> list[Renormalized]:
+    """Re-normalize the local numbers of these contacts (domain.md section 8) with set-based statements:
+    a connection nobody else has becomes E.164 in place; one the contact (or nobody: a detached row)
+    has already takes the local one's messages (and its affinity, if it has none) and the local one is
+    detached; one another contact owns stays. The contacts changed get version + 1."""
+    from ccconsole.core import problems as rules
+
+    ws, country = scope.workspace.id, scope.workspace.country
+    heads = {r.id: r for r in s.execute(select(Contact.id, Contact.name, Contact.status, Contact.language)
+                                        .where(Contact.id.in_(list(contact_ids)), Contact.deleted_on.is_(None))
+                                        .order_by(Contact.id).with_for_update()).all()}
+    conns: dict[int, list[dict[str, Any]]] = {cid: [] for cid in heads}
+    columns = [getattr(Connection, c) for c in CONNECTION_STATE] + [Connection.path]
+    for row in s.execute(select(*columns).where(Connection.contact_id.in_(list(heads)))
+                         .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)
+                         .with_for_update()).all():
+        conns[row.contact_id].append(dict(row._mapping))
+    wanted = {c["identity"]: new for cl in conns.values() for c in cl
+              if (new := rules.renormalize(c["identity"], country)) is not None}
+    loaded = {c["id"]: c for cl in conns.values() for c in cl}  # one dict per row, shared below
+    holders: dict[str, dict[str, Any]] = {}
+    news = sorted(set(wanted.values()))
+    for start in range(0, len(news), 1000):
+        for row in s.execute(select(*columns).where(Connection.workspace_id == ws,
+                                                    Connection.identity.in_(news[start:start + 1000]))
+                             .order_by(Connection.identity).with_for_update()).all():
+            holders[row.identity] = loaded.get(row.id) or dict(row._mapping)
+    in_place, retarget, detach, repoint = [], [], [], []
+    results = []
+    for cid, head in heads.items():
+        mine = conns[cid]
+        before = [(c["identity"], c["affinity_channel_id"]) for c in mine]
+        outcomes, items = [], []
+        for conn in mine:
+            new = wanted.get(conn["identity"])
+            if new is None:
+                continue
+            target = holders.get(new)
+            outcome = rules.renormalize_outcome(conn["identity"], new, target["contact_id"] if target else None, cid)
+            outcomes.append(outcome.value)
+            if outcome == rules.Outcome.DUPLICATE:
+                continue
+            item: dict[str, Any] = {"old": conn["identity"], "new": new, "outcome": outcome.value,
+                                    "local": _saved(conn)}
+            if target is None:  # the connection becomes it in place
+                in_place.append(dict(_id=conn["id"], _identity=new, _path=new.partition(":")[2]))
+                conn["identity"] = new
+                holders[new] = conn
+            else:  # dropped into the contact's own (or a detached) connection with that number
+                item["target"] = _saved(target)
+                if target["contact_id"] is None:
+                    target["contact_id"], target["priority"] = cid, conn["priority"]
+                if target["affinity_channel_id"] is None and conn["affinity_channel_id"] is not None:
+                    for key in ("affinity_channel_id", "affinity_since", "affinity_message_id"):
+                        target[key] = conn[key]
+                retarget.append(target)
+                repoint.append((conn["id"], target["id"], item))
+                detach.append(conn["id"])
+                conn["contact_id"] = None
+            items.append(item)
+        now_mine = {c["id"]: c for c in mine}
+        now_mine.update((t["id"], t) for t in retarget if t["contact_id"] == cid)  # a detached row it took
+        after = [(c["identity"], c["affinity_channel_id"])
+                 for c in sorted(now_mine.values(), key=lambda c: (-c["priority"], c["id"])) if c["contact_id"] == cid]
+        results.append(Renormalized(cid, head.name, head.status, head.language, outcomes, before, after, items))
+    if in_place:
+        s.execute(update(CONNECTIONS).where(CONNECTIONS.c.id == bindparam("_id"))
+                  .values(identity=bindparam("_identity"), path=bindparam("_path")), in_place)
+    for local_id, target_id, item in repoint:
+        item["messages"] = repoint_messages(s, local_id, target_id)
+    if retarget:
+        s.execute(update(CONNECTIONS).where(CONNECTIONS.c.id == bindparam("_id")).values(
+            contact_id=bindparam("_cid"), priority=bindparam("_priority"),
+            affinity_channel_id=bindparam("_aff"), affinity_since=bindparam("_since"),
+            affinity_message_id=bindparam("_msg")),
+            [dict(_id=t["id"], _cid=t["contact_id"], _priority=t["priority"], _aff=t["affinity_channel_id"],
+                  _since=t["affinity_since"], _msg=t["affinity_message_id"]) for t in retarget])
+    if detach:
+        s.execute(update(Connection).where(Connection.id.in_(detach)).values(
+            contact_id=None, affinity_channel_id=None, affinity_since=None, affinity_message_id=None)
+            .execution_options(synchronize_session=False))
+    changed = [r.contact_id for r in results if r.items]
+    if changed:
+        s.execute(update(Contact).where(Contact.id.in_(changed))
+                  .values(version=Contact.version + 1, modified_on=now).execution_options(synchronize_session=False))
+    return results
+
+
+def _saved(conn: dict[str, Any]) -> dict[str, Any]:
+    """A connection as :func:`state` records it, from a row mapping."""
+    return {k: (conn[k].isoformat() if isinstance(conn[k], datetime) else conn[k]) for k in CONNECTION_STATE}
