@@ -15,15 +15,15 @@ whether an affinity is stale. Only phonenumbers' *valid* test (``bad_number``) i
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-import functools
-import re
-
 import phonenumbers
-from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+from phonenumbers import PhoneMetadata
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from ccconsole.core.lockin import LockInKind, lock_in
 from ccconsole.core.model import Channel, Connection, Contact
