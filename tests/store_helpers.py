@@ -22,12 +22,13 @@ def rw_store(url: str) -> Workspace:
     return store
 
 
-def demo_store(url: str, contacts: int = 400) -> Workspace:
-    """The demo workspace of ``contacts`` contacts (built by the demo's own bulk builder)."""
+def demo_store(url: str, contacts: int = 400, dirt: bool = True) -> Workspace:
+    """The demo workspace of ``contacts`` contacts (built by the demo's own bulk builder; ``dirt``:
+    with its last 3% dirty, domain.md section 8)."""
     from ccconsole.store.demo import build_demo
 
     store = open_workspace(url, actor="tester", workspace_name="Kigali Health", country="RW")
-    build_demo(store.scope, contacts)
+    build_demo(store.scope, contacts, dirt=dirt)
     return store
 
 

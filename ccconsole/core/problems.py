@@ -199,6 +199,19 @@ def _normalized(text: str, country: str | None) -> URN | None:
         return None
 
 
+def facts(contact: Contact, channels: Channels | Sequence[Channel], country: str | None
+          ) -> tuple[tuple[tuple[str, str, str | None], ...], frozenset[str]]:
+    """What a store keeps of a contact: one ``(problem, reason, identity)`` per problem it has on its
+    own (the first connection that has it, in priority order) and its duplicate keys."""
+    seen: set[Problem] = set()
+    kept = []
+    for f in contact_problems(contact, channels, country):
+        if f.problem not in seen:
+            seen.add(f.problem)
+            kept.append((f.problem.value, f.reason, f.identity))
+    return tuple(kept), duplicate_keys(contact, country)
+
+
 # --- re-normalize local numbers ------------------------------------------------------------------
 
 

@@ -32,11 +32,14 @@ import sys
 import threading
 import uuid as uuidlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from ccconsole.core import importing as imp
+from ccconsole.core import problems
+from ccconsole.core.model import Channel, Connection, Contact, Status
 from ccconsole.errors import StoreError
 
 SNIFF_BYTES = 64 * 1024
@@ -232,19 +235,26 @@ class Batch:
     ``rows`` and ``skipped`` count the data rows read (blank rows not counted; skipped ones name
     neither UUID nor connection); ``total`` is the reader's estimate of the file's rows."""
 
-    def __init__(self, rows: int, skipped: int, parsed: list[imp.ParsedRow], total: int | None):
+    def __init__(self, rows: int, skipped: int, parsed: list[imp.ParsedRow], total: int | None,
+                 channels: Sequence[Channel] | None = None, country: str | None = None):
         self.rows, self.skipped, self.total = rows, skipped, total
         self.named = imp.names(parsed)
         self.guesses: list[tuple | imp.Plan | None] = []
         self.new_uuids: list[str | None] = []
+        # the problems and duplicate keys of each planned new contact (core.problems.facts), computed
+        # here, in the reader, so that the writer only stores them; None when no channels were given
+        self.facts: list[tuple | None] = []
         for row in parsed:
             guess = imp.plan_unmatched(row)
             if guess is not None and guess.created:
-                self.guesses.append(imp.new_contact(guess))
+                data = imp.new_contact(guess)
+                self.guesses.append(data)
                 self.new_uuids.append(str(uuidlib.uuid4()))
+                self.facts.append(None if channels is None else _facts(data, channels, country))
             else:
                 self.guesses.append(guess)
                 self.new_uuids.append(None)
+                self.facts.append(None)
         self._parsed: list[imp.ParsedRow] | None = parsed
         self._packed: bytes | None = None
 
@@ -264,8 +274,37 @@ class Batch:
         return state
 
 
+def _facts(data: tuple, channels: Sequence[Channel], country: str | None) -> tuple:
+    """``core.problems.facts`` of a new contact as ``imp.new_contact`` plans it."""
+    name, _, status, links = data[0], data[1], data[2], data[3]
+    try:
+        state = Status(status)
+    except ValueError:
+        state = Status.ACTIVE
+    contact = Contact(state, tuple(Connection(identity, None, display) for _, _, display, identity, _ in links),
+                      name or "")
+    return problems.facts(contact, channels, country)
+
+
+def channels_to_json(channels: Sequence[Channel]) -> list[dict]:
+    """The workspace's channels for a reader process (its problems need the resolver's view)."""
+    return [{**{f: getattr(c, f) for f in ("id", "name", "type", "address", "country", "allow_international",
+                                           "active", "uuid")},
+             "schemes": list(c.schemes), "roles": sorted(c.roles), "match_prefixes": list(c.match_prefixes),
+             "created_on": c.created_on.isoformat() if c.created_on else None} for c in channels]
+
+
+def channels_from_json(data: list[dict] | None) -> list[Channel] | None:
+    if data is None:
+        return None
+    return [Channel(**{**d, "schemes": tuple(d["schemes"]), "roles": frozenset(d["roles"]),
+                       "match_prefixes": tuple(d["match_prefixes"]),
+                       "created_on": datetime.fromisoformat(d["created_on"]) if d["created_on"] else None})
+            for d in data]
+
+
 def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk: int, part: int = 0,
-                 parts: int = 1) -> Iterator[Batch]:
+                 parts: int = 1, channels: Sequence[Channel] | None = None) -> Iterator[Batch]:
     """The file's rows parsed, a batch per ``chunk`` data rows (the last may be smaller; blank rows
     do not count). With ``parts`` > 1 this yields only batches number ``part``, ``part + parts``, …:
     several readers share the parsing, each reading the whole file. Raises ImportFailed /
@@ -291,13 +330,13 @@ def read_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
                 parsed.append(row)
         if read >= chunk:
             if mine:
-                yield Batch(read, skipped, parsed, sheet.total)
+                yield Batch(read, skipped, parsed, sheet.total, channels, country)
                 parsed, skipped = [], 0
             read = 0
             index += 1
             mine = index % parts == part
     if mine and read:
-        yield Batch(read, skipped, parsed, sheet.total)
+        yield Batch(read, skipped, parsed, sheet.total, channels, country)
 
 
 PARALLEL_FROM_BYTES = 512 * 1024  # smaller files: starting a process costs more than it saves
@@ -305,7 +344,8 @@ PARALLEL_FROM_BYTES = 512 * 1024  # smaller files: starting a process costs more
 
 @contextlib.contextmanager
 def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk: int,
-                 parallel: bool | None = None) -> Iterator[Iterator[Batch]]:
+                 parallel: bool | None = None, channels: Sequence[Channel] | None = None
+                 ) -> Iterator[Iterator[Batch]]:
     """:func:`read_batches`, run in reader processes when ``parallel`` (None: when the file is big
     enough to gain from it). They read and parse the next batches while the caller writes one."""
     if parallel is None:
@@ -314,7 +354,7 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
         except OSError:
             parallel = False
     if not parallel:
-        yield read_batches(sheet, country, tz, chunk)
+        yield read_batches(sheet, country, tz, chunk, channels=channels)
         return
     # fresh interpreters running this module (not multiprocessing, which would re-run the caller's
     # __main__), in their own session, so ctrl+c goes to the importer, which then closes the pipes;
@@ -328,7 +368,8 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
     try:
         for part in range(parts):
             args = json.dumps({"path": str(sheet.path), "kind": sheet.kind, "country": country, "tz": tz,
-                               "chunk": chunk, "part": part, "parts": parts})
+                               "chunk": chunk, "part": part, "parts": parts,
+                               "channels": None if channels is None else channels_to_json(channels)})
             try:
                 worker = subprocess.Popen([sys.executable, "-m", __name__, args], stdin=subprocess.DEVNULL,
                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
@@ -336,7 +377,7 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
             except OSError:  # no interpreter to start (an embedded Python): read here, as for small files
                 if workers:
                     raise
-                yield read_batches(sheet, country, tz, chunk)
+                yield read_batches(sheet, country, tz, chunk, channels=channels)
                 return
             workers.append(worker)
             frames: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
@@ -406,7 +447,8 @@ def _worker(args: str) -> None:
     try:
         try:
             for batch in read_batches(sheet, options["country"], options["tz"], options["chunk"],
-                                      options["part"], options["parts"]):
+                                      options["part"], options["parts"],
+                                      channels_from_json(options.get("channels"))):
                 send(batch)
         except (ImportFailed, imp.ImportFileError) as err:
             send(err)

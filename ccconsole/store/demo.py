@@ -143,7 +143,8 @@ def _dirty(rng: random.Random, k: int, cid: int, samples: list[tuple[str, str]])
 
 
 def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime = DEMO_NOW,
-               progress: Callable[[int, int], None] | None = None, chunk: int = 50000) -> DemoSummary:
+               progress: Callable[[int, int], None] | None = None, chunk: int = 50000,
+               dirt: bool = True) -> DemoSummary:
     """Fill an empty workspace with the demo (bulk inserts; ids assigned here, so the tables must be empty)."""
     rng = random.Random(seed)
     ws = scope.workspace.id
@@ -193,8 +194,8 @@ def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime 
     n_first, n_last, n_statuses, n_groups = len(FIRST), len(LAST), len(statuses), len(GROUPS)
     deferred = _drop_indexes(engine, BULK_TABLES) if contacts >= DEFER_INDEXES_FROM else []
     # the dirt comes from its own random stream, after the clean contacts: those stay as they always were
-    first_dirty = contacts - (contacts * DIRT_PERCENT // 100 if contacts >= 100 else 0)
-    dirt = random.Random(seed + 1)
+    first_dirty = contacts - (contacts * DIRT_PERCENT // 100 if contacts >= 100 and dirt else 0)
+    dirty_rng = random.Random(seed + 1)
     samples: list[tuple[str, str]] = []  # (name, E.164 Rwandan number) of clean contacts, for look-alikes
     done = 0
     while done < contacts:
@@ -203,8 +204,8 @@ def build_demo(scope: Scope, contacts: int = 3000, seed: int = 7, now: datetime 
         for n in range(done, done + batch):
             cid = n + 1
             if n >= first_dirty:  # the last few percent: the cleanup workbench's work (domain.md section 8)
-                name, dirty = _dirty(dirt, n - first_dirty, cid, samples)
-                c_rows.append(dict(id=cid, uuid=_uuid4(dirt.getrandbits(128)), workspace_id=ws, name=name,
+                name, dirty = _dirty(dirty_rng, n - first_dirty, cid, samples)
+                c_rows.append(dict(id=cid, uuid=_uuid4(dirty_rng.getrandbits(128)), workspace_id=ws, name=name,
                                    language=None, status="active", created_on=now - timedelta(days=1 + n % 300),
                                    modified_on=now - timedelta(days=1 + n % 300), last_seen_on=None,
                                    deleted_on=None, version=1))

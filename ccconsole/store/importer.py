@@ -31,7 +31,9 @@ from ccconsole.core import importing as imp
 from ccconsole.core.changes import snapshot
 from ccconsole.errors import RaceLost, ReadOnly, StoreError, describe
 from ccconsole.files.sheets import Batch, ImportFailed, SheetReader, open_batches, open_sheet
+from ccconsole.store import channels as channel_rows
 from ccconsole.store import db
+from ccconsole.store import problems as problem_rows
 from ccconsole.store.models import Connection, Contact, FieldDef, FieldValue
 from ccconsole.store.unit import Scope, UnitOfWork, transaction
 
@@ -223,6 +225,7 @@ class _Import:
         self.deferred: list[str] | None = None  # the indexes dropped for the import (None: not decided)
         self.created = _Ranges()  # the ids of the contacts the import created
         self.seen = 0  # keys in SEEN
+        self.computed: list[tuple[int, tuple, frozenset[str]]] = []  # new contacts' facts, from the readers
 
     def report(self) -> ImportReport:
         return ImportReport(self.sheet.path.name, errors=tuple(self.errors), dry_run=self.dry_run, **self.counts)
@@ -244,7 +247,8 @@ class _Import:
         SEEN.create(conn)
         self.field_ids = {k: i for k, i in conn.execute(
             select(FieldDef.key, FieldDef.id).where(FieldDef.workspace_id == self.ws.id))}
-        with open_batches(self.sheet, self.ws.country, self.ws.timezone, chunk, parallel) as batches:
+        channels = channel_rows.rows(uow.session, self.ws.id)  # the readers compute new contacts' problems
+        with open_batches(self.sheet, self.ws.country, self.ws.timezone, chunk, parallel, channels) as batches:
             for batch in batches:
                 self.counts["rows"] += batch.rows
                 self.counts["skipped"] += batch.skipped
@@ -302,7 +306,7 @@ class _Import:
         ids = set(by_uuid_ids.values()) | {o for o in owners.values() if o is not None}
         states = self._load(conn, ids)
         contacts = {i: s.cur for i, s in states.items()}
-        created: list[tuple[tuple, str]] = []  # (imp.new_contact data, its UUID)
+        created: list[tuple[tuple, str, tuple | None]] = []  # (imp.new_contact data, its UUID, its facts)
         updated: list[imp.Plan] = []
         # the keys of the rows that create no contact, and the connections a created contact did not
         # get (invalid ones), for SEEN: what an earlier row named that no created contact tells
@@ -315,7 +319,7 @@ class _Import:
                     self.counts["created"] += 1
                     new_uuid = batch.new_uuids[n]
                     assert new_uuid is not None  # the reader gave each contact it planned a UUID
-                    created.append((guess, new_uuid))
+                    created.append((guess, new_uuid, batch.facts[n]))
                     if guess[5]:  # the items it skipped
                         self._errors(row, guess[5])
                         if len(identities) > len(guess[3]):
@@ -339,7 +343,7 @@ class _Import:
             self._field_ids(conn, [(k, label, v) for k, (label, v) in plan.set_fields.items()])
             if plan.created:  # (a row the reader could plan: kept for completeness)
                 self.counts["created"] += 1
-                created.append((imp.new_contact(plan), str(uuidlib.uuid4())))
+                created.append((imp.new_contact(plan), str(uuidlib.uuid4()), None))
             elif plan.changed:
                 self.counts["updated"] += 1
                 state = states[plan.contact_id]
@@ -369,7 +373,11 @@ class _Import:
                                                   Connection.identity == bindparam("_identity"))
                          .values(contact_id=bindparam("_cid"), priority=bindparam("_priority"),
                                  affinity_channel_id=None, affinity_since=None, affinity_message_id=None), claims)
-        self.uow.refresh_problems()  # the chunk's contacts (keeps memory flat; deferred in a bulk load)
+        # the chunk's problems: new contacts' as the readers computed them, the others' computed now
+        # (a bulk load into an empty database finds the duplicates and the changed contacts' at its end)
+        problem_rows.add_computed(self.uow.session, self.scope, self.computed, duplicates=not self.deferred)
+        self.computed.clear()
+        self.uow.refresh_problems()
 
     def _field_ids(self, conn, fields) -> None:
         """Field definitions for the (key, label, value) a row sets that the workspace lacks."""
@@ -408,7 +416,7 @@ class _Import:
                 states[cid] = _State(existing, existing, lowest.get(cid, 1001), affinities[cid])
         return states
 
-    def _create(self, conn, news: list[tuple[tuple, str]], owners: dict[str, int | None],
+    def _create(self, conn, news: list[tuple[tuple, str, tuple | None]], owners: dict[str, int | None],
                 links: list[tuple], claims: list[dict]) -> None:
         """The contacts the rows create (one row each: a second row naming one of a new contact's
         connections is a duplicate, which fails the file), with ids reserved up front."""
@@ -416,8 +424,12 @@ class _Import:
         contacts, values = [], []
         ids = db.next_ids(conn, Contact, len(news))
         self.created.add(ids)
-        self.uow.touched.update(ids)
-        for ((name, language, status, connections, fields, _), new_uuid), cid in zip(news, ids):
+        for (_, _, facts), cid in zip(news, ids):
+            if facts is None:  # planned here, not by a reader: computed with the touched contacts
+                self.uow.touched.add(cid)
+            else:
+                self.computed.append((cid, *facts))
+        for ((name, language, status, connections, fields, _), new_uuid, _), cid in zip(news, ids):
             contacts.append((cid, new_uuid, ws, name, language, status, now, now, 1))
             for scheme, path, display, identity, priority in connections:
                 if identity in owners:  # exists, detached
@@ -474,7 +486,9 @@ class _Import:
         conn = uow.connection
         SEEN.drop(conn)
         db.create_indexes(conn, self.deferred or ())
-        if self.deferred:  # a bulk load into an empty database: every problem, once the indexes are back
-            uow.problems_deferred, uow.rescan = False, True
+        if self.deferred:  # a bulk load: the changed contacts' problems and the duplicates, indexes back
+            uow.problems_deferred = False
+            uow.refresh_problems()
+            problem_rows.all_duplicates(uow.session, self.scope)
         summary = {k: v for k, v in self.report().as_dict().items() if k not in ("errors", "dry_run", "seconds")}
         uow.audit("contacts.import", after=summary)

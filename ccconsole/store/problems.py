@@ -133,28 +133,53 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
         key_rows: list[dict] = []
         new_keys: set[str] = set()
         for cid, contact in contacts.items():
-            for found in _first_per_problem(rules.contact_problems(contact, chans, country)):
-                problem_rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws,
-                                         reason=found.reason, identity=found.identity, other_id=None))
-            keys = rules.duplicate_keys(contact, country)
+            found, keys = rules.facts(contact, chans, country)
             new_keys |= keys
-            key_rows.extend(dict(contact_id=cid, key=k, workspace_id=ws) for k in keys if len(k) <= 400)
-        if problem_rows:
-            s.execute(insert(ContactProblem), problem_rows)
-        if key_rows:
-            s.execute(insert(ContactKey), key_rows)
+            _rows(ws, cid, found, keys, problem_rows, key_rows)
+        write(s, problem_rows, key_rows)
         _duplicates(s, scope, set(part), old_keys | new_keys)
 
 
-def _first_per_problem(found: Sequence[rules.Found]) -> list[rules.Found]:
-    """One row per problem: the first connection that has it (the rules list them in priority order)."""
-    seen: set[rules.Problem] = set()
-    result = []
-    for f in found:
-        if f.problem not in seen:
-            seen.add(f.problem)
-            result.append(f)
-    return result
+def _rows(ws: int, cid: int, found, keys, problem_rows: list[dict], key_rows: list[dict]) -> None:
+    """The rows of one contact's facts (``core.problems.facts``)."""
+    problem_rows.extend(dict(contact_id=cid, problem=p, workspace_id=ws, reason=reason, identity=identity,
+                             other_id=None) for p, reason, identity in found)
+    key_rows.extend(dict(contact_id=cid, key=k, workspace_id=ws) for k in keys if len(k) <= 400)
+
+
+def write(s: Session, problem_rows: list[dict], key_rows: list[dict]) -> None:
+    if problem_rows:
+        s.execute(insert(ContactProblem), problem_rows)
+    if key_rows:
+        s.execute(insert(ContactKey), key_rows)
+
+
+def add_computed(s: Session, scope: Scope, computed: Sequence[tuple[int, tuple, frozenset[str]]], *,
+                 duplicates: bool = True) -> None:
+    """Store the facts of new contacts computed elsewhere (an import's readers: ``(contact id,
+    problems, keys)``), then the duplicates they make (unless ``duplicates`` is False: a bulk load
+    finds them all at its end, :func:`all_duplicates`)."""
+    ws = scope.workspace.id
+    problem_rows: list[dict] = []
+    key_rows: list[dict] = []
+    keys: set[str] = set()
+    for cid, found, contact_keys in computed:
+        _rows(ws, cid, found, contact_keys, problem_rows, key_rows)
+        keys |= contact_keys
+    write(s, problem_rows, key_rows)
+    if duplicates and keys:
+        _duplicates(s, scope, set(), keys)
+
+
+def all_duplicates(s: Session, scope: Scope) -> None:
+    """The ``duplicate`` problem of every contact that shares a key with another."""
+    ws = scope.workspace.id
+    shared = select(ContactKey.key).where(ContactKey.workspace_id == ws).group_by(ContactKey.key) \
+        .having(func.count() > 1)
+    dupes = sorted(set(s.execute(select(ContactKey.contact_id).where(
+        ContactKey.workspace_id == ws, ContactKey.key.in_(shared))).scalars()))
+    if dupes:
+        _duplicates(s, scope, set(dupes), set())
 
 
 def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> None:
@@ -224,23 +249,12 @@ def rescan(s: Session, scope: Scope, *, progress: Callable[[int, int], object] |
         problem_rows: list[dict] = []
         key_rows: list[dict] = []
         for cid, contact in load(s, part).items():
-            for found in _first_per_problem(rules.contact_problems(contact, chans, country)):
-                problem_rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws,
-                                         reason=found.reason, identity=found.identity, other_id=None))
-            key_rows.extend(dict(contact_id=cid, key=k, workspace_id=ws)
-                            for k in rules.duplicate_keys(contact, country) if len(k) <= 400)
-        if problem_rows:
-            s.execute(insert(ContactProblem), problem_rows)
-        if key_rows:
-            s.execute(insert(ContactKey), key_rows)
+            found, keys = rules.facts(contact, chans, country)
+            _rows(ws, cid, found, keys, problem_rows, key_rows)
+        write(s, problem_rows, key_rows)
         if progress is not None:
             progress(min(start + CHUNK, len(ids)), len(ids))
-    shared = select(ContactKey.key).where(ContactKey.workspace_id == ws).group_by(ContactKey.key) \
-        .having(func.count() > 1)
-    dupes = sorted(set(s.execute(select(ContactKey.contact_id).where(
-        ContactKey.workspace_id == ws, ContactKey.key.in_(shared))).scalars()))
-    if dupes:
-        _duplicates(s, scope, set(dupes), set())
+    all_duplicates(s, scope)
     s.execute(update(Workspace).where(Workspace.id == ws).values(problems_version=VERSION))
     return len(ids)
 

@@ -99,8 +99,7 @@ class UnitOfWork:
         """The stored problems (store.problems) of what this unit of work changed, made true again."""
         from ccconsole.store import problems
 
-        if self.problems_deferred:
-            self.touched.clear()
+        if self.problems_deferred:  # kept for the end of the bulk load
             return
         self.session.flush()
         if self.rescan:
