@@ -19,6 +19,7 @@ class ActionSpec:
     palette: str | None = None  # title in the command palette (None: not offered there)
     mutates: bool = False  # hidden and disabled in read-only mode
     priority: bool = False
+    opens_input: bool = False  # the keys typed right after it belong to the input it opens (type-ahead)
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -31,11 +32,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
                palette="Show lock-ins: contacts locked in to each channel"),
     ActionSpec("app.audit", "app", "A", "audit", "Audit log", palette="Audit log of the workspace (who changed what)"),
     # the contacts screen
-    ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts"),
+    ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts", opens_input=True),
     ActionSpec("contacts.clear", "contacts", "escape", "clear_filter", "Clear filter", footer=False,
                palette="Clear the filter"),
     ActionSpec("contacts.edit", "contacts", "e,enter", "edit", "Edit",
-               palette="Update Contact (edit the highlighted contact)", mutates=True),
+               palette="Update Contact (edit the highlighted contact)", mutates=True, opens_input=True),
     ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview",
                palette="Show or hide the routing preview"),
     ActionSpec("contacts.history", "contacts", "h", "history", "History",
@@ -52,9 +53,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("contacts.audit", "contacts", "a", "audit_contact", "Audit", footer=False,
                palette="Audit log of the highlighted contact: who changed what and when"),
     ActionSpec("contacts.import", "contacts", "i", "import_file", "Import", footer=False,
-               palette="Import contacts from a RapidPro .xlsx or .csv file", mutates=True),
+               palette="Import contacts from a RapidPro .xlsx or .csv file", mutates=True, opens_input=True),
     ActionSpec("contacts.export", "contacts", "x", "export", "Export", footer=False,
-               palette="Export the contacts of the current filter (.xlsx or .csv)", mutates=True),
+               palette="Export the contacts of the current filter (.xlsx or .csv)", mutates=True, opens_input=True),
     ActionSpec("contacts.top", "contacts", "g,home", "first", "First", footer=False),
     ActionSpec("contacts.bottom", "contacts", "G,end", "last", "Last", footer=False),
     ActionSpec("contacts.down", "contacts", "j,down", "down", "Down", footer=False),
@@ -73,13 +74,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("import.run", "import", "ctrl+s", "run_import", "Import", mutates=True, priority=True),
     ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True),
     # the channels screen
-    ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True),
+    ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True,
+               opens_input=True),
     ActionSpec("channels.toggle", "channels", "d", "toggle_active", "Disable/enable",
                palette="Disable or enable the highlighted channel", mutates=True),
     ActionSpec("channels.back", "channels", "escape", "back", "Back"),
     # the lock-ins screen
     ActionSpec("lockins.filter", "lockins", "slash", "filter", "Filter",
-               palette="Filter lock-ins by name or connection"),
+               palette="Filter lock-ins by name or connection", opens_input=True),
     ActionSpec("lockins.mark", "lockins", "space", "mark", "Mark", palette="Mark or unmark the highlighted affinity"),
     ActionSpec("lockins.clear", "lockins", "c", "clear", "Clear",
                palette="Clear affinities (marked, highlighted or all listed)", mutates=True),
@@ -95,7 +97,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # a contact's history
     ActionSpec("history.back", "history", "escape,q", "back", "Back"),
     # the audit log
-    ActionSpec("audit.filter", "audit", "slash", "filter", "Filter"),
+    ActionSpec("audit.filter", "audit", "slash", "filter", "Filter", opens_input=True),
     ActionSpec("audit.clear", "audit", "c", "clear_filters", "Clear filters"),
     ActionSpec("audit.top", "audit", "g", "first", "Newest", footer=False),
     ActionSpec("audit.bottom", "audit", "G", "last", "Oldest loaded (loads more)", footer=False),
@@ -122,6 +124,11 @@ def bindings(scope: str) -> list[BindingType]:
     """The Textual bindings of a scope, each with the action's id so a keymap can remap it."""
     return [Binding(a.keys, a.action, a.description, show=a.footer, id=a.id, priority=a.priority)
             for a in specs(scope)]
+
+
+def opens_input(binding_id: str | None) -> bool:
+    """Does the action with this binding id open a text input (whose keys must not run commands)?"""
+    return binding_id is not None and any(a.id == binding_id and a.opens_input for a in ACTIONS)
 
 
 def by_action(scope: str, action: str) -> ActionSpec | None:

@@ -21,11 +21,12 @@ from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.dialogs import HelpScreen
 from ccconsole.tui.screens.history import HistoryScreen
 from ccconsole.tui.screens.lockins import LockInsScreen
+from ccconsole.tui.typeahead import TypeAhead
 
 CSS_FILE = str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
 
 
-class CCConsole(LiveRefresh, App):
+class CCConsole(TypeAhead, LiveRefresh, App):
     CSS_PATH = CSS_FILE
     TITLE = "ccconsole"
     BINDINGS = actions.bindings("app")
