@@ -71,7 +71,8 @@ class Sshd:
                 return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"sshd did not start: {self.log.read_text() if self.log.exists() else ''}")
+                    log = self.log.read_text() if self.log.exists() else ""
+                    raise AssertionError(f"sshd did not start: {log}") from None
                 time.sleep(0.05)
 
     def stop(self) -> None:
