@@ -27,7 +27,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("app.help", "app", "question_mark,f1", "help", "Help", palette="Help: every key"),
     ActionSpec("app.quit", "app", "ctrl+q", "quit", "Quit", palette="Quit ccconsole", priority=True),
     ActionSpec("app.channels", "app", "C", "channels", "Channels", palette="Show channels"),
-    ActionSpec("app.contacts", "app", "H", "contacts", "Contacts", footer=False, palette="Show contacts"),
+    ActionSpec("app.contacts", "app", "H", "contacts", "Home", palette="Home: the contacts screen"),
     ActionSpec("app.lockins", "app", "L", "lockins", "Lock-ins",
                palette="Show lock-ins: contacts locked in to each channel"),
     ActionSpec("app.audit", "app", "A", "audit", "Audit log", palette="Audit log of the workspace (who changed what)"),
@@ -116,6 +116,26 @@ SCOPE_TITLES = {
 }
 
 
+# keys that belong to Textual's widgets rather than to an action of ours: the help screen lists them too
+EXTRA_KEYS: dict[str, list[tuple[str, str]]] = {
+    "app": [("ctrl+p", "Command palette: search every action"),
+            ("tab / shift+tab", "Next / previous field or pane")],
+    "import": [("→", "Complete the path (at its end)"), ("enter", "Preview: a dry run of the import")],
+    "editor": [("tab / shift+tab", "Next / previous field")],
+    "lockins": [("tab", "Between the channels (they filter the list) and the list")],
+    "audit": [("tab", "From the text filter to the actor and action filters")],
+}
+
+
+def scope_of(screen: object) -> str | None:
+    """The registry scope of a screen, read off its bindings' ids (``contacts.filter`` → ``contacts``)."""
+    for binding in getattr(screen, "BINDINGS", ()):
+        binding_id = getattr(binding, "id", None)
+        if binding_id and "." in binding_id:
+            return binding_id.partition(".")[0]
+    return None
+
+
 def specs(scope: str) -> list[ActionSpec]:
     return [a for a in ACTIONS if a.scope == scope]
 
@@ -138,5 +158,6 @@ def by_action(scope: str, action: str) -> ActionSpec | None:
 def key_label(keys: str) -> str:
     """``question_mark,f1`` → ``? / f1`` for the help screen."""
     names = {"question_mark": "?", "slash": "/", "pagedown": "PgDn", "pageup": "PgUp", "escape": "esc",
-             "enter": "enter", "down": "↓", "up": "↑", "alt+up": "alt+↑", "space": "space"}
+             "enter": "enter", "down": "↓", "up": "↑", "alt+up": "alt+↑", "space": "space",
+             "alt+delete": "alt+del"}
     return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))

@@ -73,25 +73,36 @@ class CCConsole(TypeAhead, LiveRefresh, App):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(actions.scope_of(self.screen)))
+
+    def _go_to(self, is_it, make) -> None:
+        """Switch to a top-level screen without stacking: back to it when it is already open (it keeps
+        its state), else home and then the new screen on top of home, so ``esc`` always leads home."""
+        if is_it(self.screen):
+            return
+        found = next((i for i, s in enumerate(self.screen_stack) if i >= 2 and is_it(s)), None)
+        keep = found + 1 if found is not None else 2
+        while len(self.screen_stack) > keep:
+            self.pop_screen()
+        if found is None:
+            self.push_screen(make())
 
     def action_channels(self) -> None:
-        if not isinstance(self.screen, ChannelsScreen):
-            self.push_screen(ChannelsScreen())
+        self._go_to(lambda s: isinstance(s, ChannelsScreen), ChannelsScreen)
 
     def action_audit(self) -> None:
-        if not (isinstance(self.screen, AuditScreen) and self.screen.contact_id is None):
-            self.push_screen(AuditScreen())
+        self._go_to(lambda s: isinstance(s, AuditScreen) and s.contact_id is None, AuditScreen)
 
     def action_lockins(self) -> None:
-        if not isinstance(self.screen, LockInsScreen):
-            self.push_screen(LockInsScreen())
+        self._go_to(lambda s: isinstance(s, LockInsScreen), LockInsScreen)
 
     def action_contacts(self) -> None:
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
     def check_action(self, action: str, parameters) -> bool | None:
+        if action == "contacts" and isinstance(self.screen, ContactsScreen):
+            return False  # home already: H leaves the footer
         spec = actions.by_action("app", action)
         if spec is not None and spec.mutates and self.read_only:
             return False
