@@ -20,27 +20,30 @@ class ActionSpec:
     mutates: bool = False  # hidden and disabled in read-only mode
     priority: bool = False
     opens_input: bool = False  # the keys typed right after it belong to the input it opens (type-ahead)
+    rank: int = 5  # footer order: lower first; what does not fit at the terminal's width is left out
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
     # the whole app
-    ActionSpec("app.help", "app", "question_mark,f1", "help", "Help", palette="Help: every key"),
-    ActionSpec("app.quit", "app", "ctrl+q", "quit", "Quit", palette="Quit ccconsole", priority=True),
-    ActionSpec("app.channels", "app", "C", "channels", "Channels", palette="Show channels"),
-    ActionSpec("app.contacts", "app", "H", "contacts", "Home", palette="Home: the contacts screen"),
+    ActionSpec("app.help", "app", "question_mark,f1", "help", "Help", palette="Help: every key", rank=1),
+    ActionSpec("app.quit", "app", "ctrl+q", "quit", "Quit", palette="Quit ccconsole", priority=True, rank=6),
+    ActionSpec("app.channels", "app", "C", "channels", "Channels", palette="Show channels", rank=2),
+    ActionSpec("app.contacts", "app", "H", "contacts", "Home", palette="Home: the contacts screen", rank=2),
     ActionSpec("app.lockins", "app", "L", "lockins", "Lock-ins",
-               palette="Show lock-ins: contacts locked in to each channel"),
-    ActionSpec("app.audit", "app", "A", "audit", "Audit log", palette="Audit log of the workspace (who changed what)"),
+               palette="Show lock-ins: contacts locked in to each channel", rank=2),
+    ActionSpec("app.audit", "app", "A", "audit", "Audit log",
+               palette="Audit log of the workspace (who changed what)", rank=2),
     # the contacts screen
-    ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts", opens_input=True),
+    ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts",
+               opens_input=True, rank=0),
     ActionSpec("contacts.clear", "contacts", "escape", "clear_filter", "Clear filter", footer=False,
                palette="Clear the filter"),
     ActionSpec("contacts.edit", "contacts", "e,enter", "edit", "Edit",
-               palette="Update Contact (edit the highlighted contact)", mutates=True, opens_input=True),
+               palette="Update Contact (edit the highlighted contact)", mutates=True, opens_input=True, rank=0),
     ActionSpec("contacts.preview", "contacts", "p", "toggle_preview", "Preview",
-               palette="Show or hide the routing preview"),
+               palette="Show or hide the routing preview", rank=4),
     ActionSpec("contacts.history", "contacts", "h", "history", "History",
-               palette="History of the highlighted contact: messages and connection changes"),
+               palette="History of the highlighted contact: messages and connection changes", rank=3),
     ActionSpec("contacts.whatif", "contacts", "w", "what_if", "What if", footer=False,
                palette="What if the highlighted contact wrote in on a connection through a channel"),
     ActionSpec("contacts.refresh", "contacts", "r", "refresh", "Refresh", footer=False, palette="Reload contacts"),
@@ -49,7 +52,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("contacts.unmark", "contacts", "u", "unmark_all", "Unmark all", footer=False,
                palette="Unmark every contact"),
     ActionSpec("contacts.broadcast", "contacts", "b", "broadcast", "Broadcast",
-               palette="Broadcast preview: how a send to the marked contacts (or the filter) splits"),
+               palette="Broadcast preview: how a send to the marked contacts (or the filter) splits", rank=3),
     ActionSpec("contacts.audit", "contacts", "a", "audit_contact", "Audit", footer=False,
                palette="Audit log of the highlighted contact: who changed what and when"),
     ActionSpec("contacts.import", "contacts", "i", "import_file", "Import", footer=False,
@@ -63,45 +66,47 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("contacts.pagedown", "contacts", "pagedown,ctrl+f", "page_down", "Page down", footer=False),
     ActionSpec("contacts.pageup", "contacts", "pageup,ctrl+b", "page_up", "Page up", footer=False),
     # the Update Contact modal
-    ActionSpec("editor.save", "editor", "ctrl+s", "save", "Save", palette=None, mutates=True, priority=True),
-    ActionSpec("editor.cancel", "editor", "escape", "cancel", "Cancel", priority=True),
+    ActionSpec("editor.save", "editor", "ctrl+s", "save", "Save", palette=None, mutates=True, priority=True, rank=0),
+    ActionSpec("editor.cancel", "editor", "escape", "cancel", "Cancel", priority=True, rank=0),
     ActionSpec("editor.promote", "editor", "alt+up,ctrl+t", "promote", "Promote focused"),
     ActionSpec("editor.remove", "editor", "alt+delete,ctrl+r", "remove", "Remove focused"),
     ActionSpec("editor.history", "editor", "f2", "history", "History"),
     ActionSpec("editor.reload", "editor", "ctrl+l", "reload", "Reload (keeps your edits)", footer=False),
     ActionSpec("editor.audit", "editor", "f3,ctrl+o", "audit_contact", "Audit log", footer=False),
     # the import screen
-    ActionSpec("import.run", "import", "ctrl+s", "run_import", "Import", mutates=True, priority=True),
-    ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True),
+    ActionSpec("import.run", "import", "ctrl+s", "run_import", "Import", mutates=True, priority=True, rank=0),
+    ActionSpec("import.back", "import", "escape", "back", "Back / cancel", priority=True, rank=0),
     # the channels screen
     ActionSpec("channels.add", "channels", "a", "add", "Add channel", palette="Add a channel", mutates=True,
-               opens_input=True),
+               opens_input=True, rank=0),
     ActionSpec("channels.toggle", "channels", "d", "toggle_active", "Disable/enable",
-               palette="Disable or enable the highlighted channel", mutates=True),
-    ActionSpec("channels.back", "channels", "escape", "back", "Back"),
+               palette="Disable or enable the highlighted channel", mutates=True, rank=0),
+    ActionSpec("channels.back", "channels", "escape", "back", "Back", rank=3),
     # the lock-ins screen
     ActionSpec("lockins.filter", "lockins", "slash", "filter", "Filter",
-               palette="Filter lock-ins by name or connection", opens_input=True),
-    ActionSpec("lockins.mark", "lockins", "space", "mark", "Mark", palette="Mark or unmark the highlighted affinity"),
+               palette="Filter lock-ins by name or connection", opens_input=True, rank=0),
+    ActionSpec("lockins.mark", "lockins", "space", "mark", "Mark",
+               palette="Mark or unmark the highlighted affinity", rank=3),
     ActionSpec("lockins.clear", "lockins", "c", "clear", "Clear",
-               palette="Clear affinities (marked, highlighted or all listed)", mutates=True),
+               palette="Clear affinities (marked, highlighted or all listed)", mutates=True, rank=0),
     ActionSpec("lockins.move", "lockins", "m", "move", "Move to…",
-               palette="Move affinities to another channel (marked, highlighted or all listed)", mutates=True),
-    ActionSpec("lockins.history", "lockins", "h", "history", "History", palette="History of the highlighted contact"),
+               palette="Move affinities to another channel (marked, highlighted or all listed)", mutates=True, rank=0),
+    ActionSpec("lockins.history", "lockins", "h", "history", "History",
+               palette="History of the highlighted contact", rank=3),
     ActionSpec("lockins.locked", "lockins", "1", "kind(0)", "Locked in", footer=False),
     ActionSpec("lockins.single", "lockins", "2", "kind(1)", "Single channel", footer=False),
     ActionSpec("lockins.stale", "lockins", "3", "kind(2)", "Stale", footer=False),
     ActionSpec("lockins.dormant", "lockins", "4", "kind(3)", "Not priority", footer=False),
     ActionSpec("lockins.all", "lockins", "5", "kind(4)", "All kinds", footer=False),
-    ActionSpec("lockins.back", "lockins", "escape", "back", "Back"),
+    ActionSpec("lockins.back", "lockins", "escape", "back", "Back", rank=3),
     # a contact's history
-    ActionSpec("history.back", "history", "escape,q", "back", "Back"),
+    ActionSpec("history.back", "history", "escape,q", "back", "Back", rank=0),
     # the audit log
-    ActionSpec("audit.filter", "audit", "slash", "filter", "Filter", opens_input=True),
-    ActionSpec("audit.clear", "audit", "c", "clear_filters", "Clear filters"),
+    ActionSpec("audit.filter", "audit", "slash", "filter", "Filter", opens_input=True, rank=0),
+    ActionSpec("audit.clear", "audit", "c", "clear_filters", "Clear filters", rank=3),
     ActionSpec("audit.top", "audit", "g", "first", "Newest", footer=False),
     ActionSpec("audit.bottom", "audit", "G", "last", "Oldest loaded (loads more)", footer=False),
-    ActionSpec("audit.back", "audit", "escape", "back", "Back"),
+    ActionSpec("audit.back", "audit", "escape", "back", "Back", rank=3),
 )
 
 SCOPE_TITLES = {
@@ -149,6 +154,12 @@ def bindings(scope: str) -> list[BindingType]:
 def opens_input(binding_id: str | None) -> bool:
     """Does the action with this binding id open a text input (whose keys must not run commands)?"""
     return binding_id is not None and any(a.id == binding_id and a.opens_input for a in ACTIONS)
+
+
+def rank(binding_id: str | None) -> int:
+    """The footer rank of a binding (bindings that are not ours, such as Textual's, come last)."""
+    spec = next((a for a in ACTIONS if a.id == binding_id), None)
+    return spec.rank if spec is not None else 9
 
 
 def by_action(scope: str, action: str) -> ActionSpec | None:

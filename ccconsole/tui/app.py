@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib.resources import files
+from pathlib import Path
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -23,7 +24,10 @@ from ccconsole.tui.screens.history import HistoryScreen
 from ccconsole.tui.screens.lockins import LockInsScreen
 from ccconsole.tui.typeahead import TypeAhead
 
-CSS_FILE = str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
+# a source checkout's stylesheet (styles/ beside the package) wins over the installed ccconsole.styles, so
+# code run from a checkout (PYTHONPATH, a git worktree) never pairs with another checkout's styles
+_CHECKOUT_CSS = Path(__file__).resolve().parents[2] / "styles" / "ccconsole.tcss"
+CSS_FILE = str(_CHECKOUT_CSS) if _CHECKOUT_CSS.exists() else str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
 
 
 class CCConsole(TypeAhead, LiveRefresh, App):
@@ -101,8 +105,10 @@ class CCConsole(TypeAhead, LiveRefresh, App):
             self.pop_screen()
 
     def check_action(self, action: str, parameters) -> bool | None:
-        if action == "contacts" and isinstance(self.screen, ContactsScreen):
-            return False  # home already: H leaves the footer
+        here = {"contacts": ContactsScreen, "channels": ChannelsScreen, "lockins": LockInsScreen}.get(action)
+        if here is not None and isinstance(self.screen, here) or (
+                action == "audit" and isinstance(self.screen, AuditScreen) and self.screen.contact_id is None):
+            return False  # already there: the key leaves the footer
         spec = actions.by_action("app", action)
         if spec is not None and spec.mutates and self.read_only:
             return False

@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from ccconsole.app import audit
 from ccconsole.app.audit import AuditEntry
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
+from ccconsole.tui.widgets.footer import KeyFooter
 
 
 class AuditScreen(UsesWorkspace, Screen):
@@ -53,7 +54,7 @@ class AuditScreen(UsesWorkspace, Screen):
             yield safe.SafeInput(id="audit-text", placeholder="name, number, value…", compact=True)
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind, affinity_kind
@@ -19,6 +19,7 @@ from ccconsole.errors import ValidationFailed
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.widgets.footer import KeyFooter
 
 CHANNEL_TYPES = sorted({t for s in urnlib.SCHEMES.values() for t in s.channel_types})
 
@@ -40,7 +41,7 @@ class ChannelsScreen(UsesWorkspace, Screen):
         yield Static(safe.content(" Channels — oldest first; routing picks among the active ones"), id="title-bar")
         yield DataTable(id="channels", cursor_type="row", zebra_stripes=True)
         yield Static("", id="channel-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -10,12 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ccconsole.app import history
 from ccconsole.core import urns as urnlib
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
+from ccconsole.tui.widgets.footer import KeyFooter
 
 
 class HistoryScreen(UsesWorkspace, Screen):
@@ -36,7 +37,7 @@ class HistoryScreen(UsesWorkspace, Screen):
         yield Static(safe.content(f" History of {self.contact_name or '(no name)'} — newest first"), id="title-bar")
         yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="changes", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         messages = self.query_one("#messages", DataTable)

@@ -17,12 +17,13 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.suggester import Suggester
-from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Input, Label, ProgressBar, Static
 
 from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.widgets.footer import KeyFooter
 
 SHOWN_ERRORS = 8
 
@@ -97,7 +98,7 @@ class ImportScreen(UsesWorkspace, Screen):
             with Horizontal(id="import-progress-row"):
                 yield ProgressBar(id="import-progress", show_eta=False)
                 yield Label("", id="import-rate", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#import-progress-row").display = False
