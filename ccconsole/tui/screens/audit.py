@@ -55,7 +55,8 @@ class AuditScreen(UsesWorkspace, Screen):
             yield safe.SafeInput(id="audit-action", placeholder="e.g. update, inbound, channel", compact=True)
             yield Label("Text", classes="audit-label")
             yield safe.SafeInput(id="audit-text", placeholder="name, number, value…", compact=True)
-        yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="audit", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield Static("", id="audit-detail")
         yield KeyFooter()
 

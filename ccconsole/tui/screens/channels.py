@@ -40,7 +40,8 @@ class ChannelsScreen(UsesWorkspace, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(safe.content(" Channels — oldest first; routing picks among the active ones"), id="title-bar")
-        yield DataTable(id="channels", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="channels", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield Static("", id="channel-note")
         yield KeyFooter()
 

@@ -38,8 +38,10 @@ class HistoryScreen(UsesWorkspace, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(safe.content(f" History of {self.contact_name or '(no name)'} — newest first"), id="title-bar")
-        yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
-        yield DataTable(id="changes", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="messages", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
+        yield DataTable(id="changes", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -100,7 +102,7 @@ class HistoryScreen(UsesWorkspace, Screen):
         for m in found.messages:
             messages.add_row(
                 safe.text(m.when.astimezone(zone).strftime(self.stamp)),
-                Text("←" if m.direction == "in" else "→", style="cyan" if m.direction == "in" else "magenta"),
+                Text("←" if m.direction == "in" else "→", style="cyan" if m.direction == "in" else "#ff87ff"),
                 safe.text(m.channel), safe.text(urnlib.display_identity(m.identity, country) if ":" in m.identity
                                                 else m.identity),
                 safe.text(m.text, wrap=True), key=str(m.id), height=None)

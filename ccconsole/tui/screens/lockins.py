@@ -46,7 +46,7 @@ ALL = "all"
 def conditions_mark(row: lockins.AffinityRow) -> Text:
     out = Text()
     for cond in row.state.conditions:
-        out.append("✓" if cond.met else "✗", style="green" if cond.met else "red")
+        out.append("✓" if cond.met else "✗", style="green" if cond.met else "#ff5f5f")
     return out
 
 
@@ -74,11 +74,13 @@ class LockInsScreen(UsesWorkspace, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")
-        yield DataTable(id="lockin-channels", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="lockin-channels", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield Tabs(*(Tab(KIND_TEXT[k].capitalize(), id=f"kind-{k.value}") for k in KINDS),
                    Tab("All", id=f"kind-{ALL}"), id="lockin-kinds")
         yield safe.SafeInput(placeholder="filter: name or connection fragment (esc clears)", id="lockin-filter")
-        yield DataTable(id="lockins", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="lockins", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield Static(id="lockin-detail")
         yield KeyFooter()
 
@@ -244,7 +246,7 @@ class LockInsScreen(UsesWorkspace, Screen):
                 lines.append_text(safe.text(f"“{row.message_text}”"))
             lines.append("\n")
         for n, cond in enumerate(row.state.conditions, 1):
-            lines.append(f" {n} ✓ " if cond.met else f" {n} ✗ ", style="green" if cond.met else "red")
+            lines.append(f" {n} ✓ " if cond.met else f" {n} ✗ ", style="green" if cond.met else "#ff5f5f")
             lines.append_text(safe.text(cond.text, wrap=True))
             lines.append("\n")
         tail = f" priority connection: {row.priority_identity}"

@@ -52,7 +52,7 @@ NAME_MIN = 14
 CELL_STYLES = {
     "dim": Style(dim=True),
     "warning": Style(color="yellow"),
-    "error": Style(color="red"),
+    "error": Style(color="#ff5f5f"),
     "locked": Style(color="green", bold=True),
 }
 
@@ -75,8 +75,8 @@ class ContactTable(Widget, can_focus=True):
     DEFAULT_CSS = """
     ContactTable { height: 1fr; }
     ContactTable > .contact-table--header { text-style: bold; }
-    ContactTable > .contact-table--cursor { background: $accent 40%; }
-    ContactTable:focus > .contact-table--cursor { background: $accent; color: $text; }
+    ContactTable > .contact-table--cursor { background: #000087; color: #ffffff; }
+    ContactTable:focus > .contact-table--cursor { background: #0000af; color: #ffffff; text-style: bold; }
     """
     COMPONENT_CLASSES = {"contact-table--header", "contact-table--cursor"}
 
@@ -425,7 +425,10 @@ class ContactTable(Widget, can_focus=True):
                              width)
             return Strip.blank(width, self.rich_style)
         row = self.rows[index]
-        strip = Strip(self._line(self._cells(row), width).render(console), width)
+        cells = self._cells(row)
+        if index == self.cursor:  # one colour on the cursor: a cell's own red or yellow could vanish in it
+            cells = {key: Text(cell.plain, no_wrap=True, overflow="ellipsis") for key, cell in cells.items()}
+        strip = Strip(self._line(cells, width).render(console), width)
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("contact-table--cursor"))
         return strip.apply_style(self.rich_style)
