@@ -65,7 +65,7 @@ class BulkAffinity(UsesWorkspace, ModalScreen[str | None]):
                 yield Select([(safe.content(f"{ch.name} ({','.join(ch.schemes)})"), ch.id) for ch in self.targets],
                              prompt="choose a channel", id="bulk-target")
             yield Label(safe.content(
-                "Routing then follows the normal rules (domain §4)." if self.verb == "clear" else
+                "Routing then follows the normal rules." if self.verb == "clear" else
                 "The contacts are then locked in to that channel; every change is audited."),
                 classes="hint")
             yield ErrorLine(id="bulk-error")

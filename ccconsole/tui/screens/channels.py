@@ -91,7 +91,7 @@ class ChannelsScreen(UsesWorkspace, Screen):
         if message.channels:
             table.move_cursor(row=min(keep, len(message.channels) - 1))
         self.query_one("#channel-note", Static).update(safe.content(
-            " Locked in: contacts whose priority connection has affinity to the channel (domain §5). "
+            " Locked in: contacts whose priority connection has affinity to the channel. "
             "Stale: affinities to a disabled channel, ignored by routing."))
 
     def _current_id(self) -> int | None:

@@ -72,7 +72,8 @@ class HelpScreen(UsesWorkspace, ModalScreen):
             table.add_row("", "")
         table.add_row(Text("Next via column", style="bold underline"), "")
         table.add_row("●", "locked in to that channel: the priority connection has affinity to it")
-        table.add_row("(stale)", "an affinity to a disabled channel: ignored by routing")
+        table.add_row("⚠", "the contact's lock-in is stale (to a disabled channel) and ignored by routing;"
+                           " the channel shown is where it goes instead")
         table.add_row("", "")
         table.add_row(Text("Lock-ins states", style="bold underline"), "")
         table.add_row("locked in", "all three lock-in conditions hold (the Why column: ✓✓✓)")

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, ProgressBar, Static
 
+from ccconsole.core.text import counted
 from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
@@ -166,7 +167,7 @@ class ImportScreen(UsesWorkspace, Screen):
             self.notify("Preview a file first (enter in the path box).", markup=False)
             return
         path, report = self.previewed_path, self.preview
-        question = (f"Import {report.file}? {report.created:,} contacts created, {report.updated:,} updated, "
+        question = (f"Import {report.file}? {counted(report.created, 'contact')} created, {report.updated:,} updated, "
                     f"{report.errored:,} rows skipped (not matched).")
         self.app.push_screen(Confirm(question), lambda yes: yes and self._start_import(path))
 
@@ -254,7 +255,7 @@ class ExportScreen(UsesWorkspace, ModalScreen[str | None]):
         self._cancel = threading.Event()
 
     def compose(self) -> ComposeResult:
-        what = (f"the {self.count:,} contacts" if self.count is not None else "the contacts") + \
+        what = (f"the {counted(self.count, 'contact')}" if self.count is not None else "the contacts") + \
             (f" matching /{self.filter_text}" if self.filter_text else "")
         with Vertical(id="export"):
             yield Label(safe.content(f"Export {what}"), id="editor-title")
@@ -310,7 +311,7 @@ class ExportScreen(UsesWorkspace, ModalScreen[str | None]):
             self.query_one("#export-progress-row").display = False
             self.query_one("#export-status", Static).update(safe.content(message.error))
             return
-        self.notify(safe.visible(f"Exported {message.report.contacts:,} contacts to {message.report.file}"),
+        self.notify(safe.visible(f"Exported {counted(message.report.contacts, 'contact')} to {message.report.file}"),
                     markup=False)
         self.dismiss(message.report.file)
 

@@ -389,8 +389,9 @@ class ContactTable(Widget, can_focus=True):
             via = Text("— not active", style=dim)
         else:
             via = Text("— no route", style=CELL_STYLES["error"])
-        if kind == LockInKind.STALE:
-            via.append(" stale", style=CELL_STYLES["warning"])
+        if kind == LockInKind.STALE:  # the contact's lock-in is stale, not the channel shown (? explains)
+            via.truncate(17, overflow="ellipsis")
+            via.append(" ⚠", style=CELL_STYLES["warning"])
         cells["via"] = via
         if row.id in self.marked:
             cells["name"] = Text("✓ ", style=CELL_STYLES["locked"]) + cells["name"]
@@ -437,4 +438,4 @@ class ContactTable(Widget, can_focus=True):
         """``123 of 3,000`` style text for the border (approximate while the count is pending)."""
         total = "…" if self.total is None else f"{self.total:,}"
         marked = f" · {len(self.marked):,} marked" if self.marked else ""
-        return f"{total} contacts{marked}"
+        return f"{total} contact{'' if self.total == 1 else 's'}{marked}"
