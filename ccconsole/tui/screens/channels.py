@@ -142,6 +142,7 @@ class AddChannel(UsesWorkspace, ModalScreen):
     """A form for a new channel; returns True when one was added."""
 
     BINDINGS = [("escape", "cancel", "Cancel"), ("ctrl+s", "save", "Save")]
+    AUTO_FOCUS = "#ch-name"  # not the scrolling form around it: typing starts with the name
 
     def on_mount(self) -> None:
         for label in self.query(".error").results(Label):
