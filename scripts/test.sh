@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Debian's PostgreSQL and tmux, the Python packages) and run them:
+# Install everything the tests need (Debian's PostgreSQL, tmux and OpenSSH, the Python packages) and run them:
 # the whole suite (store and many-staff tests on SQLite and PostgreSQL), then — when no arguments are
 # given — every console and command-line test a second time on PostgreSQL.
 set -euo pipefail
@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+{ [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null 2>&1; } || need+=(openssh-server openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "Installing ${need[*]} (Debian packages)…"

@@ -85,7 +85,7 @@ def test_import_dry_run_text_report_and_export_query(tmp_path):
     assert open_workspace(url).browse.count() == 0
     assert ok(run("import", str(f), "--db", url)).splitlines()[0].startswith("Imported in.csv: 2 created")
     out = tmp_path / "jane.xlsx"
-    assert ok(run("export", str(out), "--query", "Jane", "--db", url)) == f"Exported 1 contacts to {out}.\n"
+    assert ok(run("export", str(out), "--query", "Jane", "--db", url)) == f"Exported 1 contact to {out}.\n"
     data = as_json(run("export", str(tmp_path / "all.csv"), "--json", "--db", url))
     assert data["contacts"] == 2 and data["columns"] == 7  # Jane and Bob (issue 16 item 10)
     assert read_csv(tmp_path / "all.csv")[1][1:4] == ["Jane", "eng", "active"]

@@ -19,7 +19,7 @@ from ccconsole.cli.base import Fail, db_option, echo, emit, handles_errors, json
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind
 from ccconsole.core.model import RECEIVE, SEND
-from ccconsole.core.text import visible
+from ccconsole.core.text import counted, visible
 
 # --- workspace -----------------------------------------------------------------------------------
 
@@ -441,7 +441,7 @@ def export_cmd(ctx: click.Context, file: Path, query: str | None, db_url: str | 
     """Export contacts in RapidPro's format: .xlsx, or .csv by extension."""
     with opened(ctx, db_url, read_only=True) as ws:
         report = ws.transfer.export_file(file, query=query)
-    emit(report.as_dict(), as_json, [f"Exported {report.contacts:,} contacts to {report.file}."])
+    emit(report.as_dict(), as_json, [f"Exported {counted(report.contacts, 'contact')} to {report.file}."])
 
 
 @main.command("demo")

@@ -70,6 +70,8 @@ def _value(field: str, value: Any) -> str:
     """A snapshot value as people read it."""
     if value is None or value == "" or value == [] or value == {}:
         return "—"
+    if isinstance(value, bool):  # "Active: no → yes", not "False → True"
+        return "yes" if value else "no"
     if field == "connections":
         return ", ".join(str(c[0]) if isinstance(c, (list, tuple)) else str(c) for c in value)
     if isinstance(value, dict):

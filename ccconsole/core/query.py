@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from lark import Lark, Token, Transformer, v_args
@@ -117,7 +118,10 @@ STRING: /"(?:[^"\\]|\\.)*"/
 %ignore WS
 """
 
-_PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    """Built on the first query, not at import: start-up shows the first page before any query."""
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 # a query with none of these is plain text: one bare value for the whole text
 _STRUCTURE = re.compile(r'["()=<>~^]|!=|(?:^|\s)(?:and|or)(?:\s|$)', re.IGNORECASE)
@@ -290,7 +294,7 @@ def _parse_text(text: str, country: str | None) -> Node:
         return bare_condition(" ".join(stripped.split()), country)
     _check_depth(text)
     try:
-        tree = _PARSER.parse(text)
+        tree = _parser().parse(text)
         return _Build(country).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_error(err, text) from None

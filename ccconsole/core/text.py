@@ -29,3 +29,8 @@ def visible_in_place(value: str) -> str:
     """:func:`visible` one character for one character (the same length, so a cursor keeps its
     place): controls as their pictures, the other invisible marks as U+FFFD."""
     return _OTHER.sub(REPLACEMENT, value.translate(_C0))
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 contact``, ``2 contacts``, ``1,000 contacts``: a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

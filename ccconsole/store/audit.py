@@ -39,7 +39,15 @@ class AuditEntry:
     def subject(self) -> str:
         """What the event is about: the contact or the channel, by name."""
         if self.contact_id is not None:
-            return self.contact_name or f"contact #{self.contact_id}"
+            if self.contact_name:
+                return self.contact_name
+            # no name: say so, and name it by its priority connection (a number is what staff recognise)
+            for snapshot in (self.after, self.before):
+                connections = (snapshot or {}).get("connections") or []
+                if connections:
+                    first = connections[0]
+                    return f"(no name) {first[0] if isinstance(first, (list, tuple)) else first}"
+            return "(no name)"
         if self.channel_id is not None:
             return f"channel {self.channel_name or self.channel_id}"
         return "workspace"

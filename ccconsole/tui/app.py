@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib.resources import files
+from pathlib import Path
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -22,11 +23,15 @@ from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.screens.dialogs import HelpScreen
 from ccconsole.tui.screens.history import HistoryScreen
 from ccconsole.tui.screens.lockins import LockInsScreen
+from ccconsole.tui.typeahead import TypeAhead
 
-CSS_FILE = str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
+# a source checkout's stylesheet (styles/ beside the package) wins over the installed ccconsole.styles, so
+# code run from a checkout (PYTHONPATH, a git worktree) never pairs with another checkout's styles
+_CHECKOUT_CSS = Path(__file__).resolve().parents[2] / "styles" / "ccconsole.tcss"
+CSS_FILE = str(_CHECKOUT_CSS) if _CHECKOUT_CSS.exists() else str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
 
 
-class CCConsole(LiveRefresh, App):
+class CCConsole(TypeAhead, LiveRefresh, App):
     CSS_PATH = CSS_FILE
     TITLE = "ccconsole"
     BINDINGS = actions.bindings("app")
@@ -74,29 +79,42 @@ class CCConsole(LiveRefresh, App):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(actions.scope_of(self.screen)))
+
+    def _go_to(self, is_it, make) -> None:
+        """Switch to a top-level screen without stacking: back to it when it is already open (it keeps
+        its state), else home and then the new screen on top of home, so ``esc`` always leads home."""
+        if is_it(self.screen):
+            return
+        found = next((i for i, s in enumerate(self.screen_stack) if i >= 2 and is_it(s)), None)
+        keep = found + 1 if found is not None else 2
+        while len(self.screen_stack) > keep:
+            self.pop_screen()
+        if found is None:
+            self.push_screen(make())
 
     def action_channels(self) -> None:
-        if not isinstance(self.screen, ChannelsScreen):
-            self.push_screen(ChannelsScreen())
+        self._go_to(lambda s: isinstance(s, ChannelsScreen), ChannelsScreen)
 
     def action_audit(self) -> None:
-        if not (isinstance(self.screen, AuditScreen) and self.screen.contact_id is None):
-            self.push_screen(AuditScreen())
+        self._go_to(lambda s: isinstance(s, AuditScreen) and s.contact_id is None, AuditScreen)
 
     def action_problems(self) -> None:
-        if not isinstance(self.screen, ProblemsScreen):
-            self.push_screen(ProblemsScreen())
+        self._go_to(lambda s: isinstance(s, ProblemsScreen), ProblemsScreen)
 
     def action_lockins(self) -> None:
-        if not isinstance(self.screen, LockInsScreen):
-            self.push_screen(LockInsScreen())
+        self._go_to(lambda s: isinstance(s, LockInsScreen), LockInsScreen)
 
     def action_contacts(self) -> None:
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
     def check_action(self, action: str, parameters) -> bool | None:
+        here = {"contacts": ContactsScreen, "channels": ChannelsScreen, "lockins": LockInsScreen,
+                "problems": ProblemsScreen}.get(action)
+        if here is not None and isinstance(self.screen, here) or (
+                action == "audit" and isinstance(self.screen, AuditScreen) and self.screen.contact_id is None):
+            return False  # already there: the key leaves the footer
         spec = actions.by_action("app", action)
         if spec is not None and spec.mutates and self.read_only:
             return False

@@ -371,3 +371,22 @@ def test_command_line(tmp_path):
     # commands that only read open read-only too: nothing is created or migrated for them
     assert one_line_error(results["read_only_cmd_missing"]) == f"No database at {missing}."
     assert not missing.parent.exists()
+
+
+def test_the_schema_revisions_read_without_alembic_are_alembics():
+    """Opening reads the known and head revisions off the migration files (no Alembic import at
+    start-up); they must be exactly what Alembic's own script directory says."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS).replace("%", "%%"))
+    script = ScriptDirectory.from_config(cfg)
+    assert db._schema() == (frozenset(r.revision for r in script.walk_revisions()), frozenset(script.get_heads()))
+
+
+def test_opening_a_current_database_does_not_import_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    db.open_engine(url).dispose()  # created and upgraded: Alembic runs here
+    probe = ("import sys; from ccconsole.store import db; db.open_engine(sys.argv[1]).dispose(); "
+             "print(sorted(m for m in sys.modules if m == 'alembic' or m.startswith('alembic.')))")
+    out = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

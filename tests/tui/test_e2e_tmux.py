@@ -37,7 +37,7 @@ def _console_command() -> list[str]:
 
 
 class Terminal:
-    """A private tmux server (its own socket, no user config) with one 100x30 session."""
+    """A private tmux server (its own socket, no user config) with one session (100x30 unless told)."""
 
     def __init__(self, tmux: str, env: dict[str, str]):
         self.tmux = tmux
@@ -49,9 +49,9 @@ class Terminal:
         return subprocess.run([self.tmux, "-L", self.socket, "-f", "/dev/null", *args], env=self.env,
                               capture_output=True, text=True, timeout=30, check=check)
 
-    def start(self, command: str) -> None:
+    def start(self, command: str, size: tuple[int, int] = (100, 30)) -> None:
         # remain-on-exit keeps the last screen readable if the console dies
-        self.run("new-session", "-d", "-s", "app", "-x", "100", "-y", "30", command,
+        self.run("new-session", "-d", "-s", "app", "-x", str(size[0]), "-y", str(size[1]), command,
                  ";", "set-option", "-t", "app", "remain-on-exit", "on")
         self.socket_path = self.run("display-message", "-p", "#{socket_path}", check=False).stdout.strip() or None
 
@@ -60,6 +60,10 @@ class Terminal:
 
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", "app", *keys)
+
+    def paste(self, text: str) -> None:
+        """The whole text in one write, as a paste or a laggy link delivers it (not as a bracketed paste)."""
+        self.run("send-keys", "-t", "app", "-l", text)
 
     def pane(self, field: str) -> str:
         return self.run("display-message", "-p", "-t", "app", f"#{{{field}}}", check=False).stdout.strip()

@@ -139,3 +139,33 @@ async def lockins_ready(pilot) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_lockins_screen(snap_compare, demo_url, size):
     assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=size, run_before=lockins_ready)
+
+
+# --- issue 15: the other screens and dialogs at 80x24 (the SSH case) -----------------------------------
+
+
+async def add_channel_ready(pilot) -> None:
+    from ccconsole.tui.screens.channels import AddChannel
+
+    await channels_ready(pilot)
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AddChannel), what="the Add channel dialog")
+    await settle(pilot)
+    no_blink(pilot.app)
+    await pilot.pause()
+
+
+async def history_ready(pilot) -> None:
+    from ccconsole.tui.screens.history import HistoryScreen
+
+    await contacts_ready(pilot)
+    await pilot.press("h")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), what="the history")
+    await settle(pilot)
+    await pilot.pause()
+
+
+# (not the audit log: the demo's one event is stamped with the real time of the build)
+@pytest.mark.parametrize("ready", [add_channel_ready, history_ready], ids=["add_channel", "history"])
+def test_more_screens_at_80x24(snap_compare, demo_url, ready):
+    assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=(80, 24), run_before=ready)

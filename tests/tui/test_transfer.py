@@ -144,7 +144,7 @@ async def test_export_the_current_filter(ws, tmp_path):
         await table_ready(pilot, "Alice")
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), what="the export dialog")
-        assert "Export the 1 contacts matching /Alice" in static_text(app.screen.query_one("#editor-title"))
+        assert "Export the 1 contact matching /Alice" in static_text(app.screen.query_one("#editor-title"))
         box = app.screen.query_one("#export-path", Input)
         box.value = str(out)
         await pilot.press("enter")

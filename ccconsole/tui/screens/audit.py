@@ -8,6 +8,7 @@ The pane under the table shows the highlighted event field by field.
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from textual import on, work
@@ -15,13 +16,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from ccconsole.app import audit
 from ccconsole.app.audit import AuditEntry
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.widgets.footer import KeyFooter
 
 
 class AuditScreen(UsesWorkspace, Screen):
@@ -41,6 +43,8 @@ class AuditScreen(UsesWorkspace, Screen):
         self.total: int | None = None
         self.exhausted = False
         self.fetching = False
+        self.narrow = False
+        self.what_width = 40
 
 
     def compose(self) -> ComposeResult:
@@ -52,21 +56,29 @@ class AuditScreen(UsesWorkspace, Screen):
             yield safe.SafeInput(id="audit-action", placeholder="e.g. update, inbound, channel", compact=True)
             yield Label("Text", classes="audit-label")
             yield safe.SafeInput(id="audit-text", placeholder="name, number, value…", compact=True)
-        yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="audit", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield Static("", id="audit-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("When", "Who", "Action", "Subject", "What changed")
+        # fixed columns and the rest for "What changed", which wraps (rows grow) instead of being cut
+        self.narrow = self.app.size.width < 110
+        widths = (11, 8, 14, 12) if self.narrow else (19, 10, 18, 16)
+        for title, width in zip(("When", "Who", "Action", "Subject"), widths, strict=True):
+            table.add_column(title, width=width)
+        self.what_width = max(20, self.app.size.width - 4 - 2 * 5 - sum(widths))
+        table.add_column("What changed", width=self.what_width)
         self._update_title()
         self.refresh_data()
 
     def _update_title(self) -> None:
-        what = f"History of {self.contact_name or 'contact #' + str(self.contact_id)}" \
+        what = f"Audit log of {self.contact_name or '(no name)'}" \
             if self.contact_id is not None else "Audit log of the workspace"
         count = "" if self.total is None else f" · {self.total:,} event{'s' if self.total != 1 else ''}"
-        self.query_one("#title-bar", Static).update(safe.content(f" {what}{count} — newest first"))
+        zone = datetime.now(self._tz()).strftime("%Z")
+        self.query_one("#title-bar", Static).update(safe.content(f" {what}{count} — newest first, times in {zone}"))
 
     def filters(self) -> dict:
         return {
@@ -109,10 +121,10 @@ class AuditScreen(UsesWorkspace, Screen):
             self.exhausted = True
         tz = self._tz()
         for e in message.entries:
-            table.add_row(
-                safe.text(e.created_on.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")),
-                safe.text(e.actor), safe.text(e.action), safe.text(e.subject),
-                safe.text(_cut(e.summary, 80)), key=str(e.id))
+            when = e.created_on.astimezone(tz).strftime("%m-%d %H:%M" if self.narrow else "%Y-%m-%d %H:%M:%S")
+            what = _cut(e.summary, self.what_width * 3)  # at most three lines; the pane below has it all
+            table.add_row(safe.text(when), safe.text(e.actor), safe.text(e.action), safe.text(e.subject),
+                          safe.text(what, wrap=True), key=str(e.id), height=None)
         self.entries.extend(message.entries)
         if self.entries:
             table.move_cursor(row=min(max(keep, 0), len(self.entries) - 1))

@@ -22,6 +22,7 @@ from textual.widgets import (
 from ccconsole.tui import safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.widgets.form import ErrorLine
+from ccconsole.tui.widgets.toggles import MarkedRadioButton
 
 
 class BulkAffinity(UsesWorkspace, ModalScreen[str | None]):
@@ -57,14 +58,14 @@ class BulkAffinity(UsesWorkspace, ModalScreen[str | None]):
             yield Label(title, id="editor-title")
             yield Label("Which:", classes="section")
             with RadioSet(id="bulk-scope"):
-                yield RadioButton(safe.content(self.some[0]), value=True, id="scope-some")
-                yield RadioButton(safe.content(everything), id="scope-all")
+                yield MarkedRadioButton(safe.content(self.some[0]), value=True, id="scope-some")
+                yield MarkedRadioButton(safe.content(everything), id="scope-all")
             if self.verb == "move":
                 yield Label("To:", classes="section")
                 yield Select([(safe.content(f"{ch.name} ({','.join(ch.schemes)})"), ch.id) for ch in self.targets],
                              prompt="choose a channel", id="bulk-target")
             yield Label(safe.content(
-                "Routing then follows the normal rules (domain §4)." if self.verb == "clear" else
+                "Routing then follows the normal rules." if self.verb == "clear" else
                 "The contacts are then locked in to that channel; every change is audited."),
                 classes="hint")
             yield ErrorLine(id="bulk-error")

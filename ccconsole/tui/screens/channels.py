@@ -6,10 +6,10 @@ from collections import Counter
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind, affinity_kind
@@ -19,6 +19,8 @@ from ccconsole.errors import ValidationFailed
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.widgets.footer import KeyFooter
+from ccconsole.tui.widgets.toggles import MarkedCheckbox
 
 CHANNEL_TYPES = sorted({t for s in urnlib.SCHEMES.values() for t in s.channel_types})
 
@@ -38,9 +40,10 @@ class ChannelsScreen(UsesWorkspace, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(safe.content(" Channels — oldest first; routing picks among the active ones"), id="title-bar")
-        yield DataTable(id="channels", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="channels", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield Static("", id="channel-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -88,7 +91,7 @@ class ChannelsScreen(UsesWorkspace, Screen):
         if message.channels:
             table.move_cursor(row=min(keep, len(message.channels) - 1))
         self.query_one("#channel-note", Static).update(safe.content(
-            " Locked in: contacts whose priority connection has affinity to the channel (domain §5). "
+            " Locked in: contacts whose priority connection has affinity to the channel. "
             "Stale: affinities to a disabled channel, ignored by routing."))
 
     def _current_id(self) -> int | None:
@@ -139,35 +142,39 @@ class AddChannel(UsesWorkspace, ModalScreen):
     """A form for a new channel; returns True when one was added."""
 
     BINDINGS = [("escape", "cancel", "Cancel"), ("ctrl+s", "save", "Save")]
+    AUTO_FOCUS = "#ch-name"  # not the scrolling form around it: typing starts with the name
+
+    def on_mount(self) -> None:
+        for label in self.query(".error").results(Label):
+            label.display = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="add-channel"):
             yield Label("Add channel", id="editor-title")
-            for field, label, placeholder in (
-                ("name", "Name", "MTN Rwanda"),
-                ("address", "Address", "+250788000100"),
-                ("schemes", "Serves", "tel (comma separated: tel, mailto, twitter, telegram, ext…)"),
-                ("country", "Country", "RW (phone channels)"),
-                ("prefixes", "Prefixes", "25078, 25079"),
-            ):
+            with VerticalScroll(id="add-channel-body"):  # scrolls when the terminal is short (80x24)
+                for field, label, placeholder in (
+                    ("name", "Name", "what staff will see, e.g. the operator and country"),
+                    ("address", "Address", "the channel's own number, handle or address"),
+                    ("schemes", "Serves", "connection types, comma separated: tel, mailto, twitter, telegram, ext"),
+                    ("country", "Country", "two-letter code (phone channels)"),
+                    ("prefixes", "Prefixes", "optional: number prefixes it serves best, comma separated"),
+                ):
+                    with Horizontal(classes="field"):
+                        yield Label(label, classes="field-label")
+                        yield safe.SafeInput(placeholder=placeholder, id=f"ch-{field}", compact=True)
+                    yield Label("", id=f"err-{field}", classes="error")
                 with Horizontal(classes="field"):
-                    yield Label(label, classes="field-label")
-                    if field == "name":
-                        yield safe.SafeInput(placeholder=placeholder, id="ch-name")
-                    else:
-                        yield safe.SafeInput(placeholder=placeholder, id=f"ch-{field}")
-                yield Label("", id=f"err-{field}", classes="error")
-            with Horizontal(classes="field"):
-                yield Label("Type", classes="field-label")
-                yield Select([(t, t) for t in CHANNEL_TYPES], value="Twilio", allow_blank=False, id="ch-type")
-            with Horizontal(classes="field"):
-                yield Checkbox("send", True, id="ch-send")
-                yield Checkbox("receive", True, id="ch-receive")
-                yield Checkbox("allow international", False, id="ch-intl")
-            yield Label("", id="err-roles", classes="error")
+                    yield Label("Type", classes="field-label")
+                    yield Select([(t, t) for t in CHANNEL_TYPES], value="Twilio", allow_blank=False, id="ch-type",
+                                 compact=True)
+                with Horizontal(classes="field"):
+                    yield MarkedCheckbox("send", True, id="ch-send", compact=True)
+                    yield MarkedCheckbox("receive", True, id="ch-receive", compact=True)
+                    yield MarkedCheckbox("allow international", False, id="ch-intl", compact=True)
+                yield Label("", id="err-roles", classes="error")
             with Horizontal(id="editor-buttons"):
-                yield Button("Cancel (esc)", id="cancel")
-                yield Button("Add (^s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button("Add (^s)", id="save", variant="primary", compact=True)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -183,6 +190,7 @@ class AddChannel(UsesWorkspace, ModalScreen):
         value = lambda name: self.query_one(f"#ch-{name}", Input).value.strip()  # noqa: E731
         for label in self.query(".error").results(Label):
             label.update("")
+            label.display = False
         roles = [r for r, box in ((SEND, "#ch-send"), (RECEIVE, "#ch-receive")) if self.query_one(box, Checkbox).value]
         self._add(value("name"), str(self.query_one("#ch-type", Select).value),
                   [s for s in value("schemes").split(",") if s.strip()],
@@ -209,4 +217,6 @@ class AddChannel(UsesWorkspace, ModalScreen):
         for key, text in message.errors.items():
             target = {"match_prefixes": "prefixes"}.get(key, key)
             found = self.query(f"#err-{target}")
-            (found.first(Label) if found else self.query_one("#err-name", Label)).update(safe.content(f"⚠ {text}"))
+            line = found.first(Label) if found else self.query_one("#err-name", Label)
+            line.update(safe.content(f"⚠ {text}"))
+            line.display = True

@@ -12,13 +12,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Label, ProgressBar, Static
+from textual.widgets import Button, DataTable, Label, ProgressBar, Static
 
 from ccconsole.app.cleanup import MergeResult, ProblemRow, RenormalizePlan
 from ccconsole.core import problems as rules
 from ccconsole.core.combine import KEEP, OTHER
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
+from ccconsole.tui.widgets.footer import KeyFooter
 
 PAGE = 200
 
@@ -48,7 +49,7 @@ class ProblemsScreen(UsesWorkspace, Screen):
         yield Static(safe.content(" Problems — found when contacts are written; enter lists them"), id="title-bar")
         yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
         yield Static(safe.content(" Counting…"), id="problems-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -137,7 +138,7 @@ class ProblemContactsScreen(UsesWorkspace, Screen):
         yield Static(safe.content(f" Problem: {self.problem.replace('_', ' ')}"), id="title-bar")
         yield DataTable(id="problem-contacts", cursor_type="row", zebra_stripes=True)
         yield Static("", id="problem-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -8,13 +8,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ccconsole.core import query
 from ccconsole.core.views import RouteView
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.widgets.contact_table import ContactTable
+from ccconsole.tui.widgets.footer import KeyFooter
 from ccconsole.tui.widgets.route_preview import RoutePreview
 
 
@@ -59,7 +60,7 @@ class ContactsScreen(UsesWorkspace, Screen):
                 yield Static(id="filter-status", markup=False)
                 yield ContactTable(self.workspace, country=ws.country, timezone=ws.timezone, id="contacts")
             yield RoutePreview(ws.country, ws.timezone, id="preview")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -76,9 +77,13 @@ class ContactsScreen(UsesWorkspace, Screen):
         mode = "  [read-only]" if self.console_app.read_only else ""
         if self.console_app.db_problem:
             mode += "  ⚠ " + self.console_app.db_problem
-        left = (f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "")
-                + f" · {self.console_app.db_label}{mode}")
-        width = max(0, self.size.width - len(left) - len(count) - 1)
+        head = f" ccconsole · {ws.name}" + (f" ({ws.country})" if ws.country else "") + " · "
+        label = self.console_app.db_label
+        room = self.size.width - len(head) - len(mode) - len(count) - 3  # at least 2 spaces before the count
+        if len(label) > room:  # keep the end of the path (the file name), mark what is cut
+            label = "…" + label[len(label) - room + 1:] if room > 1 else "…"
+        left = head + label + mode
+        width = max(2, self.size.width - len(left) - len(count) - 1)
         self.query_one("#title-bar", Static).update(safe.content(left + " " * width + count))
         shown = canonical_or_none(table.filter_text, ws.country)
         table.border_title = safe.content("Contacts" + (f"  /{shown}" if shown else ""))

@@ -48,24 +48,36 @@ class HelpScreen(UsesWorkspace, ModalScreen):
 
     BINDINGS = [("escape,question_mark,q", "close", "Close")]
 
+    def __init__(self, scope: str | None = None):
+        super().__init__()
+        self.scope = scope  # the registry scope of the screen it was opened on: its keys come first
+
     def compose(self) -> ComposeResult:
         keymap = getattr(self.app, "keymap", {}) or {}
         table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("what")
-        for scope, title in actions.SCOPE_TITLES.items():
+        current = self.scope
+        # the keys of the screen under the help first, then those that work everywhere, then the rest
+        order = [current] if current in actions.SCOPE_TITLES else []
+        order += [s for s in ("app", *actions.SCOPE_TITLES) if s not in order]
+        for scope in dict.fromkeys(order):
+            title = actions.SCOPE_TITLES[scope] + (" (this screen)" if scope == current else "")
             table.add_row(Text(title, style="bold underline"), "")
             for spec in actions.specs(scope):
                 if spec.mutates and self.console_app.read_only:
                     continue
                 table.add_row(actions.key_label(keymap.get(spec.id, spec.keys)), spec.description)
+            for keys, what in actions.EXTRA_KEYS.get(scope, ()):
+                table.add_row(keys, what)
             table.add_row("", "")
         table.add_row(Text("Next via column", style="bold underline"), "")
-        table.add_row("●", "locked in to that channel: the priority connection's affinity (domain §5)")
-        table.add_row("stale", "the affinity points at a disabled channel and is ignored by routing")
+        table.add_row("●", "locked in to that channel: the priority connection has affinity to it")
+        table.add_row("⚠", "the contact's lock-in is stale (to a disabled channel) and ignored by routing;"
+                           " the channel shown is where it goes instead")
         table.add_row("", "")
         table.add_row(Text("Lock-ins states", style="bold underline"), "")
-        table.add_row("locked in", "all three conditions of domain §5 hold (the §5 column: ✓✓✓)")
+        table.add_row("locked in", "all three lock-in conditions hold (the Why column: ✓✓✓)")
         table.add_row("single channel", "affinity to the only channel that sends that type")
         table.add_row("stale", "its channel is disabled, cannot send or does not serve the type")
         table.add_row("not priority", "a usable affinity of a connection that is not the first one")

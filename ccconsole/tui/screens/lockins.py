@@ -20,7 +20,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
-    Footer,
     Input,
     Static,
     Tab,
@@ -35,6 +34,7 @@ from ccconsole.core.model import Channel
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.screens.bulk import BulkAffinity
+from ccconsole.tui.widgets.footer import KeyFooter
 
 ROW_LIMIT = 1000
 KINDS = (LockInKind.LOCKED_IN, LockInKind.SINGLE_CHANNEL, LockInKind.STALE, LockInKind.DORMANT)
@@ -46,7 +46,7 @@ ALL = "all"
 def conditions_mark(row: lockins.AffinityRow) -> Text:
     out = Text()
     for cond in row.state.conditions:
-        out.append("✓" if cond.met else "✗", style="green" if cond.met else "red")
+        out.append("✓" if cond.met else "✗", style="green" if cond.met else "#ff5f5f")
     return out
 
 
@@ -69,36 +69,44 @@ class LockInsScreen(UsesWorkspace, Screen):
         self._channels: dict[int, Channel] = {}
         self._groups: list[lockins.Group] = []
         self._token = 0
+        self.narrow = False
 
 
     def compose(self) -> ComposeResult:
         yield Static(id="title-bar")
-        yield DataTable(id="lockin-channels", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="lockin-channels", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield Tabs(*(Tab(KIND_TEXT[k].capitalize(), id=f"kind-{k.value}") for k in KINDS),
                    Tab("All", id=f"kind-{ALL}"), id="lockin-kinds")
         yield safe.SafeInput(placeholder="filter: name or connection fragment (esc clears)", id="lockin-filter")
-        yield DataTable(id="lockins", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="lockins", cursor_type="row", zebra_stripes=True,
+                        cursor_foreground_priority="css")
         yield Static(id="lockin-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#title-bar", Static).update(safe.content(
-            " Lock-ins — which contacts are locked in to which channel, and why (domain §5)"))
+            " Lock-ins — which contacts are locked in to which channel, and why"))
+        self.narrow = self.app.size.width < 110  # 80x24 over SSH: Since and Message move to the pane below
         chans = self.query_one("#lockin-channels", DataTable)
-        chans.add_column("Channel", width=22)
-        chans.add_column("Serves", width=10)
+        kinds_width = sum(len(KIND_TEXT[k]) for k in KINDS)
+        inner = self.app.size.width - 4 - 2 * (2 + len(KINDS))  # borders, scrollbar, two columns of padding each
+        serves = 10 if not self.narrow else 8
+        chans.add_column("Channel", width=22 if not self.narrow else max(10, inner - kinds_width - serves))
+        chans.add_column("Serves", width=serves)
         for kind in KINDS:
-            chans.add_column(KIND_TEXT[kind].capitalize(), width=len(KIND_TEXT[kind]) + 1)
+            chans.add_column(KIND_TEXT[kind].capitalize(), width=len(KIND_TEXT[kind]))
         chans.border_title = "Channels"
         table = self.query_one("#lockins", DataTable)
         table.add_column(" ", key="mark", width=1)
-        table.add_column("Contact", key="contact", width=20)
-        table.add_column("Connection", key="connection", width=18)
+        table.add_column("Contact", key="contact", width=20 if not self.narrow else 17)
+        table.add_column("Connection", key="connection", width=18 if not self.narrow else 14)
         table.add_column("Channel", key="channel", width=14)
         table.add_column("State", key="state", width=14)
-        table.add_column("§5", key="conds", width=3)
-        table.add_column("Since", key="since", width=16)
-        table.add_column("Message", key="message", width=14)
+        table.add_column("Why", key="conds", width=3)
+        if not self.narrow:
+            table.add_column("Since", key="since", width=16)
+            table.add_column("Message", key="message", width=14)
         self.query_one("#lockin-filter", Input).display = False
         self.refresh_data()
 
@@ -156,7 +164,7 @@ class LockInsScreen(UsesWorkspace, Screen):
             table.add_row(*cells(ch.id, name, ",".join(ch.schemes)), key=str(ch.id))
         index = 0 if keep is None else table.get_row_index(str(keep)) if str(keep) in table.rows else 0
         table.move_cursor(row=index, animate=False)
-        table.styles.height = min(table.row_count + 1, 8)
+        table.styles.height = min(table.row_count + 3, 8 if not self.narrow else 6)  # header, rows, borders
         tabs = self.query_one(Tabs)
         for k in KINDS:
             tab = tabs.query_one(f"#kind-{k.value}", Tab)
@@ -183,9 +191,10 @@ class LockInsScreen(UsesWorkspace, Screen):
                 safe.text(channel.name if channel else "?"),
                 safe.text(KIND_TEXT[r.kind], KIND_STYLE[r.kind]),
                 conditions_mark(r),
-                safe.text(f"{r.since.astimezone(zone):%Y-%m-%d %H:%M}" if r.since else "—"),
-                safe.text(r.message_text if r.message_text is not None else "—",
-                          "" if r.message_text is not None else "dim"),
+                *(() if self.narrow else (
+                    safe.text(f"{r.since.astimezone(zone):%Y-%m-%d %H:%M}" if r.since else "—"),
+                    safe.text(r.message_text if r.message_text is not None else "—",
+                              "" if r.message_text is not None else "dim"))),
                 key=str(r.connection_id),
             )
         if rows:
@@ -229,14 +238,21 @@ class LockInsScreen(UsesWorkspace, Screen):
             detail.update(safe.content(" No affinities here." if not self.text else " Nothing matches the filter."))
             return
         lines = Text()
+        if self.narrow:  # the columns that do not fit at 80 columns
+            since = f"{row.since.astimezone(self._zone()):%Y-%m-%d %H:%M %Z}" if row.since else "—"
+            lines.append_text(safe.text(f" since {since}", "dim"))
+            if row.message_text is not None:
+                lines.append_text(safe.text(" · set by the message ", "dim"))
+                lines.append_text(safe.text(f"“{row.message_text}”"))
+            lines.append("\n")
         for n, cond in enumerate(row.state.conditions, 1):
-            lines.append(f" {n} ✓ " if cond.met else f" {n} ✗ ", style="green" if cond.met else "red")
-            lines.append_text(safe.text(cond.text))
+            lines.append(f" {n} ✓ " if cond.met else f" {n} ✗ ", style="green" if cond.met else "#ff5f5f")
+            lines.append_text(safe.text(cond.text, wrap=True))
             lines.append("\n")
         tail = f" priority connection: {row.priority_identity}"
         if row.state.stale_reason:
             tail += f" · ignored by routing: {row.state.stale_reason}"
-        lines.append_text(safe.text(tail, "dim"))
+        lines.append_text(safe.text(tail, "dim", wrap=True))
         detail.update(lines)
 
     # --- events --------------------------------------------------------------------------------

@@ -17,12 +17,14 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.suggester import Suggester
-from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Input, Label, ProgressBar, Static
 
+from ccconsole.core.text import counted
 from ccconsole.errors import StoreError
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.widgets.footer import KeyFooter
 
 SHOWN_ERRORS = 8
 
@@ -97,7 +99,7 @@ class ImportScreen(UsesWorkspace, Screen):
             with Horizontal(id="import-progress-row"):
                 yield ProgressBar(id="import-progress", show_eta=False)
                 yield Label("", id="import-rate", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#import-progress-row").display = False
@@ -165,7 +167,7 @@ class ImportScreen(UsesWorkspace, Screen):
             self.notify("Preview a file first (enter in the path box).", markup=False)
             return
         path, report = self.previewed_path, self.preview
-        question = (f"Import {report.file}? {report.created:,} contacts created, {report.updated:,} updated, "
+        question = (f"Import {report.file}? {counted(report.created, 'contact')} created, {report.updated:,} updated, "
                     f"{report.errored:,} rows skipped (not matched).")
         self.app.push_screen(Confirm(question), lambda yes: yes and self._start_import(path))
 
@@ -253,7 +255,7 @@ class ExportScreen(UsesWorkspace, ModalScreen[str | None]):
         self._cancel = threading.Event()
 
     def compose(self) -> ComposeResult:
-        what = (f"the {self.count:,} contacts" if self.count is not None else "the contacts") + \
+        what = (f"the {counted(self.count, 'contact')}" if self.count is not None else "the contacts") + \
             (f" matching /{self.filter_text}" if self.filter_text else "")
         with Vertical(id="export"):
             yield Label(safe.content(f"Export {what}"), id="editor-title")
@@ -309,7 +311,7 @@ class ExportScreen(UsesWorkspace, ModalScreen[str | None]):
             self.query_one("#export-progress-row").display = False
             self.query_one("#export-status", Static).update(safe.content(message.error))
             return
-        self.notify(safe.visible(f"Exported {message.report.contacts:,} contacts to {message.report.file}"),
+        self.notify(safe.visible(f"Exported {counted(message.report.contacts, 'contact')} to {message.report.file}"),
                     markup=False)
         self.dismiss(message.report.file)
 

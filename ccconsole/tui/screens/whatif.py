@@ -22,6 +22,7 @@ from ccconsole.core.routing import Channels
 from ccconsole.core.views import ConnectionView, RouteView
 from ccconsole.tui import safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
+from ccconsole.tui.widgets.footer import KeyFooter
 from ccconsole.tui.widgets.form import ErrorLine
 from ccconsole.tui.widgets.route_preview import render_route
 
@@ -79,6 +80,7 @@ class WhatIf(UsesWorkspace, ModalScreen):
             with VerticalScroll(id="whatif-body"):
                 yield Static("", id="whatif-result")
             yield Label("esc closes", classes="hint")
+        yield KeyFooter()  # its own keys, on the last line: the dialog never covers them
 
     def on_mount(self) -> None:
         self.query_one("#whatif-new-row").display = False

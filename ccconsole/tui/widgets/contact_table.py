@@ -52,7 +52,7 @@ NAME_MIN = 14
 CELL_STYLES = {
     "dim": Style(dim=True),
     "warning": Style(color="yellow"),
-    "error": Style(color="red"),
+    "error": Style(color="#ff5f5f"),
     "locked": Style(color="green", bold=True),
 }
 
@@ -75,8 +75,8 @@ class ContactTable(Widget, can_focus=True):
     DEFAULT_CSS = """
     ContactTable { height: 1fr; }
     ContactTable > .contact-table--header { text-style: bold; }
-    ContactTable > .contact-table--cursor { background: $accent 40%; }
-    ContactTable:focus > .contact-table--cursor { background: $accent; color: $text; }
+    ContactTable > .contact-table--cursor { background: #000087; color: #ffffff; }
+    ContactTable:focus > .contact-table--cursor { background: #0000af; color: #ffffff; text-style: bold; }
     """
     COMPONENT_CLASSES = {"contact-table--header", "contact-table--cursor"}
 
@@ -395,8 +395,9 @@ class ContactTable(Widget, can_focus=True):
             via = Text("— not active", style=dim)
         else:
             via = Text("— no route", style=CELL_STYLES["error"])
-        if kind == LockInKind.STALE:
-            via.append(" stale", style=CELL_STYLES["warning"])
+        if kind == LockInKind.STALE:  # the contact's lock-in is stale, not the channel shown (? explains)
+            via.truncate(17, overflow="ellipsis")
+            via.append(" ⚠", style=CELL_STYLES["warning"])
         cells["via"] = via
         if row.id in self.marked:
             cells["name"] = Text("✓ ", style=CELL_STYLES["locked"]) + cells["name"]
@@ -431,7 +432,10 @@ class ContactTable(Widget, can_focus=True):
                              width)
             return Strip.blank(width, self.rich_style)
         row = self.rows[index]
-        strip = Strip(self._line(self._cells(row), width).render(console), width)
+        cells = self._cells(row)
+        if index == self.cursor:  # one colour on the cursor: a cell's own red or yellow could vanish in it
+            cells = {key: Text(cell.plain, no_wrap=True, overflow="ellipsis") for key, cell in cells.items()}
+        strip = Strip(self._line(cells, width).render(console), width)
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("contact-table--cursor"))
         return strip.apply_style(self.rich_style)
@@ -440,4 +444,4 @@ class ContactTable(Widget, can_focus=True):
         """``123 of 3,000`` style text for the border (approximate while the count is pending)."""
         total = "…" if self.total is None else f"{self.total:,}"
         marked = f" · {len(self.marked):,} marked" if self.marked else ""
-        return f"{total} contacts{marked}"
+        return f"{total} contact{'' if self.total == 1 else 's'}{marked}"

@@ -41,7 +41,7 @@ def render_route(rv: RouteView, country: str | None, tz: str = "UTC") -> Group:
         out.append(head)
         out.append(Text(f"  {RULE_TEXT[route.rule]}", style="dim"))
     else:
-        head.append("✗ no route: ", style="bold red")
+        head.append("✗ no route: ", style="bold #ff5f5f")
         head.append_text(safe.text(route.reason or "", wrap=True))
         out.append(head)
     first = rv.contact.connections[0] if rv.contact.connections else None
@@ -94,7 +94,7 @@ def render_route(rv: RouteView, country: str | None, tz: str = "UTC") -> Group:
         out.append(Text())
         out.append(Text(f"Lock-in: {lock.kind.value}", style="bold underline"))
         for cond in lock.conditions:
-            line = Text("  ✓ " if cond.met else "  ✗ ", style="green" if cond.met else "red")
+            line = Text("  ✓ " if cond.met else "  ✗ ", style="green" if cond.met else "#ff5f5f")
             line.append_text(safe.text(cond.text))
             out.append(line)
     out.append(Text())

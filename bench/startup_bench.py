@@ -1,0 +1,89 @@
+"""Start-up: from process start to the first contact row on screen, the installed console in a real
+terminal (tmux, 80x24, TERM=xterm) on the demo database.
+
+Builds the demo workspace once (``--db`` to use another SQLite file), then runs the console several
+times. Each run starts the console in a fresh tmux session and polls ``tmux capture-pane`` until the
+first demo contact's row is on screen; the time is measured from just before tmux starts the process.
+Prints one JSON object (seconds; median of ``--runs``).
+
+    .venv/bin/python bench/startup_bench.py [--runs 5] [--contacts 3000] [--db PATH]
+
+Set PYTHONPATH to run a checkout's code with the installed entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+FIRST_ROW = "Akinyi"  # the demo's first contacts by name (seed 7) are Akinyi …
+
+
+def console_command() -> list[str]:
+    beside = Path(sys.executable).with_name("ccconsole")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "ccconsole"]
+
+
+def build(db: Path, contacts: int) -> None:
+    subprocess.run([*console_command(), "--db", f"sqlite:///{db}", "demo", "--contacts", str(contacts)],
+                   check=True, capture_output=True)
+
+
+def one_run(tmux: str, db: Path, home: Path) -> float:
+    socket = f"ccconsole-bench-{uuid.uuid4().hex[:10]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
+    env.update(HOME=str(home), LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    command = "env TERM=xterm " + shlex.join([*console_command(), "--no-mouse", "--db", f"sqlite:///{db}"])
+
+    def tmux_run(*args: str) -> str:
+        return subprocess.run([tmux, "-L", socket, "-f", "/dev/null", *args], env=env, capture_output=True,
+                              text=True, check=False).stdout
+
+    started = time.perf_counter()
+    tmux_run("new-session", "-d", "-s", "app", "-x", "80", "-y", "24", command)
+    try:
+        deadline = started + 30
+        while time.perf_counter() < deadline:
+            screen = tmux_run("capture-pane", "-p", "-t", "app")
+            rows = [line for line in screen.splitlines()[2:] if FIRST_ROW in line]
+            if rows:
+                return time.perf_counter() - started
+            time.sleep(0.005)
+        raise SystemExit(f"no contact row after 30 s; the screen is:\n{screen}")
+    finally:
+        tmux_run("kill-server")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--contacts", type=int, default=3000)
+    parser.add_argument("--db", type=Path, default=None, help="an existing demo database (SQLite file)")
+    args = parser.parse_args()
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        raise SystemExit("tmux is needed")
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or Path(tmp) / "demo.db"
+        if args.db is None:
+            build(db, args.contacts)
+        home = Path(tmp) / "home"
+        home.mkdir()
+        one_run(tmux, db, home)  # warm the file cache and the bytecode, as a second start would be
+        times = [one_run(tmux, db, home) for _ in range(args.runs)]
+    print(json.dumps({"first_row_s": round(statistics.median(times), 3), "runs": [round(t, 3) for t in times],
+                      "terminal": "tmux 80x24 TERM=xterm", "contacts": args.contacts}))
+
+
+if __name__ == "__main__":
+    main()
