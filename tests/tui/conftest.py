@@ -39,3 +39,9 @@ def ws_any(request, tmp_path):
 @pytest.fixture(scope="module")
 def demo_url(request, tmp_path_factory):
     return demo_workspace(_url(request, tmp_path_factory.mktemp("demo"), "demo.db"))
+
+
+@pytest.fixture(scope="module")
+def dirty_demo_url(request, tmp_path_factory):
+    """The demo with its dirt: the cleanup workbench's snapshots."""
+    return demo_workspace(_url(request, tmp_path_factory.mktemp("dirty"), "dirty.db"), dirt=True)

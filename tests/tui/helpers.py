@@ -209,10 +209,12 @@ def small_workspace(url: str) -> Workspace:
     return Workspace(url, ids)
 
 
-def demo_workspace(url: str, contacts: int = 200) -> str:
+def demo_workspace(url: str, contacts: int = 200, dirt: bool = False) -> str:
+    """The demo (seed 7, fixed clock); ``dirt``: with its cleanup work (domain.md section 8), which
+    the screens' other tests and snapshots leave out."""
     store = open_workspace(url, actor="demo", workspace_name="Kigali Health", country="RW")
     try:
-        build_demo(store.scope, contacts, seed=7, now=DEMO_NOW)
+        build_demo(store.scope, contacts, seed=7, now=DEMO_NOW, dirt=dirt)
     finally:
         store.close()
     return url

@@ -169,3 +169,58 @@ async def history_ready(pilot) -> None:
 @pytest.mark.parametrize("ready", [add_channel_ready, history_ready], ids=["add_channel", "history"])
 def test_more_screens_at_80x24(snap_compare, demo_url, ready):
     assert snap_compare(make_app(demo_url, label="demo.db"), terminal_size=(80, 24), run_before=ready)
+
+
+# --- issue 13: the cleanup workbench at 80x24, on the demo with its dirt ---------------------------
+
+
+async def problems_ready(pilot) -> None:
+    from ccconsole.tui.screens.cleanup import ProblemsScreen
+
+    await table_ready(pilot)
+    await pilot.press("P")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProblemsScreen)
+                   and pilot.app.screen.query_one(DataTable).row_count == 7, what="the problems")
+    await settle(pilot)
+    await pilot.pause()
+
+
+async def duplicates_ready(pilot) -> None:
+    from ccconsole.tui.screens.cleanup import ProblemContactsScreen
+
+    await problems_ready(pilot)
+    for _ in range(3):
+        await pilot.press("down")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProblemContactsScreen)
+                   and pilot.app.screen.query_one(DataTable).row_count > 0, what="the duplicates")
+    await settle(pilot)
+    await pilot.pause()
+
+
+async def merge_ready(pilot) -> None:
+    from ccconsole.tui.screens.cleanup import MergePreview
+
+    await duplicates_ready(pilot)
+    await pilot.press("m")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MergePreview) and pilot.app.screen.result is not None,
+                   what="the merge preview")
+    await settle(pilot)
+    await pilot.pause()
+
+
+async def renormalize_ready(pilot) -> None:
+    from ccconsole.tui.screens.cleanup import Renormalize
+
+    await problems_ready(pilot)
+    await pilot.press("R")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, Renormalize) and pilot.app.screen.plan is not None,
+                   what="the dry run")
+    await settle(pilot)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("ready", [problems_ready, duplicates_ready, merge_ready, renormalize_ready],
+                         ids=["problems", "duplicates", "merge", "renormalize"])
+def test_cleanup_screens_at_80x24(snap_compare, dirty_demo_url, ready):
+    assert snap_compare(make_app(dirty_demo_url, label="demo.db"), terminal_size=(80, 24), run_before=ready)
