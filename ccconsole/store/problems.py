@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlmodel import Session
 
 from ccconsole.core import problems as rules
@@ -186,10 +186,7 @@ def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> 
     """The ``duplicate`` rows of the touched contacts and of every contact holding one of ``keys``."""
     ws, country = scope.workspace.id, scope.workspace.country
     affected = set(touched)
-    key_list = sorted(keys)
-    for start in range(0, len(key_list), CHUNK):
-        affected.update(s.execute(select(ContactKey.contact_id).where(
-            ContactKey.workspace_id == ws, ContactKey.key.in_(key_list[start:start + CHUNK]))).scalars())
+    affected.update(cid for _, cid in _holding(s, ws, sorted(keys)))
     ordered = sorted(affected)
     for start in range(0, len(ordered), CHUNK):
         part = ordered[start:start + CHUNK]
@@ -199,11 +196,8 @@ def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> 
                                   .where(ContactKey.contact_id.in_(part))).all():
             mine.setdefault(cid, set()).add(key)
         holders: dict[str, set[int]] = {}
-        wanted = sorted({k for ks in mine.values() for k in ks})
-        for kstart in range(0, len(wanted), CHUNK):
-            for key, cid in s.execute(select(ContactKey.key, ContactKey.contact_id).where(
-                    ContactKey.workspace_id == ws, ContactKey.key.in_(wanted[kstart:kstart + CHUNK]))).all():
-                holders.setdefault(key, set()).add(cid)
+        for key, cid in _holding(s, ws, sorted({k for ks in mine.values() for k in ks})):
+            holders.setdefault(key, set()).add(cid)
         pairs = []
         for cid, ks in mine.items():
             others = {o for k in ks for o in holders.get(k, ()) if o != cid}
@@ -226,6 +220,24 @@ def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> 
                              identity=found.identity, other_id=other))
         if rows:
             s.execute(insert(ContactProblem), rows)
+
+
+def _holding(s: Session, ws: int, keys: Sequence[str]) -> list[tuple[str, int]]:
+    """``(key, contact id)`` of every contact holding one of ``keys``, by index lookups. (PostgreSQL:
+    the keys are joined as a list, one lookup each; with ``key IN (...)`` its planner, misled by the
+    statistics of a table a bulk load is growing in the same transaction, filtered the whole index.)"""
+    found: list[tuple[str, int]] = []
+    postgres = s.get_bind().dialect.name == "postgresql"
+    for start in range(0, len(keys), CHUNK):
+        part = list(keys[start:start + CHUNK])
+        if postgres:
+            found += [tuple(r) for r in s.execute(text(
+                "SELECT k.key, k.contact_id FROM unnest(CAST(:keys AS text[])) AS wanted(key) "
+                "JOIN contact_key k ON k.workspace_id = :ws AND k.key = wanted.key"), {"keys": part, "ws": ws})]
+        else:
+            found += [tuple(r) for r in s.execute(select(ContactKey.key, ContactKey.contact_id).where(
+                ContactKey.workspace_id == ws, ContactKey.key.in_(part)))]
+    return found
 
 
 def _who(contact: CoreContact) -> str:
