@@ -34,7 +34,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("app.audit", "app", "A", "audit", "Audit log",
                palette="Audit log of the workspace (who changed what)", rank=2),
     ActionSpec("app.problems", "app", "P", "problems", "Problems",
-               palette="Problems: local numbers, duplicates, unreachable contacts… and their fixes", rank=2),
+               palette="Problems: local numbers, duplicates, unreachable contacts… and their fixes", rank=1),
     # the contacts screen
     ActionSpec("contacts.filter", "contacts", "slash", "filter", "Filter", palette="Filter contacts",
                opens_input=True, rank=0),

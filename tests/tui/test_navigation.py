@@ -98,7 +98,8 @@ async def test_help_opens_on_the_current_screens_keys(ws):
 
 
 README_ROWS = {"everywhere": "app", "contacts": "contacts", "Update Contact": "editor", "import": "import",
-               "lock-ins": "lockins", "channels": "channels", "audit log": "audit", "history": "history"}
+               "lock-ins": "lockins", "channels": "channels", "audit log": "audit", "history": "history",
+               "problems": "problems", "a problem's contacts": "problem"}
 
 
 def readme_keys() -> dict[str, str]:
