@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ccconsole.app.audit import AuditEntry
 from ccconsole.app.history import History
@@ -12,6 +10,7 @@ from ccconsole.app.lockins import AffinityRow
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import KIND_TEXT
 from ccconsole.core.model import Channel
+from ccconsole.core.text import when
 from ccconsole.core.views import ContactView, RouteView, WorkspaceInfo
 
 
@@ -25,17 +24,7 @@ def channel_dict(ch: Channel) -> dict[str, Any]:
             "allow_international": ch.allow_international, "active": ch.active,
             "created_on": ch.created_on.isoformat() if ch.created_on else None}
 
-
 CHANNEL_HEADER = "NAME\tTYPE\tSCHEMES\tADDRESS\tCOUNTRY\tSTATE"
-
-
-def when(value: datetime, zone: str) -> str:
-    """A moment in the workspace's time zone, with the zone's label (``2026-04-04 10:45 CAT``)."""
-    try:
-        tz: tzinfo = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = UTC
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def channel_line(c: Channel) -> str:

@@ -10,6 +10,8 @@ line's text output) or, where each character must keep its place (a text input w
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _C0 = {i: chr(0x2400 + i) for i in range(0x20)}  # ␀ … ␟ (ESC shows as ␛, a newline as ␊)
 _C0[0x7F] = "\u2421"  # ␡
@@ -34,3 +36,13 @@ def visible_in_place(value: str) -> str:
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``1 contact``, ``2 contacts``, ``1,000 contacts``: a count with its noun in the right number."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def when(value: datetime, zone: str) -> str:
+    """A moment in the workspace's time zone, with the zone's label (``2026-04-04 10:45 CAT``): every
+    time the console and the command line show is written this way."""
+    try:
+        tz: tzinfo = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = UTC
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")

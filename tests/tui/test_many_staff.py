@@ -7,6 +7,7 @@ second app on the same database, never the first app's objects.
 
 from __future__ import annotations
 
+import re
 import time
 
 from textual.widgets import DataTable, Footer, Input, Static
@@ -72,6 +73,7 @@ async def test_refused_save_shows_what_changed_and_reload_keeps_my_edits(ws_any)
         await refused_save(pilot, editor)
         text = conflict_text(editor)
         assert "changed by bob (update" in text and "version 1 → 2" in text
+        assert re.search(r"changed by bob \(update, \d{4}-\d\d-\d\d \d\d:\d\d UTC\)", text), text  # zone labelled
         assert "Connections: tel:+250788111001, twitter:alice, telegram:111111 → twitter:alice, " \
                "tel:+250788111001, telegram:111111" in text
         assert "Groups: — → Nurses" in text

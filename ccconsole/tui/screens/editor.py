@@ -27,6 +27,7 @@ from ccconsole.core import urns as urnlib
 from ccconsole.core.merging import FormConn, merge, merge_name
 from ccconsole.core.model import Connection, Contact, Status
 from ccconsole.core.routing import RULE_TEXT, Channels, route
+from ccconsole.core.text import when
 from ccconsole.core.views import ContactView
 from ccconsole.errors import Conflict, StoreError, ValidationFailed
 from ccconsole.tui import actions, safe
@@ -523,7 +524,8 @@ class ContactEditor(UsesWorkspace, ModalScreen):
     # --- someone else saved meanwhile: show what changed, reload keeping the user's edits ---------
 
     def _show_conflict(self, info: ConflictInfo) -> None:
-        who = ", ".join(f"{e.actor} ({e.action.partition('.')[2]}, {e.created_on:%Y-%m-%d %H:%M})"
+        zone = self.workspace.info.timezone
+        who = ", ".join(f"{e.actor} ({e.action.partition('.')[2]}, {when(e.created_on, zone)})"
                         for e in info.events) or "someone"
         assert self.view is not None  # the form was loaded
         lines = [f"⚠ Not saved: changed by {who} since you opened it (version {self.view.version} → "
