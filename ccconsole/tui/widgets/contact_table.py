@@ -122,6 +122,7 @@ class ContactTable(Widget, can_focus=True):
         self._generation = 0
         self._pending = 0  # cursor moves waiting for rows that are being fetched
         self._count_after_load: int | None = None  # the generation whose count starts once loaded
+        self._showing: tuple[tuple[str, int], int] | None = None  # (key, id) show_contact is bringing into view
         self._last_highlight: int | None = None
         self.marked: set[int] = set()  # contact ids marked with space (kept across filters and reloads)
 
@@ -178,13 +179,17 @@ class ContactTable(Widget, can_focus=True):
     def set_filter(self, text: str | None) -> None:
         self.filter_text = text or None
         self.total = None
+        self._showing = None
         self.load("first")
         self._count_after_load = self._generation
 
     def reload(self) -> None:
-        """Reload the window around the current contact (after an edit or a change elsewhere)."""
+        """Reload the window around the current contact (after an edit or a change elsewhere), or
+        around the one :meth:`show_contact` is still on its way to."""
         row = self.current
-        if row is None:
+        if self._showing is not None:
+            self.load("around", self._showing[0], anchor=self._showing[1])
+        elif row is None:
             self.load("first")
         else:
             self.load("around", row.key, anchor=row.id)
@@ -192,7 +197,9 @@ class ContactTable(Widget, can_focus=True):
 
     def show_contact(self, key: tuple[str, int], contact_id: int) -> None:
         """Reload the window around the contact ``key`` and put the cursor on it (after a save or a
-        create; a contact the filter does not match leaves the cursor near its place)."""
+        create; a contact the filter does not match leaves the cursor near its place). A reload that
+        overtakes this one (the change signal of that very save) goes to the same contact."""
+        self._showing = (key, contact_id)
         self.load("around", key, anchor=contact_id)
         self._count_after_load = self._generation
 
@@ -218,6 +225,8 @@ class ContactTable(Widget, can_focus=True):
             self.top = max(0, len(rows) - h)
             self.at_start, self.at_end = len(rows) < FETCH, True
         elif mode == "around":
+            if self._showing is not None and message.anchor == self._showing[1]:
+                self._showing = None  # arrived
             screen_offset = self.cursor - self.top
             index = next((i for i, r in enumerate(rows) if r.id == message.anchor), None)
             if index is None:  # the contact left the view (deleted or filtered out): stay near its place
