@@ -119,7 +119,7 @@ def measure(db: Path, local: int) -> dict:
     plan = ws.cleanup.renormalize_plan()
     out_plan = time.perf_counter() - plan_start
     start = time.perf_counter()
-    result = ws.cleanup.renormalize(chunk=500)
+    result = ws.cleanup.renormalize()
     spent = time.perf_counter() - start
     changed = result.counts["in_place"] + result.counts["into_own"]
     out["renormalize"] = {"local_numbers": len(plan.fixes), "dry_run_s": round(out_plan, 2),

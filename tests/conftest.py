@@ -34,7 +34,7 @@ def pg_server():
     try:
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

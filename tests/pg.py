@@ -72,6 +72,11 @@ class PgServer:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.workdir / "data"), "-m", "fast", "-w", "stop",
                   check=False)
 
+    def close(self) -> None:
+        """Stop the server and remove its files (a data directory per run filled the disk once)."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
     def log(self) -> str:
         try:
             return (self.workdir / "server.log").read_text()[-2000:]
@@ -90,7 +95,11 @@ def start() -> PgServer | None:
         shutil.chown(workdir, "postgres", "postgres")
         os.chmod(workdir, 0o700)
     server = PgServer(bindir, workdir, 0, as_root)
-    server._run(str(bindir / "initdb"), "-D", str(workdir / "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                "--locale=C.UTF-8", "--no-sync")
-    server.start()
+    try:
+        server._run(str(bindir / "initdb"), "-D", str(workdir / "data"), "-U", "postgres", "-A", "trust", "-E",
+                    "UTF8", "--locale=C.UTF-8", "--no-sync")
+        server.start()
+    except BaseException:
+        server.close()
+        raise
     return server

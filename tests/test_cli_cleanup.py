@@ -70,6 +70,7 @@ def test_merge_dry_run_merge_lookup_and_undo(dirty):
     assert f"was merged into {merged['survivor']['uuid']}" in shown.stderr
     again = user_error(run("merge", "tel:+250788111222", twin, "--yes", "--db", dirty))
     assert "merged into" in again
+    assert merged["event_ids"] == [merged["event_id"]]
     ok(run("undo", str(merged["event_id"]), "--yes", "--db", dirty))
     assert as_json(run("contacts", "show", twin, "--json", "--db", dirty))["uuid"] == twin
 

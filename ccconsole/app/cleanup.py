@@ -94,6 +94,7 @@ class MergeStep:
     other: ContactView
     plan: combine.Plan
     messages: int
+    event_id: int | None = None  # its ``contact.merge`` event (undo it to undo this pair); None in a preview
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class Cleanup:
         return plan
 
     def renormalize(self, *, progress: Callable[[int, int], object] | None = None,
-                    cancelled: Callable[[], bool] | None = None, chunk: int = 500) -> RenormalizeResult:
+                    cancelled: Callable[[], bool] | None = None, chunk: int = 2000) -> RenormalizeResult:
         """Re-normalize every ``local_number`` connection (domain.md section 8), in chunks that are
         each one transaction (a cancel keeps the chunks done, whole contacts only), one audit event per
         changed contact, then one summary event: undoing that one undoes the run."""
@@ -213,10 +214,8 @@ class Cleanup:
         event_id = None
         if changed:
             with self.ws.transaction() as uow:
-                uow.audit(RENORMALIZE_RUN, after={"batch": batch, "contacts": changed, **counts,
-                                                  "cancelled": stopped})
-                uow.session.flush()
-            event_id = self.ws.audit.page(action=RENORMALIZE_RUN, limit=1)[0].id
+                event_id = uow.audit_now(RENORMALIZE_RUN, after={"batch": batch, "contacts": changed, **counts,
+                                                                 "cancelled": stopped})
         return RenormalizeResult(counts, changed, stopped, event_id)
 
     def _bump(self, uow: UnitOfWork, contact: Any, before: ContactView) -> ContactView:
@@ -324,11 +323,11 @@ class Cleanup:
         s.add(other)
         s.flush()
         a_after = self._bump(uow, keep, a_before)
-        uow.audit(MERGE, contact_id=keep.id, before=contact_snapshot(a_before),
-                  after={**contact_snapshot(a_after), "merge": undo})
+        event_id = uow.audit_now(MERGE, contact_id=keep.id, before=contact_snapshot(a_before),
+                                 after={**contact_snapshot(a_after), "merge": undo})
         uow.audit(MERGED, contact_id=other.id, before=contact_snapshot(b_before),
                   after={"merged_into": keep.uuid})
-        return MergeStep(b_before, plan, len(messages))
+        return MergeStep(b_before, plan, len(messages), None if uow.discard else event_id)
 
     # --- undo ------------------------------------------------------------------------------------
 

@@ -152,9 +152,10 @@ def merge(ctx: click.Context, keep: str, others: tuple[str, ...], picks: tuple[s
             if not click.confirm("Merge?", default=False, err=True):
                 raise Fail("Nothing was merged.")
         result = ws.cleanup.merge(keep, list(others), picks=chosen, expected=preview.versions)
-        event = next((e.id for e in ws.audit.page(contact_id=result.survivor.id, limit=1)), None)
-    data = _merge_dict(result) | {"event_id": event}
-    emit(data, as_json, merge_lines(result, country) + [f"Merged. Undo: ccconsole undo {event}"])
+    events = [step.event_id for step in result.steps]
+    data = _merge_dict(result) | {"event_id": events[-1], "event_ids": events}
+    undo = " ; ".join(f"ccconsole undo {e}" for e in reversed(events))
+    emit(data, as_json, merge_lines(result, country) + [f"Merged. Undo: {undo}"])
 
 
 @main.command("undo")

@@ -117,6 +117,7 @@ def _connection_problem(conn: Connection, country: str | None) -> Found | None:
     return Found(Problem.BAD_NUMBER, f"{identity} is a short code or lacks its country code", identity)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_valid_number(e164: str) -> bool:
     """Whether phonenumbers calls an E.164 number *valid* (not just possible): ``+250712345678`` is not.
 
@@ -124,7 +125,8 @@ def is_valid_number(e164: str) -> bool:
     a calling code that belongs to one region and a national number its national prefix rule leaves
     alone are checked against that region's patterns the way phonenumbers checks them (the general
     description, then any number type). Everything else is asked of phonenumbers itself; a property
-    test holds the two to the same answer."""
+    test holds the two to the same answer. Answers are remembered (a write asks of a number more than
+    once: re-normalizing it, then computing its contact's problems)."""
     quick = _quick_valid(e164)
     if quick is not None:
         return quick

@@ -190,6 +190,15 @@ def _e164(digits: str, country: str | None, international: bool) -> str | None:
         quick = _quick_international(digits)
         if quick is not None:
             return quick if _E164.match(quick) else None
+    elif country:
+        quick = _quick_national(digits, country.upper())
+        if quick is not None:
+            return quick if _E164.match(quick) else None
+    return _e164_parsed(digits, country, international)
+
+
+def _e164_parsed(digits: str, country: str | None, international: bool) -> str | None:
+    """:func:`_e164` by phonenumbers' full parse (the reference the quick paths are held to)."""
     try:
         if international:
             number = phonenumbers.parse("+" + digits, None)
@@ -221,6 +230,45 @@ def _quick_international(digits: str) -> str | None:
             number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
             return "+" + digits if phonenumbers.is_possible_number(number) else ""
     return None
+
+
+def _quick_national(digits: str, region: str) -> str | None:
+    """``digits`` read as a national number of ``region`` in E.164 ("" when not a possible number)
+    without phonenumbers' full parse, for the common shape of a local number: plain ASCII digits
+    that start with the region's national prefix (``0788383383`` in RW). Such a parse finds no
+    international prefix and no calling code at the start, strips the prefix (the rest is viable
+    and of a possible length, so it keeps it) and reads the rest as the national number. None:
+    any other shape, or a region whose prefix rule transforms the number or names a carrier, left
+    to the full parse (tests/core hold the two to the same answer)."""
+    rules = _national_rules(region)
+    if rules is None or not (digits.isascii() and digits.isdigit()):
+        return None
+    code, idd, prefix, general, lengths, local_lengths = rules
+    if (idd is not None and idd.match(digits)) or digits.startswith(code):
+        return None
+    found = prefix.match(digits)
+    if found is None or found.groups() and any(g is not None for g in found.groups()):
+        return None
+    national = digits[found.end():]
+    if not national or national[0] == "0" or len(national) not in lengths or len(national) in local_lengths \
+            or general.fullmatch(national) is None:
+        return None
+    number = phonenumbers.PhoneNumber(country_code=int(code), national_number=int(national))
+    return "+" + code + national if phonenumbers.is_possible_number(number) else ""
+
+
+@functools.cache
+def _national_rules(region: str):
+    """What :func:`_quick_national` needs of a region, compiled; None where it does not apply."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.national_prefix_transform_rule:
+        return None
+    general, prefix, idd = meta.general_desc, meta.national_prefix_for_parsing, meta.international_prefix
+    if not prefix or general is None or not general.national_number_pattern or not general.possible_length:
+        return None
+    return (str(meta.country_code), re.compile(idd) if idd else None,
+            re.compile(prefix), re.compile(general.national_number_pattern),
+            frozenset(general.possible_length), frozenset(general.possible_length_local_only or ()))
 
 
 def _may_strip_prefix(e164: str) -> bool:

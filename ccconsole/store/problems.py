@@ -28,6 +28,7 @@ from ccconsole.store import channels as channel_rows
 from ccconsole.store.models import Connection, Contact, ContactKey, ContactProblem, Workspace
 from ccconsole.store.unit import Scope, reading
 
+PROBLEMS, KEYS = ContactProblem.__table__, ContactKey.__table__
 VERSION = 1  # the version of the rules in core.problems; raise it when a rule changes
 CHUNK = 1000
 
@@ -117,27 +118,56 @@ def _status(text: str) -> Status:
 
 def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: Channels | None = None) -> None:
     """Make the stored problems and keys of these contacts true again (deleted ones lose theirs), and
-    the ``duplicate`` problem of every contact that shares a key with them, before or after."""
+    the ``duplicate`` problem of every contact that shares a key with them, before or after.
+
+    Only what changed is written: a contact whose own problems are the same keeps its rows, and one
+    whose keys are the same and that was nobody's duplicate is nobody's duplicate still (who shares a
+    key with it could only change through a contact whose keys changed, and those are looked at)."""
     ids = sorted(set(contact_ids))
     if not ids:
         return
     ws, country = scope.workspace.id, scope.workspace.country
     chans = channels or Channels(channel_rows.rows(s, ws))
+    duplicate = rules.Problem.DUPLICATE.value
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
         contacts = load(s, part)
-        old_keys = set(s.execute(select(ContactKey.key).where(ContactKey.contact_id.in_(part))).scalars())
-        s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(part)))
-        s.execute(delete(ContactKey).where(ContactKey.contact_id.in_(part)))
+        old_keys: dict[int, set[str]] = {}
+        for cid, key in s.execute(select(ContactKey.contact_id, ContactKey.key).where(ContactKey.contact_id.in_(part))):
+            old_keys.setdefault(cid, set()).add(key)
+        old_found: dict[int, set[tuple]] = {}
+        was_duplicate: set[int] = set()
+        for cid, problem, reason, identity in s.execute(
+                select(ContactProblem.contact_id, ContactProblem.problem, ContactProblem.reason,
+                       ContactProblem.identity).where(ContactProblem.contact_id.in_(part))):
+            if problem == duplicate:
+                was_duplicate.add(cid)
+            else:
+                old_found.setdefault(cid, set()).add((problem, reason, identity))
         problem_rows: list[dict] = []
         key_rows: list[dict] = []
-        new_keys: set[str] = set()
-        for cid, contact in contacts.items():
-            found, keys = rules.facts(contact, chans, country)
-            new_keys |= keys
-            _rows(ws, cid, found, keys, problem_rows, key_rows)
+        found_changed, keys_changed = [], []
+        for cid in part:
+            contact = contacts.get(cid)
+            found, keys = rules.facts(contact, chans, country) if contact is not None else ((), frozenset())
+            stored_keys = frozenset(k for k in keys if len(k) <= 400)
+            if set(found) != old_found.get(cid, set()):
+                found_changed.append(cid)
+                _rows(ws, cid, found, (), problem_rows, key_rows)
+            if stored_keys != old_keys.get(cid, set()):
+                keys_changed.append(cid)
+                _rows(ws, cid, (), stored_keys, problem_rows, key_rows)
+        if found_changed:
+            s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(found_changed),
+                                                   ContactProblem.problem != duplicate))
+        if keys_changed:
+            s.execute(delete(ContactKey).where(ContactKey.contact_id.in_(keys_changed)))
         write(s, problem_rows, key_rows)
-        _duplicates(s, scope, set(part), old_keys | new_keys)
+        again = was_duplicate | set(keys_changed)
+        if again:
+            shared = {k for cid in again for k in old_keys.get(cid, ())}
+            shared.update(r["key"] for r in key_rows)
+            _duplicates(s, scope, again, shared)
 
 
 def _rows(ws: int, cid: int, found, keys, problem_rows: list[dict], key_rows: list[dict]) -> None:
@@ -148,10 +178,10 @@ def _rows(ws: int, cid: int, found, keys, problem_rows: list[dict], key_rows: li
 
 
 def write(s: Session, problem_rows: list[dict], key_rows: list[dict]) -> None:
-    if problem_rows:
-        s.execute(insert(ContactProblem), problem_rows)
+    if problem_rows:  # the tables' own insert: executemany, without the ORM's bulk machinery
+        s.execute(insert(PROBLEMS), problem_rows)
     if key_rows:
-        s.execute(insert(ContactKey), key_rows)
+        s.execute(insert(KEYS), key_rows)
 
 
 def add_computed(s: Session, scope: Scope, computed: Sequence[tuple[int, tuple, frozenset[str]]], *,
@@ -219,7 +249,7 @@ def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> 
             rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws, reason=found.reason,
                              identity=found.identity, other_id=other))
         if rows:
-            s.execute(insert(ContactProblem), rows)
+            s.execute(insert(PROBLEMS), rows)
 
 
 def _holding(s: Session, ws: int, keys: Sequence[str]) -> list[tuple[str, int]]:

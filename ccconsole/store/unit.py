@@ -88,6 +88,17 @@ class UnitOfWork:
         if contact_id is not None:  # every change of a contact is audited: its problems may have changed
             self.touched.add(contact_id)
 
+    def audit_now(self, action: str, *, contact_id: int | None = None, channel_id: int | None = None,
+                  before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> int:
+        """Record an event at once and return its id (to name it to the user, e.g. what to undo); it
+        commits or rolls back with the rest of the transaction."""
+        event = Event(action, contact_id, channel_id, before, after)
+        if contact_id is not None:
+            self.touched.add(contact_id)
+        table = AuditEvent.__table__
+        return self.session.execute(insert(table).values(_event_row(self.scope, event, self.now))
+                                    .returning(table.c.id)).scalar_one()
+
     def write_events(self) -> None:
         """Insert the events recorded so far now (a long bulk write keeps memory flat this way), and
         bring the touched contacts' problems up to date; the epilogue does the rest."""
@@ -119,10 +130,13 @@ def insert_events(conn: DBConnection | Session, scope: Scope, events: Sequence[E
     """The audit rows of ``events``, by ``scope``'s actor."""
     if events:
         when = now or utcnow()
-        conn.execute(insert(AuditEvent), [
-            dict(workspace_id=scope.workspace.id, actor=scope.actor, action=e.action, contact_id=e.contact_id,
-                 channel_id=e.channel_id, before=_dump(e.before), after=_dump(e.after), created_on=when)
-            for e in events])
+        conn.execute(insert(AuditEvent.__table__),  # the table's own insert: executemany, no ORM
+                     [_event_row(scope, e, when) for e in events])
+
+
+def _event_row(scope: Scope, e: Event, when: datetime) -> dict[str, Any]:
+    return dict(workspace_id=scope.workspace.id, actor=scope.actor, action=e.action, contact_id=e.contact_id,
+                channel_id=e.channel_id, before=_dump(e.before), after=_dump(e.after), created_on=when)
 
 
 def epilogue(conn: DBConnection | Session, scope: Scope, events: Sequence[Event], now: datetime | None = None) -> int:

@@ -41,7 +41,7 @@ def own_pg():
     try:
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 def title(app) -> str:
