@@ -164,21 +164,24 @@ class Cleanup:
         scope = self.ws.scope
         country = self.ws.info.country
         plan = RenormalizePlan()
+        claimed: dict[str, int] = {}  # E.164 identities the fixes before take in place (as the run does)
         with reading(scope) as s:
             ids = problem_rows.ids_with(s, scope, rules.Problem.LOCAL_NUMBER.value)
             for start in range(0, len(ids), problem_rows.CHUNK):
                 contacts = problem_rows.load(s, ids[start:start + problem_rows.CHUNK])
                 wanted = {}
-                for cid, contact in contacts.items():
-                    for conn in contact.connections:
+                for cid in sorted(contacts):  # the run's order: by contact, then connection priority
+                    for conn in contacts[cid].connections:
                         new = rules.renormalize(conn.identity, country)
                         if new is not None:
                             wanted[(cid, conn.identity)] = new
                 owners = contact_rows.connection_owners(scope, set(wanted.values()))
                 for (cid, old), new in wanted.items():
                     owner = owners.get(new, (None, ""))[0]
-                    plan.fixes.append(Fix(cid, contacts[cid].name, old, new,
-                                          rules.renormalize_outcome(old, new, owner, cid)))
+                    outcome = rules.renormalize_outcome(old, new, claimed.get(new, owner), cid)
+                    if outcome == rules.Outcome.IN_PLACE:
+                        claimed[new] = cid
+                    plan.fixes.append(Fix(cid, contacts[cid].name, old, new, outcome))
         return plan
 
     def renormalize(self, *, progress: Callable[[int, int], object] | None = None,

@@ -258,6 +258,24 @@ def test_renormalize_into_the_contacts_own_number_moves_messages(backend_url, tm
     assert ws.cleanup.counts()["local_number"] == 0
 
 
+def test_renormalize_dry_run_counts_what_the_run_does_when_two_numbers_become_one(backend_url, tmp_path):
+    """Two local numbers that become the same E.164 one: the first is fixed in place, the second goes
+    into it (same contact) or stays, a duplicate (another contact); the dry run says so too."""
+    ws = rw_store(backend_url)
+    ws.update(country="")
+    import_rows(ws, tmp_path, ["Name,URN:tel,URN:tel", "Ann,0788383383,", "Bob,788383383,",
+                               "Cy,0788111222,788111222"])
+    bob = ws.contacts.get("tel:788383383")
+    ws.update(country="RW")
+    plan = ws.cleanup.renormalize_plan()
+    expected = {"in_place": 2, "into_own": 1, "duplicate": 1}
+    assert plan.counts == expected
+    assert ws.cleanup.renormalize().counts == expected
+    cy = ws.contacts.get("tel:+250788111222")
+    assert [c.identity for c in cy.connections] == ["tel:+250788111222"]
+    assert [c.identity for c in ws.contacts.get(bob.uuid).connections] == ["tel:788383383"]
+
+
 def test_undo_a_renormalization_run(backend_url, tmp_path):
     ws = local_workspace(backend_url, tmp_path)
     result = ws.cleanup.renormalize()
