@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from sqlalchemy import URL, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.util import asbool
+from sqlmodel import Session
 
 from ccconsole import errors
 from ccconsole.errors import StoreError, describe, is_locked
@@ -363,6 +365,52 @@ def insert_many(conn, table, columns: Sequence[str], rows: Iterable[Sequence]) -
     return len(params)
 
 
+def run(conn, sql: str, params: Sequence = ()) -> Any:
+    """``sql`` straight through the driver, ``?`` its placeholders (``%s`` on PostgreSQL): the hot
+    paths' statements (one request's update), which SQLAlchemy's statement building and ORM layers
+    would make ten times dearer than the database's own work. ``conn``: a Connection or a Session."""
+    if isinstance(conn, Session):
+        conn = conn.connection()
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    return conn.exec_driver_sql(sql, tuple(params))
+
+
+def run_many(conn, sql: str, params: Sequence[Sequence]) -> None:
+    """:func:`run` once for each parameter row (the driver's executemany)."""
+    if isinstance(conn, Session):
+        conn = conn.connection()
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    conn.exec_driver_sql(sql, [tuple(p) for p in params])
+
+
+def marks(conn, values: Sequence) -> tuple[str, tuple]:
+    """``(sql, params)`` testing membership of ``values`` (at most a few hundred) after a column:
+    ``IN (?, ?)`` on SQLite, ``= ANY(?)`` with one list on PostgreSQL (for :func:`run`)."""
+    if conn.dialect.name == "postgresql":
+        return "= ANY(?)", (list(values),)
+    return f"IN ({', '.join('?' * len(values))})", tuple(values)
+
+
+def stamp(conn, value: datetime | None) -> Any:
+    """A datetime as a driver-level parameter stores it: SQLite keeps SQLAlchemy's text form (naive,
+    the UTC wall time), PostgreSQL takes the datetime."""
+    dialect = conn.get_bind().dialect if isinstance(conn, Session) else conn.dialect
+    if value is None or dialect.name != "sqlite":
+        return value
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def read_time(value: Any) -> datetime | None:
+    """A datetime column read through the driver (SQLite: its stored text), aware (UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def select_in(conn, sql: str, values: Sequence, *params) -> list:
     """Rows of ``sql`` for ``values``, in parts that stay within SQLite's limit of bound parameters:
     ``{in}`` in ``sql`` becomes the membership test of a part, ``{p}`` the driver's placeholder of
@@ -379,6 +427,17 @@ def select_in(conn, sql: str, values: Sequence, *params) -> list:
             args = (*params, *part)
         rows += conn.exec_driver_sql(statement, args).all()
     return rows
+
+
+def execute_in(conn, sql: str, values: Sequence, *params) -> None:
+    """:func:`select_in` for a statement that returns no rows (a DELETE, an UPDATE)."""
+    postgres = conn.dialect.name == "postgresql"
+    for start in range(0, len(values), 5000):
+        part = list(values[start:start + 5000])
+        if postgres:
+            conn.exec_driver_sql(sql.format(p="%s", **{"in": "= ANY(%s)"}), (*params, part))
+        else:
+            conn.exec_driver_sql(sql.format(p="?", **{"in": f"IN ({', '.join('?' * len(part))})"}), (*params, *part))
 
 
 def next_ids(conn, table, n: int) -> list[int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from ccconsole.core import problems as rules
@@ -25,6 +25,7 @@ from ccconsole.core.model import Contact as CoreContact
 from ccconsole.core.model import Status
 from ccconsole.core.routing import Channels
 from ccconsole.store import channels as channel_rows
+from ccconsole.store.db import execute_in, run_many, select_in
 from ccconsole.store.models import Connection, Contact, ContactKey, ContactProblem, Workspace
 from ccconsole.store.unit import Scope, reading
 
@@ -92,18 +93,17 @@ def ids_with(s: Session, scope: Scope, problem: str) -> list[int]:
 
 
 def load(s: Session, ids: Sequence[int]) -> dict[int, CoreContact]:
-    """The live contacts among ``ids`` as the rules read them."""
+    """The live contacts among ``ids`` as the rules read them (two queries through the driver)."""
     if not ids:
         return {}
-    heads = s.execute(select(Contact.id, Contact.name, Contact.status)
-                      .where(Contact.id.in_(list(ids)), Contact.deleted_on.is_(None))).all()
+    s.flush()  # the ORM's pending writes first: these reads go around it
+    conn = s.connection()
+    heads = select_in(conn, "SELECT id, name, status FROM contact WHERE id {in} AND deleted_on IS NULL", list(ids))
     conns: dict[int, list[CoreConnection]] = {cid: [] for cid, _, _ in heads}
     if conns:
-        for cid, identity, affinity, display in s.execute(
-                select(Connection.contact_id, Connection.identity, Connection.affinity_channel_id,
-                       Connection.display)
-                .where(Connection.contact_id.in_(list(conns)))
-                .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)).all():
+        for cid, identity, affinity, display in select_in(
+                conn, "SELECT contact_id, identity, affinity_channel_id, display FROM connection "
+                      "WHERE contact_id {in} ORDER BY contact_id, priority DESC, id", list(conns)):
             conns[cid].append(CoreConnection(identity, affinity, display))
     return {cid: CoreContact(_status(status), tuple(conns[cid]), name or "", cid) for cid, name, status in heads}
 
@@ -126,18 +126,27 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
         contacts = load(s, part)
-        old_keys = set(s.execute(select(ContactKey.key).where(ContactKey.contact_id.in_(part))).scalars())
-        s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(part)))
-        s.execute(delete(ContactKey).where(ContactKey.contact_id.in_(part)))
+        conn = s.connection()
+        old_keys = {(cid, key) for cid, key in select_in(
+            conn, "SELECT contact_id, \"key\" FROM contact_key WHERE contact_id {in}", part)}
+        old_problems = {tuple(r) for r in select_in(
+            conn, "SELECT contact_id, problem, reason, identity FROM contact_problem WHERE problem <> {p} "
+                  "AND contact_id {in}", part, rules.Problem.DUPLICATE.value)}
         problem_rows: list[dict] = []
         key_rows: list[dict] = []
-        new_keys: set[str] = set()
         for cid, contact in contacts.items():
             found, keys = rules.facts(contact, chans, country)
-            new_keys |= keys
             _rows(ws, cid, found, keys, problem_rows, key_rows)
-        write(s, problem_rows, key_rows)
-        _duplicates(s, scope, set(part), old_keys | new_keys)
+        new_keys = {(r["contact_id"], r["key"]) for r in key_rows}
+        new_problems = {(r["contact_id"], r["problem"], r["reason"], r["identity"]) for r in problem_rows}
+        if new_problems != old_problems:  # only what changed is written again
+            execute_in(conn, "DELETE FROM contact_problem WHERE problem <> {p} AND contact_id {in}", part,
+                       rules.Problem.DUPLICATE.value)
+            write(s, problem_rows, [])
+        if new_keys != old_keys:
+            execute_in(conn, "DELETE FROM contact_key WHERE contact_id {in}", part)
+            write(s, [], key_rows)
+        _duplicates(s, scope, set(part), {k for _, k in old_keys | new_keys})
 
 
 def _rows(ws: int, cid: int, found, keys, problem_rows: list[dict], key_rows: list[dict]) -> None:
@@ -148,10 +157,15 @@ def _rows(ws: int, cid: int, found, keys, problem_rows: list[dict], key_rows: li
 
 
 def write(s: Session, problem_rows: list[dict], key_rows: list[dict]) -> None:
+    conn = s.connection()
     if problem_rows:
-        s.execute(insert(ContactProblem), problem_rows)
+        run_many(conn, "INSERT INTO contact_problem (contact_id, problem, workspace_id, reason, identity, other_id) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                 [(r["contact_id"], r["problem"], r["workspace_id"], r["reason"], r["identity"], r.get("other_id"))
+                  for r in problem_rows])
     if key_rows:
-        s.execute(insert(ContactKey), key_rows)
+        run_many(conn, "INSERT INTO contact_key (contact_id, \"key\", workspace_id) VALUES (?, ?, ?)",
+                 [(r["contact_id"], r["key"], r["workspace_id"]) for r in key_rows])
 
 
 def add_computed(s: Session, scope: Scope, computed: Sequence[tuple[int, tuple, frozenset[str]]], *,
@@ -183,61 +197,66 @@ def all_duplicates(s: Session, scope: Scope) -> None:
 
 
 def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> None:
-    """The ``duplicate`` rows of the touched contacts and of every contact holding one of ``keys``."""
+    """The ``duplicate`` rows of the touched contacts and of every contact holding one of ``keys``
+    (rewritten only where they change)."""
     ws, country = scope.workspace.id, scope.workspace.country
-    affected = set(touched)
-    affected.update(cid for _, cid in _holding(s, ws, sorted(keys)))
+    conn = s.connection()
+    holders: dict[str, set[int]] = {}
+    looked_up = set(keys)
+    for key, cid in _holding(s, ws, sorted(keys)):
+        holders.setdefault(key, set()).add(cid)
+    affected = set(touched).union(*holders.values())
     ordered = sorted(affected)
     for start in range(0, len(ordered), CHUNK):
         part = ordered[start:start + CHUNK]
         # two plain index lookups (a self-join's plan goes wrong on tables a bulk load just grew)
         mine: dict[int, set[str]] = {}
-        for cid, key in s.execute(select(ContactKey.contact_id, ContactKey.key)
-                                  .where(ContactKey.contact_id.in_(part))).all():
+        for cid, key in select_in(conn, "SELECT contact_id, \"key\" FROM contact_key WHERE contact_id {in}", part):
             mine.setdefault(cid, set()).add(key)
-        holders: dict[str, set[int]] = {}
-        for key, cid in _holding(s, ws, sorted({k for ks in mine.values() for k in ks})):
+        unknown = sorted({k for ks in mine.values() for k in ks} - looked_up)  # holders not known yet
+        for key, cid in _holding(s, ws, unknown):
             holders.setdefault(key, set()).add(cid)
+        looked_up.update(unknown)
         pairs = []
         for cid, ks in mine.items():
             others = {o for k in ks for o in holders.get(k, ()) if o != cid}
             if others:
                 pairs.append((cid, min(others)))
-        s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(part),
-                                               ContactProblem.problem == rules.Problem.DUPLICATE.value))
-        if not pairs:
-            continue
-        contacts = load(s, sorted({c for pair in pairs for c in pair}))
         rows = []
-        for cid, other in pairs:
-            me, them = contacts.get(cid), contacts.get(other)
-            if me is None or them is None:
-                continue
-            found = rules.duplicate_of(me, them, country)
-            if found is None:  # keys meet only through a rule duplicate_of does not name: say so plainly
-                found = rules.Found(rules.Problem.DUPLICATE, f"same address as {_who(them)}")
-            rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws, reason=found.reason,
-                             identity=found.identity, other_id=other))
-        if rows:
-            s.execute(insert(ContactProblem), rows)
+        if pairs:
+            contacts = load(s, sorted({c for pair in pairs for c in pair}))
+            for cid, other in pairs:
+                me, them = contacts.get(cid), contacts.get(other)
+                if me is None or them is None:
+                    continue
+                found = rules.duplicate_of(me, them, country)
+                if found is None:  # keys meet only through a rule duplicate_of does not name: say so plainly
+                    found = rules.Found(rules.Problem.DUPLICATE, f"same address as {_who(them)}")
+                rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws, reason=found.reason,
+                                 identity=found.identity, other_id=other))
+        duplicate = rules.Problem.DUPLICATE.value
+        stored = {tuple(r) for r in select_in(
+            conn, "SELECT contact_id, reason, identity, other_id FROM contact_problem WHERE problem = {p} "
+                  "AND contact_id {in}", part, duplicate)}
+        if stored != {(r["contact_id"], r["reason"], r["identity"], r["other_id"]) for r in rows}:
+            execute_in(conn, "DELETE FROM contact_problem WHERE problem = {p} AND contact_id {in}", part, duplicate)
+            write(s, rows, [])
 
 
 def _holding(s: Session, ws: int, keys: Sequence[str]) -> list[tuple[str, int]]:
     """``(key, contact id)`` of every contact holding one of ``keys``, by index lookups. (PostgreSQL:
     the keys are joined as a list, one lookup each; with ``key IN (...)`` its planner, misled by the
     statistics of a table a bulk load is growing in the same transaction, filtered the whole index.)"""
-    found: list[tuple[str, int]] = []
-    postgres = s.get_bind().dialect.name == "postgresql"
-    for start in range(0, len(keys), CHUNK):
-        part = list(keys[start:start + CHUNK])
-        if postgres:
-            found += [tuple(r) for r in s.execute(text(
-                "SELECT k.key, k.contact_id FROM unnest(CAST(:keys AS text[])) AS wanted(key) "
-                "JOIN contact_key k ON k.workspace_id = :ws AND k.key = wanted.key"), {"keys": part, "ws": ws})]
-        else:
-            found += [tuple(r) for r in s.execute(select(ContactKey.key, ContactKey.contact_id).where(
-                ContactKey.workspace_id == ws, ContactKey.key.in_(part)))]
-    return found
+    if not keys:
+        return []
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        sql = ("SELECT k.key, k.contact_id FROM unnest(CAST({p} AS text[])) AS wanted(key) "
+               "JOIN contact_key k ON k.workspace_id = {p} AND k.key = wanted.key")
+        return [(k, c) for start in range(0, len(keys), CHUNK)
+                for k, c in conn.exec_driver_sql(sql.format(p="%s"), (list(keys[start:start + CHUNK]), ws))]
+    return [(k, c) for k, c in select_in(conn, "SELECT \"key\", contact_id FROM contact_key WHERE workspace_id = {p} "
+                                               "AND \"key\" {in}", list(keys), ws)]
 
 
 def _who(contact: CoreContact) -> str:
