@@ -138,11 +138,11 @@ class ContactsService:
         if language is not None and (language or None) != before.language:
             attributes["language"] = language or None
         rows.set_attributes(s, contact_id, attributes)
-        if groups is not None:
-            rows.set_groups(s, scope, contact_id, groups, current=before.groups)
-        if fields:
-            rows.set_fields(s, scope, contact_id, _field_values(fields), current=dict(before.fields))
-        after = rows.fetch(s, scope, contact_id)
+        groups_written = groups is not None and rows.set_groups(s, scope, contact_id, groups, current=before.groups)
+        fields_written = bool(fields) and rows.set_fields(s, scope, contact_id, _field_values(fields or {}),
+                                                          current=dict(before.fields))
+        after = rows.reread(s, before, attributes, connections=urns is not None, groups=groups_written,
+                            fields=fields_written)
         if contact_snapshot(after) != contact_snapshot(before):
             if not rows.bump_version(s, contact_id, before.version, uow.now):
                 raise Conflict("Someone else saved this contact at the same moment; reload and try again.")

@@ -206,6 +206,7 @@ def records(s: Session, ids: Sequence[int]) -> list[ApiContact]:
     if not ids:
         return []
     id_list = list(ids)
+    s.flush()  # a write transaction's pending ORM writes first: these reads go around it
     conn = s.connection()
     contacts = {r[0]: r for r in select_in(
         conn, "SELECT id, uuid, name, language, status, created_on, modified_on, last_seen_on, deleted_on "

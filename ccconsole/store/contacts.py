@@ -3,6 +3,7 @@ the use cases (``ccconsole.app.contacts``, ``ccconsole.app.inbound``) compose in
 
 from __future__ import annotations
 
+import dataclasses
 import uuid as uuidlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -51,21 +52,43 @@ def _view(s: Session, head: Sequence[Any]) -> ContactView:
     """The view of a contact row (the columns of ``_HEAD``): its connections, groups and fields read
     in three indexed queries straight through the driver."""
     s.flush()  # the ORM's pending writes first: these reads go around it
-    cid = head[0]
-    conns = run(s, "SELECT id, identity, display, priority, affinity_channel_id, affinity_since, affinity_message_id "
-                   "FROM connection WHERE contact_id = ? ORDER BY priority DESC, id", (cid,)).all()
-    groups = run(s, "SELECT g.name FROM contact_group g JOIN group_membership m ON m.group_id = g.id "
-                    "WHERE m.contact_id = ? ORDER BY g.name", (cid,)).scalars().all()
-    fields = run(s, "SELECT f.\"key\", v.value FROM field_def f JOIN field_value v ON v.field_id = f.id "
-                    "WHERE v.contact_id = ? ORDER BY f.\"key\"", (cid,)).all()
-    _, uuid, name, language, status, created, modified, last_seen, version = head
+    cid, uuid, name, language, status, created, modified, last_seen, version = head
     return ContactView(
         id=cid, uuid=uuid, name=name, language=language, status=status, created_on=read_time(created),
         modified_on=read_time(modified), last_seen_on=read_time(last_seen), version=version,
-        connections=tuple(ConnectionView(i, identity, display, priority, affinity, read_time(since), message)
-                          for i, identity, display, priority, affinity, since, message in conns),
-        groups=tuple(groups), fields=tuple((k, v) for k, v in fields),
-    )
+        connections=_connections(s, cid), groups=_groups(s, cid), fields=_fields(s, cid))
+
+
+def _connections(s: Session, contact_id: int) -> tuple[ConnectionView, ...]:
+    return tuple(ConnectionView(i, identity, display, priority, affinity, read_time(since), message)
+                 for i, identity, display, priority, affinity, since, message in run(
+                     s, "SELECT id, identity, display, priority, affinity_channel_id, affinity_since, "
+                        "affinity_message_id FROM connection WHERE contact_id = ? ORDER BY priority DESC, id",
+                     (contact_id,)))
+
+
+def _groups(s: Session, contact_id: int) -> tuple[str, ...]:
+    return tuple(run(s, "SELECT g.name FROM contact_group g JOIN group_membership m ON m.group_id = g.id "
+                        "WHERE m.contact_id = ? ORDER BY g.name", (contact_id,)).scalars())
+
+
+def _fields(s: Session, contact_id: int) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in run(s, "SELECT f.\"key\", v.value FROM field_def f JOIN field_value v "
+                                           "ON v.field_id = f.id WHERE v.contact_id = ? ORDER BY f.\"key\"",
+                                        (contact_id,)))
+
+
+def reread(s: Session, before: ContactView, attributes: dict[str, Any], *, connections: bool = False,
+           groups: bool = False, fields: bool = False) -> ContactView:
+    """``before`` as this transaction's writes left it: ``attributes`` (name, status, language) as
+    written, and only the parts that were written (``connections``, ``groups``, ``fields``) read again."""
+    s.flush()  # the ORM's pending writes first: these reads go around it
+    cid = before.id
+    return dataclasses.replace(
+        before, **attributes,
+        connections=_connections(s, cid) if connections else before.connections,
+        groups=_groups(s, cid) if groups else before.groups,
+        fields=_fields(s, cid) if fields else before.fields)
 
 
 def fetch(s: Session, scope: Scope, ref: str | int) -> ContactView:
@@ -260,16 +283,16 @@ def add_message(s: Session, scope: Scope, *, contact_id: int, channel_id: int, t
 
 
 def set_groups(s: Session, scope: Scope, contact_id: int, names: Sequence[str],
-               current: Sequence[str] | None = None) -> None:
+               current: Sequence[str] | None = None) -> bool:
     """The contact's groups become ``names`` (unknown ones are created); nothing is written when they
-    are the ``current`` ones already."""
+    are the ``current`` ones already. Whether anything was written."""
     wanted: list[str] = []
     for name in names:
         name = name.strip()
         if name and name not in wanted:
             wanted.append(name)
     if current is not None and set(wanted) == set(current):
-        return
+        return False
     s.execute(delete(GroupMembership).where(GroupMembership.contact_id == contact_id))
     for name in wanted:
         group = s.execute(select(ContactGroup).where(ContactGroup.workspace_id == scope.workspace.id,
@@ -280,17 +303,18 @@ def set_groups(s: Session, scope: Scope, contact_id: int, names: Sequence[str],
             s.flush()
         assert group.id is not None  # stored (flushed)
         s.add(GroupMembership(contact_id=contact_id, group_id=group.id))
+    return True
 
 
 def set_fields(s: Session, scope: Scope, contact_id: int, values: dict[str, tuple[str, str | None]],
-               current: dict[str, str] | None = None) -> None:
+               current: dict[str, str] | None = None) -> bool:
     """Set (or, with None, clear) custom field values: ``{key: (label, value)}``; unknown fields are
     created with the label. A value equal to its ``current`` one (the contact's values, when given)
-    is not written again."""
+    is not written again. Whether anything was written."""
     if current is not None:
         values = {k: v for k, v in values.items() if current.get(k) != v[1]}
     if not values:
-        return
+        return False
     s.flush()  # the ORM's pending writes first: these statements go around it
     ws = scope.workspace.id
     test, params = marks(s.connection(), list(values))
@@ -309,6 +333,7 @@ def set_fields(s: Session, scope: Scope, contact_id: int, values: dict[str, tupl
         if value is not None:
             run(s, "INSERT INTO field_value (contact_id, field_id, value) VALUES (?, ?, ?)",
                 (contact_id, field_id, value))
+    return True
 
 
 def set_attributes(s: Session, contact_id: int, values: dict[str, Any]) -> None:

@@ -146,7 +146,10 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
         if new_keys != old_keys:
             execute_in(conn, "DELETE FROM contact_key WHERE contact_id {in}", part)
             write(s, [], key_rows)
-        _duplicates(s, scope, set(part), {k for _, k in old_keys | new_keys})
+        known: dict[int, set[str]] = {cid: set() for cid in part}
+        for cid, key in new_keys:
+            known[cid].add(key)
+        _duplicates(s, scope, set(part), {k for _, k in old_keys | new_keys}, known)
 
 
 def _rows(ws: int, cid: int, found, keys, problem_rows: list[dict], key_rows: list[dict]) -> None:
@@ -196,9 +199,10 @@ def all_duplicates(s: Session, scope: Scope) -> None:
         _duplicates(s, scope, set(dupes), set())
 
 
-def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> None:
+def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str],
+                known: dict[int, set[str]] | None = None) -> None:
     """The ``duplicate`` rows of the touched contacts and of every contact holding one of ``keys``
-    (rewritten only where they change)."""
+    (rewritten only where they change). ``known``: the stored keys of some contacts, just written."""
     ws, country = scope.workspace.id, scope.workspace.country
     conn = s.connection()
     holders: dict[str, set[int]] = {}
@@ -210,8 +214,9 @@ def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> 
     for start in range(0, len(ordered), CHUNK):
         part = ordered[start:start + CHUNK]
         # two plain index lookups (a self-join's plan goes wrong on tables a bulk load just grew)
-        mine: dict[int, set[str]] = {}
-        for cid, key in select_in(conn, "SELECT contact_id, \"key\" FROM contact_key WHERE contact_id {in}", part):
+        mine: dict[int, set[str]] = {cid: ks for cid in part if known and (ks := known.get(cid))}
+        unread = [cid for cid in part if not known or cid not in known]
+        for cid, key in select_in(conn, "SELECT contact_id, \"key\" FROM contact_key WHERE contact_id {in}", unread):
             mine.setdefault(cid, set()).add(key)
         unknown = sorted({k for ks in mine.values() for k in ks} - looked_up)  # holders not known yet
         for key, cid in _holding(s, ws, unknown):
