@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -365,24 +365,82 @@ def insert_many(conn, table, columns: Sequence[str], rows: Iterable[Sequence]) -
     return len(params)
 
 
-def run(conn, sql: str, params: Sequence = ()) -> Any:
-    """``sql`` straight through the driver, ``?`` its placeholders (``%s`` on PostgreSQL): the hot
-    paths' statements (one request's update), which SQLAlchemy's statement building and ORM layers
-    would make ten times dearer than the database's own work. ``conn``: a Connection or a Session."""
+class Rows:
+    """The rows of a statement :func:`run` sent (the few ways of reading them the callers use)."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any):
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def all(self) -> list:
+        return self._cursor.fetchall() if self._cursor.description is not None else []
+
+    def __iter__(self) -> Iterator:
+        return iter(self.all())
+
+    def first(self) -> Any:
+        row = self._cursor.fetchone()
+        self._cursor.close()
+        return row
+
+    def scalar(self) -> Any:
+        row = self.first()
+        return row[0] if row is not None else None
+
+    def scalar_one(self) -> Any:
+        rows = self.all()
+        if len(rows) != 1:
+            raise StoreError(f"Expected one row, got {len(rows)}.")
+        return rows[0][0]
+
+    def scalars(self) -> list:
+        return [r[0] for r in self.all()]
+
+
+def _driver(conn) -> tuple[Any, Any]:
+    """(the DBAPI connection of ``conn``'s transaction, its dialect); ``conn``: a Connection or a Session."""
     if isinstance(conn, Session):
         conn = conn.connection()
-    if conn.dialect.paramstyle != "qmark":
+    return conn.connection.dbapi_connection, conn.dialect
+
+
+def _execute(conn, sql: str, params: Any, many: bool) -> Any:
+    """One statement on the driver's own cursor, inside ``conn``'s transaction; the driver's errors
+    come out as SQLAlchemy's (so ``errors.translate`` reads them as it reads every other)."""
+    raw, dialect = _driver(conn)
+    if dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
-    return conn.exec_driver_sql(sql, tuple(params))
+    cursor = raw.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+    except dialect.loaded_dbapi.Error as err:
+        cursor.close()
+        raise DBAPIError.instance(sql, params, err, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from err
+    return cursor
+
+
+def run(conn, sql: str, params: Sequence = ()) -> Rows:
+    """``sql`` straight through the driver, ``?`` its placeholders (``%s`` on PostgreSQL), inside the
+    transaction of ``conn`` (a Connection or a Session; a Session's pending ORM writes are NOT flushed
+    first). For the statements of every write (one request's update): SQLAlchemy's statement
+    building, ORM and result layers cost ten times the database's own work for such statements."""
+    return Rows(_execute(conn, sql, tuple(params), False))
 
 
 def run_many(conn, sql: str, params: Sequence[Sequence]) -> None:
     """:func:`run` once for each parameter row (the driver's executemany)."""
-    if isinstance(conn, Session):
-        conn = conn.connection()
-    if conn.dialect.paramstyle != "qmark":
-        sql = sql.replace("?", "%s")
-    conn.exec_driver_sql(sql, [tuple(p) for p in params])
+    rows = [tuple(p) for p in params]
+    if rows:
+        _execute(conn, sql, rows, True).close()
 
 
 def marks(conn, values: Sequence) -> tuple[str, tuple]:
@@ -420,12 +478,12 @@ def select_in(conn, sql: str, values: Sequence, *params) -> list:
     for start in range(0, len(values), 5000):
         part = list(values[start:start + 5000])
         if postgres:
-            statement = sql.format(p="%s", **{"in": "= ANY(%s)"})
+            statement = sql.format(p="?", **{"in": "= ANY(?)"})
             args = (*params, part)
         else:
             statement = sql.format(p="?", **{"in": f"IN ({', '.join('?' * len(part))})"})
             args = (*params, *part)
-        rows += conn.exec_driver_sql(statement, args).all()
+        rows += run(conn, statement, args).all()
     return rows
 
 
@@ -435,9 +493,9 @@ def execute_in(conn, sql: str, values: Sequence, *params) -> None:
     for start in range(0, len(values), 5000):
         part = list(values[start:start + 5000])
         if postgres:
-            conn.exec_driver_sql(sql.format(p="%s", **{"in": "= ANY(%s)"}), (*params, part))
+            run(conn, sql.format(p="?", **{"in": "= ANY(?)"}), (*params, part)).all()
         else:
-            conn.exec_driver_sql(sql.format(p="?", **{"in": f"IN ({', '.join('?' * len(part))})"}), (*params, *part))
+            run(conn, sql.format(p="?", **{"in": f"IN ({', '.join('?' * len(part))})"}), (*params, *part)).all()
 
 
 def next_ids(conn, table, n: int) -> list[int]:
