@@ -357,6 +357,7 @@ def _expire(s: Session, contact_id: int) -> None:
 
 def bump_version(s: Session, contact_id: int, expected: int, when: datetime) -> bool:
     """Version + 1 if it still is ``expected`` (False: someone else saved meanwhile)."""
+    s.flush()  # the ORM's pending writes first: this statement goes around it
     bumped = run(s, "UPDATE contact SET version = version + 1, modified_on = ? WHERE id = ? AND version = ?",
                  (stamp(s.connection(), when), contact_id, expected))
     _expire(s, contact_id)
