@@ -33,6 +33,19 @@ def server_ms(r: requests.Response) -> float:
     return float(r.headers["Server-Timing"].split("dur=")[1])
 
 
+def cpu_seconds(server_pid: int) -> dict:
+    """CPU time the server process and this load generator used so far (Linux), to see who the two
+    cores went to."""
+    out: dict = {"client_cpu_s": round(sum(os.times()[:2]), 2)}
+    try:
+        with open(f"/proc/{server_pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out["server_cpu_s"] = round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -140,6 +153,8 @@ def main() -> None:
         uuids = paged.pop("_uuids")
         result = {"contacts": args.contacts, "backend": url.split(":")[0], **paged,
                   **updates(base, headers, uuids, args.updates, args.threads)}
+        result.update(cpu_seconds(proc.pid))
+        result["load_average"] = [round(x, 2) for x in os.getloadavg()]  # other work sharing the cores
         print(json.dumps(result, indent=2))
     finally:
         proc.terminate()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ccconsole.core.views import ApiContact, ContactRow
 from ccconsole.store import api as api_rows
 from ccconsole.store import contacts as rows
+from ccconsole.store.unit import UnitOfWork
 
 if TYPE_CHECKING:
     from ccconsole.app.workspace import Workspace
@@ -55,3 +56,8 @@ class Browse:
     def api_records(self, contact_ids: Sequence[int]) -> list[ApiContact]:
         """The Contacts API's view of these contacts (deleted ones too), in this order."""
         return api_rows.records_by_id(self.ws.scope, contact_ids)
+
+    def api_records_in(self, uow: UnitOfWork, contact_ids: Sequence[int]) -> list[ApiContact]:
+        """:meth:`api_records` as a write transaction sees them (the answer to a write, read before
+        its commit instead of in a transaction of its own)."""
+        return api_rows.records(uow.session, contact_ids)

@@ -113,14 +113,13 @@ class ContactsService:
             name = name.strip()
         _check_attrs(errors, name, status, language)
         s, scope = uow.session, self.ws.scope
-        contact = rows.find(s, scope, ref)
-        assert contact.id is not None  # a stored row
-        before = rows.view(s, contact)
-        if expected_version is not None and contact.version != expected_version:
+        before = rows.fetch(s, scope, ref)
+        contact_id = before.id
+        if expected_version is not None and before.version != expected_version:
             raise Conflict(_conflict_message(before, expected_version), current=before)
         cleaned: list[urnlib.URN] = []
         if urns is not None:
-            cleaned = self._clean_urns(uow, urns, contact.id, errors, {c.identity for c in before.connections})
+            cleaned = self._clean_urns(uow, urns, contact_id, errors, {c.identity for c in before.connections})
         if errors:
             raise ValidationFailed(errors)
         if urns is not None:
@@ -129,27 +128,26 @@ class ContactsService:
             except lists.ListError as err:
                 raise ValidationFailed({"urns": str(err)}) from err
             rows.detach(s, scope, result.detached)
-            rows.write_connections(s, scope, contact.id, cleaned, result.connections)
-        if name is not None:
-            contact.name = name
-        if status is not None:
-            contact.status = status
-        if language is not None:
-            contact.language = language or None
-        if groups is not None:
-            rows.set_groups(s, scope, contact.id, groups)
-        if fields:
-            rows.set_fields(s, scope, contact.id, _field_values(fields))
-        s.add(contact)
-        s.flush()
-        after = rows.view(s, contact)
+            rows.write_connections(s, scope, contact_id, cleaned, result.connections)
+        # only what differs is written
+        attributes: dict[str, str | None] = {}
+        if name is not None and name != before.name:
+            attributes["name"] = name
+        if status is not None and status != before.status:
+            attributes["status"] = status
+        if language is not None and (language or None) != before.language:
+            attributes["language"] = language or None
+        rows.set_attributes(s, contact_id, attributes)
+        groups_written = groups is not None and rows.set_groups(s, scope, contact_id, groups, current=before.groups)
+        fields_written = bool(fields) and rows.set_fields(s, scope, contact_id, _field_values(fields or {}),
+                                                          current=dict(before.fields))
+        after = rows.reread(s, before, attributes, connections=urns is not None, groups=groups_written,
+                            fields=fields_written)
         if contact_snapshot(after) != contact_snapshot(before):
-            if not rows.bump_version(s, contact.id, before.version, uow.now):
+            if not rows.bump_version(s, contact_id, before.version, uow.now):
                 raise Conflict("Someone else saved this contact at the same moment; reload and try again.")
-            uow.audit("contact.update", contact_id=contact.id, before=contact_snapshot(before),
+            uow.audit("contact.update", contact_id=contact_id, before=contact_snapshot(before),
                       after=contact_snapshot(after))
-            s.flush()
-            s.expire(contact)  # the bump went around the ORM: a later use in this unit of work reloads it
             # what the bump wrote, without reading the contact a third time
             after = dataclasses.replace(after, version=before.version + 1, modified_on=uow.now)
         return after

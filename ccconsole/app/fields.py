@@ -22,7 +22,7 @@ class Fields:
         self.ws = ws
 
     def keys(self) -> list[str]:
-        return [f.key for f in rows.fields(self.ws.scope)]
+        return rows.field_keys(self.ws.scope)
 
     def list(self, key: str | None = None) -> list[ApiField]:
         return rows.fields(self.ws.scope, key)

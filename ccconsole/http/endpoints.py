@@ -235,8 +235,9 @@ class Api:
             "results": [serialize.contact(c, keys, chans, expand_urns=expand, with_route=with_route) for c in rows],
         })
 
-    def one(self, ws: Workspace, contact_id: int, req: Request, keys: list[str] | None = None) -> dict[str, Any]:
-        record = ws.browse.api_records([contact_id])[0]
+    def one(self, ws: Workspace, contact_id: int, req: Request, keys: list[str] | None = None,
+            record: ApiContact | None = None) -> dict[str, Any]:
+        record = record or ws.browse.api_records([contact_id])[0]
         expand, with_route = flag(req.params.get("expand_urns")), flag(req.params.get("route"))
         return serialize.contact(record, ws.fields.keys() if keys is None else keys,
                                  Channels(ws.channels.list()) if expand or with_route else None,
@@ -310,13 +311,14 @@ class Api:
                     view = ws.contacts.update_in(uow, target, name=name, urns=urns, groups=groups, fields=fields,
                                                  language=language)
                     status = 200
+                record = ws.browse.api_records_in(uow, [view.id])[0]  # the answer, read before the commit
         except ValidationFailed as err:
             raise ApiError(400, validation_errors(err, urns)) from err
         except NotFound:
             if target is not None and ws.browse.by_modified(limit=1, uuid=target, deleted=True):
                 raise bad({"non_field_errors": ["Deleted contacts can't be modified."]}) from None
             raise
-        return Answer(status, self.one(ws, view.id, req, keys))
+        return Answer(status, self.one(ws, view.id, req, keys, record))
 
     def field_values(self, data: dict[str, Any], keys: list[str]) -> dict[str, str | None] | None:
         if "fields" not in data or data["fields"] is None:

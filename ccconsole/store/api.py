@@ -9,22 +9,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func, literal, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from ccconsole.core.views import ApiContact, ApiField, ApiGroup, ApiToken, ConnectionView
 from ccconsole.store.channels import aware
-from ccconsole.store.db import WRITE_OPTION, select_in
+from ccconsole.store.db import WRITE_OPTION, run, select_in
+from ccconsole.store.models import ApiToken as TokenRow
 from ccconsole.store.models import (
-    ApiThrottle,
     Connection,
     Contact,
     ContactGroup,
     FieldDef,
     GroupMembership,
 )
-from ccconsole.store.models import ApiToken as TokenRow
 from ccconsole.store.unit import Scope, reading, translating
 
 # --- tokens ----------------------------------------------------------------------------------------
@@ -60,11 +57,10 @@ def tokens(scope: Scope) -> list[ApiToken]:
 
 
 def token_user(scope: Scope, key_hash: str) -> str | None:
-    """The user name of the live token with this hash."""
-    with reading(scope) as s:
-        return s.execute(select(TokenRow.name).where(TokenRow.workspace_id == scope.workspace.id,
-                                                     TokenRow.key_hash == key_hash,
-                                                     TokenRow.revoked_on.is_(None))).scalars().first()
+    """The user name of the live token with this hash (one indexed lookup, asked on every request)."""
+    with translating(), scope.engine.connect() as conn:
+        return run(conn, "SELECT name FROM api_token WHERE key_hash = ? AND workspace_id = ? AND revoked_on IS NULL",
+                   (key_hash, scope.workspace.id)).scalar()
 
 
 # --- throttle --------------------------------------------------------------------------------------
@@ -76,15 +72,13 @@ def count_hit(scope: Scope, name: str, window: int) -> int:
     One statement (an upsert), in its own short transaction: counters are no data change, so they
     skip the write epilogue (no audit row, no change signal that would wake every console)."""
     ws = scope.workspace.id
-    dialect_insert = pg_insert if scope.dialect == "postgresql" else sqlite_insert
-    stmt = dialect_insert(ApiThrottle).values(workspace_id=ws, scope=name, window=window, hits=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["workspace_id", "scope", "window"],
-                                      set_={"hits": ApiThrottle.hits + 1}).returning(ApiThrottle.hits)
     with translating(), scope.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
-        hits = conn.execute(stmt).scalar_one()
+        hits = run(conn, "INSERT INTO api_throttle (workspace_id, scope, \"window\", hits) VALUES (?, ?, ?, 1) "
+                         "ON CONFLICT (workspace_id, scope, \"window\") DO UPDATE SET hits = api_throttle.hits + 1 "
+                         "RETURNING hits", (ws, name, window)).scalar_one()
         if hits == 1:  # a new window: forget the old ones
-            conn.execute(delete(ApiThrottle).where(ApiThrottle.workspace_id == ws, ApiThrottle.scope == name,
-                                                   ApiThrottle.window < window))
+            run(conn, "DELETE FROM api_throttle WHERE workspace_id = ? AND scope = ? AND \"window\" < ?",
+                (ws, name, window))
         return int(hits)
 
 
@@ -141,6 +135,13 @@ def fields(scope: Scope, key: str | None = None) -> list[ApiField]:
     with reading(scope) as s:
         return [ApiField(r.uuid or "", r.key, r.name, r.value_type)
                 for r in s.execute(q.order_by(FieldDef.key)).scalars()]
+
+
+def field_keys(scope: Scope) -> list[str]:
+    """The workspace's field keys in order (read for every contact the API writes or shows)."""
+    with translating(), scope.engine.connect() as conn:
+        return list(run(conn, "SELECT \"key\" FROM field_def WHERE workspace_id = ? ORDER BY \"key\"",
+                        (scope.workspace.id,)).scalars())
 
 
 def find_field(s: Session, scope: Scope, key: str) -> FieldDef | None:
@@ -205,6 +206,7 @@ def records(s: Session, ids: Sequence[int]) -> list[ApiContact]:
     if not ids:
         return []
     id_list = list(ids)
+    s.flush()  # a write transaction's pending ORM writes first: these reads go around it
     conn = s.connection()
     contacts = {r[0]: r for r in select_in(
         conn, "SELECT id, uuid, name, language, status, created_on, modified_on, last_seen_on, deleted_on "
@@ -222,7 +224,7 @@ def records(s: Session, ids: Sequence[int]) -> list[ApiContact]:
     values: dict[int, list[tuple[str, str]]] = {i: [] for i in id_list}
     for cid, key, value in select_in(
             conn, "SELECT v.contact_id, f.key, v.value FROM field_value v JOIN field_def f ON f.id = v.field_id "
-                  "WHERE v.contact_id {in} ORDER BY f.key", id_list):
+                  "WHERE v.contact_id {in} ORDER BY f.\"key\"", id_list):
         values[cid].append((key, value))
     result = []
     for i in id_list:

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from ccconsole.core.model import Channel as CoreChannel
+from ccconsole.store.db import read_time, run
 from ccconsole.store.models import Channel, Connection, Contact
 from ccconsole.store.unit import Scope, UnitOfWork, reading
 
@@ -47,9 +48,21 @@ def as_core(row: Channel) -> CoreChannel:
 
 
 def rows(s: Session, workspace_id: int) -> list[CoreChannel]:
-    """The workspace's channels, oldest first (the order the resolver expects)."""
-    return [as_core(r) for r in s.execute(select(Channel).where(Channel.workspace_id == workspace_id)
-                                          .order_by(Channel.created_on, Channel.id)).scalars().all()]
+    """The workspace's channels, oldest first (the order the resolver expects). Straight through the
+    driver: every write's problems refresh reads them."""
+    found = run(s, "SELECT id, name, type, address, schemes, roles, country, match_prefixes, allow_international, "
+                   "active, created_on, uuid FROM channel WHERE workspace_id = ? ORDER BY created_on, id",
+                (workspace_id,)).all()
+    return [CoreChannel(id=i, name=name, type=kind, address=address, schemes=_split(schemes),
+                        roles=frozenset(_split(roles)), country=country, match_prefixes=_split(prefixes),
+                        allow_international=bool(international), active=bool(active),
+                        created_on=read_time(created) or created, uuid=uuid)
+            for i, name, kind, address, schemes, roles, country, prefixes, international, active, created, uuid
+            in found]
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(p for p in text.split(",") if p)
 
 
 def all_channels(scope: Scope) -> list[CoreChannel]:

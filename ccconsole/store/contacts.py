@@ -3,12 +3,14 @@ the use cases (``ccconsole.app.contacts``, ``ccconsole.app.inbound``) compose in
 
 from __future__ import annotations
 
+import dataclasses
 import uuid as uuidlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from ccconsole.core import urns as urnlib
@@ -21,12 +23,12 @@ from ccconsole.core.views import ConnectionView, ContactRow, ContactView
 from ccconsole.errors import RACE_TEXT, NotFound, RaceLost
 from ccconsole.store import channels as channel_rows
 from ccconsole.store.channels import aware
+from ccconsole.store.db import marks, read_time, run, stamp
 from ccconsole.store.models import (
     Connection,
     Contact,
     ContactGroup,
     FieldDef,
-    FieldValue,
     GroupMembership,
     Message,
 )
@@ -37,23 +39,70 @@ PAGE_MAX = 500
 # --- reading one contact ---------------------------------------------------------------------------
 
 
+_HEAD = "SELECT id, uuid, name, language, status, created_on, modified_on, last_seen_on, version FROM contact"
+
+
 def view(s: Session, contact: Contact) -> ContactView:
-    conns = s.execute(select(Connection).where(Connection.contact_id == contact.id)
-                      .order_by(Connection.priority.desc(), Connection.id)).scalars().all()
-    groups = s.execute(select(ContactGroup.name).join(GroupMembership, GroupMembership.group_id == ContactGroup.id)
-                       .where(GroupMembership.contact_id == contact.id).order_by(ContactGroup.name)).scalars().all()
-    fields = s.execute(select(FieldDef.key, FieldValue.value).join(FieldValue, FieldValue.field_id == FieldDef.id)
-                       .where(FieldValue.contact_id == contact.id).order_by(FieldDef.key)).all()
     assert contact.id is not None  # a stored row
+    return _view(s, (contact.id, contact.uuid, contact.name, contact.language, contact.status, contact.created_on,
+                     contact.modified_on, contact.last_seen_on, contact.version))
+
+
+def _view(s: Session, head: Sequence[Any]) -> ContactView:
+    """The view of a contact row (the columns of ``_HEAD``): its connections, groups and fields read
+    in three indexed queries straight through the driver."""
+    s.flush()  # the ORM's pending writes first: these reads go around it
+    cid, uuid, name, language, status, created, modified, last_seen, version = head
     return ContactView(
-        id=contact.id, uuid=contact.uuid, name=contact.name, language=contact.language,
-        status=contact.status, created_on=aware(contact.created_on),
-        modified_on=aware(contact.modified_on), last_seen_on=aware(contact.last_seen_on),
-        version=contact.version,
-        connections=tuple(ConnectionView(c.id, c.identity, c.display, c.priority, c.affinity_channel_id,
-                                         aware(c.affinity_since), c.affinity_message_id) for c in conns),
-        groups=tuple(groups), fields=tuple((k, v) for k, v in fields),
-    )
+        id=cid, uuid=uuid, name=name, language=language, status=status, created_on=read_time(created),
+        modified_on=read_time(modified), last_seen_on=read_time(last_seen), version=version,
+        connections=_connections(s, cid), groups=_groups(s, cid), fields=_fields(s, cid))
+
+
+def _connections(s: Session, contact_id: int) -> tuple[ConnectionView, ...]:
+    return tuple(ConnectionView(i, identity, display, priority, affinity, read_time(since), message)
+                 for i, identity, display, priority, affinity, since, message in run(
+                     s, "SELECT id, identity, display, priority, affinity_channel_id, affinity_since, "
+                        "affinity_message_id FROM connection WHERE contact_id = ? ORDER BY priority DESC, id",
+                     (contact_id,)))
+
+
+def _groups(s: Session, contact_id: int) -> tuple[str, ...]:
+    return tuple(run(s, "SELECT g.name FROM contact_group g JOIN group_membership m ON m.group_id = g.id "
+                        "WHERE m.contact_id = ? ORDER BY g.name", (contact_id,)).scalars())
+
+
+def _fields(s: Session, contact_id: int) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in run(s, "SELECT f.\"key\", v.value FROM field_def f JOIN field_value v "
+                                           "ON v.field_id = f.id WHERE v.contact_id = ? ORDER BY f.\"key\"",
+                                        (contact_id,)))
+
+
+def reread(s: Session, before: ContactView, attributes: dict[str, Any], *, connections: bool = False,
+           groups: bool = False, fields: bool = False) -> ContactView:
+    """``before`` as this transaction's writes left it: ``attributes`` (name, status, language) as
+    written, and only the parts that were written (``connections``, ``groups``, ``fields``) read again."""
+    s.flush()  # the ORM's pending writes first: these reads go around it
+    cid = before.id
+    return dataclasses.replace(
+        before, **attributes,
+        connections=_connections(s, cid) if connections else before.connections,
+        groups=_groups(s, cid) if groups else before.groups,
+        fields=_fields(s, cid) if fields else before.fields)
+
+
+def fetch(s: Session, scope: Scope, ref: str | int) -> ContactView:
+    """The view of a live contact by id, UUID or connection (:func:`find`), with no ORM object: the
+    common cases (an id, a UUID) in one query; the others through :func:`find`."""
+    ws = scope.workspace.id
+    if isinstance(ref, int):
+        head = run(s, _HEAD + " WHERE id = ? AND workspace_id = ? AND deleted_on IS NULL", (ref, ws)).first()
+    else:
+        head = run(s, _HEAD + " WHERE uuid = ? AND workspace_id = ? AND deleted_on IS NULL",
+                   (str(ref).strip(), ws)).first()
+    if head is None:
+        return view(s, find(s, scope, ref))  # merged, a connection, or NotFound with its message
+    return _view(s, head)
 
 
 def find(s: Session, scope: Scope, ref: str | int) -> Contact:
@@ -233,12 +282,17 @@ def add_message(s: Session, scope: Scope, *, contact_id: int, channel_id: int, t
     return message
 
 
-def set_groups(s: Session, scope: Scope, contact_id: int, names: Sequence[str]) -> None:
+def set_groups(s: Session, scope: Scope, contact_id: int, names: Sequence[str],
+               current: Sequence[str] | None = None) -> bool:
+    """The contact's groups become ``names`` (unknown ones are created); nothing is written when they
+    are the ``current`` ones already. Whether anything was written."""
     wanted: list[str] = []
     for name in names:
         name = name.strip()
         if name and name not in wanted:
             wanted.append(name)
+    if current is not None and set(wanted) == set(current):
+        return False
     s.execute(delete(GroupMembership).where(GroupMembership.contact_id == contact_id))
     for name in wanted:
         group = s.execute(select(ContactGroup).where(ContactGroup.workspace_id == scope.workspace.id,
@@ -249,30 +303,64 @@ def set_groups(s: Session, scope: Scope, contact_id: int, names: Sequence[str]) 
             s.flush()
         assert group.id is not None  # stored (flushed)
         s.add(GroupMembership(contact_id=contact_id, group_id=group.id))
+    return True
 
 
-def set_fields(s: Session, scope: Scope, contact_id: int, values: dict[str, tuple[str, str | None]]) -> None:
+def set_fields(s: Session, scope: Scope, contact_id: int, values: dict[str, tuple[str, str | None]],
+               current: dict[str, str] | None = None) -> bool:
     """Set (or, with None, clear) custom field values: ``{key: (label, value)}``; unknown fields are
-    created with the label."""
+    created with the label. A value equal to its ``current`` one (the contact's values, when given)
+    is not written again. Whether anything was written."""
+    if current is not None:
+        values = {k: v for k, v in values.items() if current.get(k) != v[1]}
+    if not values:
+        return False
+    s.flush()  # the ORM's pending writes first: these statements go around it
+    ws = scope.workspace.id
+    test, params = marks(s.connection(), list(values))
+    known = dict(run(s, f"SELECT \"key\", id FROM field_def WHERE workspace_id = ? AND \"key\" {test}",
+                     (ws, *params)).all())
     for key, (label, value) in values.items():
-        fdef = s.execute(select(FieldDef).where(FieldDef.workspace_id == scope.workspace.id,
-                                                FieldDef.key == key)).scalars().first()
-        if fdef is None:
+        field_id = known.get(key)
+        if field_id is None:
             if value is None:
                 continue
-            fdef = FieldDef(workspace_id=scope.workspace.id, key=key, name=label)
+            fdef = FieldDef(workspace_id=ws, key=key, name=label)
             s.add(fdef)
             s.flush()
-        assert fdef.id is not None  # stored (flushed)
-        s.execute(delete(FieldValue).where(FieldValue.contact_id == contact_id, FieldValue.field_id == fdef.id))
+            field_id = fdef.id
+        run(s, "DELETE FROM field_value WHERE contact_id = ? AND field_id = ?", (contact_id, field_id))
         if value is not None:
-            s.add(FieldValue(contact_id=contact_id, field_id=fdef.id, value=value))
+            run(s, "INSERT INTO field_value (contact_id, field_id, value) VALUES (?, ?, ?)",
+                (contact_id, field_id, value))
+    return True
+
+
+def set_attributes(s: Session, contact_id: int, values: dict[str, Any]) -> None:
+    """Write these columns of the contact (``name``, ``status``, ``language``), in one statement."""
+    columns = [c for c in ("name", "status", "language") if c in values]
+    if not columns:
+        return
+    s.flush()
+    run(s, f"UPDATE contact SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+        (*(values[c] for c in columns), contact_id))
+    _expire(s, contact_id)
+
+
+def _expire(s: Session, contact_id: int) -> None:
+    """A write that went around the ORM: its object of this contact, if this session holds one, is
+    read again when next used."""
+    held = s.identity_map.get(identity_key(Contact, contact_id))
+    if held is not None:
+        s.expire(held)
 
 
 def bump_version(s: Session, contact_id: int, expected: int, when: datetime) -> bool:
     """Version + 1 if it still is ``expected`` (False: someone else saved meanwhile)."""
-    bumped = s.exec(update(Contact).where(Contact.id == contact_id, Contact.version == expected)
-                    .values(version=Contact.version + 1, modified_on=when))
+    s.flush()  # the ORM's pending writes first: this statement goes around it
+    bumped = run(s, "UPDATE contact SET version = version + 1, modified_on = ? WHERE id = ? AND version = ?",
+                 (stamp(s.connection(), when), contact_id, expected))
+    _expire(s, contact_id)
     return bumped.rowcount == 1
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from ccconsole.core import problems as rules
@@ -25,10 +25,10 @@ from ccconsole.core.model import Contact as CoreContact
 from ccconsole.core.model import Status
 from ccconsole.core.routing import Channels
 from ccconsole.store import channels as channel_rows
+from ccconsole.store.db import execute_in, run_many, select_in
 from ccconsole.store.models import Connection, Contact, ContactKey, ContactProblem, Workspace
 from ccconsole.store.unit import Scope, reading
 
-PROBLEMS, KEYS = ContactProblem.__table__, ContactKey.__table__
 VERSION = 1  # the version of the rules in core.problems; raise it when a rule changes
 CHUNK = 1000
 
@@ -93,18 +93,17 @@ def ids_with(s: Session, scope: Scope, problem: str) -> list[int]:
 
 
 def load(s: Session, ids: Sequence[int]) -> dict[int, CoreContact]:
-    """The live contacts among ``ids`` as the rules read them."""
+    """The live contacts among ``ids`` as the rules read them (two queries through the driver)."""
     if not ids:
         return {}
-    heads = s.execute(select(Contact.id, Contact.name, Contact.status)
-                      .where(Contact.id.in_(list(ids)), Contact.deleted_on.is_(None))).all()
+    s.flush()  # the ORM's pending writes first: these reads go around it
+    conn = s.connection()
+    heads = select_in(conn, "SELECT id, name, status FROM contact WHERE id {in} AND deleted_on IS NULL", list(ids))
     conns: dict[int, list[CoreConnection]] = {cid: [] for cid, _, _ in heads}
     if conns:
-        for cid, identity, affinity, display in s.execute(
-                select(Connection.contact_id, Connection.identity, Connection.affinity_channel_id,
-                       Connection.display)
-                .where(Connection.contact_id.in_(list(conns)))
-                .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)).all():
+        for cid, identity, affinity, display in select_in(
+                conn, "SELECT contact_id, identity, affinity_channel_id, display FROM connection "
+                      "WHERE contact_id {in} ORDER BY contact_id, priority DESC, id", list(conns)):
             conns[cid].append(CoreConnection(identity, affinity, display))
     return {cid: CoreContact(_status(status), tuple(conns[cid]), name or "", cid) for cid, name, status in heads}
 
@@ -132,14 +131,14 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
         contacts = load(s, part)
+        conn = s.connection()
         old_keys: dict[int, set[str]] = {}
-        for cid, key in s.execute(select(ContactKey.contact_id, ContactKey.key).where(ContactKey.contact_id.in_(part))):
+        for cid, key in select_in(conn, "SELECT contact_id, \"key\" FROM contact_key WHERE contact_id {in}", part):
             old_keys.setdefault(cid, set()).add(key)
         old_found: dict[int, set[tuple]] = {}
         was_duplicate: set[int] = set()
-        for cid, problem, reason, identity in s.execute(
-                select(ContactProblem.contact_id, ContactProblem.problem, ContactProblem.reason,
-                       ContactProblem.identity).where(ContactProblem.contact_id.in_(part))):
+        for cid, problem, reason, identity in select_in(
+                conn, "SELECT contact_id, problem, reason, identity FROM contact_problem WHERE contact_id {in}", part):
             if problem == duplicate:
                 was_duplicate.add(cid)
             else:
@@ -147,27 +146,27 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
         problem_rows: list[dict] = []
         key_rows: list[dict] = []
         found_changed, keys_changed = [], []
+        new_keys: dict[int, set[str]] = {}
         for cid in part:
             contact = contacts.get(cid)
             found, keys = rules.facts(contact, chans, country) if contact is not None else ((), frozenset())
-            stored_keys = frozenset(k for k in keys if len(k) <= 400)
+            new_keys[cid] = {k for k in keys if len(k) <= 400}
             if set(found) != old_found.get(cid, set()):
                 found_changed.append(cid)
                 _rows(ws, cid, found, (), problem_rows, key_rows)
-            if stored_keys != old_keys.get(cid, set()):
+            if new_keys[cid] != old_keys.get(cid, set()):
                 keys_changed.append(cid)
-                _rows(ws, cid, (), stored_keys, problem_rows, key_rows)
+                _rows(ws, cid, (), new_keys[cid], problem_rows, key_rows)
         if found_changed:
-            s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(found_changed),
-                                                   ContactProblem.problem != duplicate))
+            execute_in(conn, "DELETE FROM contact_problem WHERE problem <> {p} AND contact_id {in}", found_changed,
+                       duplicate)
         if keys_changed:
-            s.execute(delete(ContactKey).where(ContactKey.contact_id.in_(keys_changed)))
+            execute_in(conn, "DELETE FROM contact_key WHERE contact_id {in}", keys_changed)
         write(s, problem_rows, key_rows)
         again = was_duplicate | set(keys_changed)
         if again:
-            shared = {k for cid in again for k in old_keys.get(cid, ())}
-            shared.update(r["key"] for r in key_rows)
-            _duplicates(s, scope, again, shared)
+            shared = {k for cid in again for k in old_keys.get(cid, set()) | new_keys[cid]}
+            _duplicates(s, scope, again, shared, {cid: new_keys[cid] for cid in again})
 
 
 def _rows(ws: int, cid: int, found, keys, problem_rows: list[dict], key_rows: list[dict]) -> None:
@@ -178,10 +177,15 @@ def _rows(ws: int, cid: int, found, keys, problem_rows: list[dict], key_rows: li
 
 
 def write(s: Session, problem_rows: list[dict], key_rows: list[dict]) -> None:
-    if problem_rows:  # the tables' own insert: executemany, without the ORM's bulk machinery
-        s.execute(insert(PROBLEMS), problem_rows)
+    conn = s.connection()
+    if problem_rows:
+        run_many(conn, "INSERT INTO contact_problem (contact_id, problem, workspace_id, reason, identity, other_id) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                 [(r["contact_id"], r["problem"], r["workspace_id"], r["reason"], r["identity"], r.get("other_id"))
+                  for r in problem_rows])
     if key_rows:
-        s.execute(insert(KEYS), key_rows)
+        run_many(conn, "INSERT INTO contact_key (contact_id, \"key\", workspace_id) VALUES (?, ?, ?)",
+                 [(r["contact_id"], r["key"], r["workspace_id"]) for r in key_rows])
 
 
 def add_computed(s: Session, scope: Scope, computed: Sequence[tuple[int, tuple, frozenset[str]]], *,
@@ -212,62 +216,69 @@ def all_duplicates(s: Session, scope: Scope) -> None:
         _duplicates(s, scope, set(dupes), set())
 
 
-def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str]) -> None:
-    """The ``duplicate`` rows of the touched contacts and of every contact holding one of ``keys``."""
+def _duplicates(s: Session, scope: Scope, touched: set[int], keys: set[str],
+                known: dict[int, set[str]] | None = None) -> None:
+    """The ``duplicate`` rows of the touched contacts and of every contact holding one of ``keys``
+    (rewritten only where they change). ``known``: the stored keys of some contacts, just written."""
     ws, country = scope.workspace.id, scope.workspace.country
-    affected = set(touched)
-    affected.update(cid for _, cid in _holding(s, ws, sorted(keys)))
+    conn = s.connection()
+    holders: dict[str, set[int]] = {}
+    looked_up = set(keys)
+    for key, cid in _holding(s, ws, sorted(keys)):
+        holders.setdefault(key, set()).add(cid)
+    affected = set(touched).union(*holders.values())
     ordered = sorted(affected)
     for start in range(0, len(ordered), CHUNK):
         part = ordered[start:start + CHUNK]
         # two plain index lookups (a self-join's plan goes wrong on tables a bulk load just grew)
-        mine: dict[int, set[str]] = {}
-        for cid, key in s.execute(select(ContactKey.contact_id, ContactKey.key)
-                                  .where(ContactKey.contact_id.in_(part))).all():
+        mine: dict[int, set[str]] = {cid: ks for cid in part if known and (ks := known.get(cid))}
+        unread = [cid for cid in part if not known or cid not in known]
+        for cid, key in select_in(conn, "SELECT contact_id, \"key\" FROM contact_key WHERE contact_id {in}", unread):
             mine.setdefault(cid, set()).add(key)
-        holders: dict[str, set[int]] = {}
-        for key, cid in _holding(s, ws, sorted({k for ks in mine.values() for k in ks})):
+        unknown = sorted({k for ks in mine.values() for k in ks} - looked_up)  # holders not known yet
+        for key, cid in _holding(s, ws, unknown):
             holders.setdefault(key, set()).add(cid)
+        looked_up.update(unknown)
         pairs = []
         for cid, ks in mine.items():
             others = {o for k in ks for o in holders.get(k, ()) if o != cid}
             if others:
                 pairs.append((cid, min(others)))
-        s.execute(delete(ContactProblem).where(ContactProblem.contact_id.in_(part),
-                                               ContactProblem.problem == rules.Problem.DUPLICATE.value))
-        if not pairs:
-            continue
-        contacts = load(s, sorted({c for pair in pairs for c in pair}))
         rows = []
-        for cid, other in pairs:
-            me, them = contacts.get(cid), contacts.get(other)
-            if me is None or them is None:
-                continue
-            found = rules.duplicate_of(me, them, country)
-            if found is None:  # keys meet only through a rule duplicate_of does not name: say so plainly
-                found = rules.Found(rules.Problem.DUPLICATE, f"same address as {_who(them)}")
-            rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws, reason=found.reason,
-                             identity=found.identity, other_id=other))
-        if rows:
-            s.execute(insert(PROBLEMS), rows)
+        if pairs:
+            contacts = load(s, sorted({c for pair in pairs for c in pair}))
+            for cid, other in pairs:
+                me, them = contacts.get(cid), contacts.get(other)
+                if me is None or them is None:
+                    continue
+                found = rules.duplicate_of(me, them, country)
+                if found is None:  # keys meet only through a rule duplicate_of does not name: say so plainly
+                    found = rules.Found(rules.Problem.DUPLICATE, f"same address as {_who(them)}")
+                rows.append(dict(contact_id=cid, problem=found.problem.value, workspace_id=ws, reason=found.reason,
+                                 identity=found.identity, other_id=other))
+        duplicate = rules.Problem.DUPLICATE.value
+        stored = {tuple(r) for r in select_in(
+            conn, "SELECT contact_id, reason, identity, other_id FROM contact_problem WHERE problem = {p} "
+                  "AND contact_id {in}", part, duplicate)}
+        if stored != {(r["contact_id"], r["reason"], r["identity"], r["other_id"]) for r in rows}:
+            execute_in(conn, "DELETE FROM contact_problem WHERE problem = {p} AND contact_id {in}", part, duplicate)
+            write(s, rows, [])
 
 
 def _holding(s: Session, ws: int, keys: Sequence[str]) -> list[tuple[str, int]]:
     """``(key, contact id)`` of every contact holding one of ``keys``, by index lookups. (PostgreSQL:
     the keys are joined as a list, one lookup each; with ``key IN (...)`` its planner, misled by the
     statistics of a table a bulk load is growing in the same transaction, filtered the whole index.)"""
-    found: list[tuple[str, int]] = []
-    postgres = s.get_bind().dialect.name == "postgresql"
-    for start in range(0, len(keys), CHUNK):
-        part = list(keys[start:start + CHUNK])
-        if postgres:
-            found += [tuple(r) for r in s.execute(text(
-                "SELECT k.key, k.contact_id FROM unnest(CAST(:keys AS text[])) AS wanted(key) "
-                "JOIN contact_key k ON k.workspace_id = :ws AND k.key = wanted.key"), {"keys": part, "ws": ws})]
-        else:
-            found += [tuple(r) for r in s.execute(select(ContactKey.key, ContactKey.contact_id).where(
-                ContactKey.workspace_id == ws, ContactKey.key.in_(part)))]
-    return found
+    if not keys:
+        return []
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        sql = ("SELECT k.key, k.contact_id FROM unnest(CAST({p} AS text[])) AS wanted(key) "
+               "JOIN contact_key k ON k.workspace_id = {p} AND k.key = wanted.key")
+        return [(k, c) for start in range(0, len(keys), CHUNK)
+                for k, c in conn.exec_driver_sql(sql.format(p="%s"), (list(keys[start:start + CHUNK]), ws))]
+    return [(k, c) for k, c in select_in(conn, "SELECT \"key\", contact_id FROM contact_key WHERE workspace_id = {p} "
+                                               "AND \"key\" {in}", list(keys), ws)]
 
 
 def _who(contact: CoreContact) -> str:

@@ -18,14 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection as DBConnection
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ccconsole.core.views import WorkspaceInfo
 from ccconsole.errors import ReadOnly, translate
 from ccconsole.store import live
-from ccconsole.store.db import WRITE_OPTION
-from ccconsole.store.models import AuditEvent, Workspace
+from ccconsole.store.db import WRITE_OPTION, run, run_many, stamp
 
 
 def utcnow() -> datetime:
@@ -95,9 +94,8 @@ class UnitOfWork:
         event = Event(action, contact_id, channel_id, before, after)
         if contact_id is not None:
             self.touched.add(contact_id)
-        table = AuditEvent.__table__
-        return self.session.execute(insert(table).values(_event_row(self.scope, event, self.now))
-                                    .returning(table.c.id)).scalar_one()
+        return run(self.session, _INSERT_EVENT + " RETURNING id",
+                   _event_params(self.scope, event, stamp(self.session, self.now))).scalar_one()
 
     def write_events(self) -> None:
         """Insert the events recorded so far now (a long bulk write keeps memory flat this way), and
@@ -129,24 +127,31 @@ def insert_events(conn: DBConnection | Session, scope: Scope, events: Sequence[E
                   now: datetime | None = None) -> None:
     """The audit rows of ``events``, by ``scope``'s actor."""
     if events:
-        when = now or utcnow()
-        conn.execute(insert(AuditEvent.__table__),  # the table's own insert: executemany, no ORM
-                     [_event_row(scope, e, when) for e in events])
+        when = stamp(conn, now or utcnow())
+        run_many(conn, _INSERT_EVENT, [_event_params(scope, e, when) for e in events])
 
 
-def _event_row(scope: Scope, e: Event, when: datetime) -> dict[str, Any]:
-    return dict(workspace_id=scope.workspace.id, actor=scope.actor, action=e.action, contact_id=e.contact_id,
-                channel_id=e.channel_id, before=_dump(e.before), after=_dump(e.after), created_on=when)
+_INSERT_EVENT = ("INSERT INTO audit_event (workspace_id, actor, action, contact_id, channel_id, \"before\", \"after\", "
+                 "created_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _event_params(scope: Scope, e: Event, when: Any) -> tuple:
+    """The parameters of :data:`_INSERT_EVENT` for ``e`` (``when`` as :func:`store.db.stamp` gives it)."""
+    return (scope.workspace.id, scope.actor, e.action, e.contact_id, e.channel_id, _dump(e.before), _dump(e.after),
+            when)
 
 
 def epilogue(conn: DBConnection | Session, scope: Scope, events: Sequence[Event], now: datetime | None = None) -> int:
     """THE end of every write, inside its transaction: the audit events, the change sequence bump
     and the NOTIFY that other consoles and servers listen for. Returns the new change sequence."""
     ws = scope.workspace.id
+    if isinstance(conn, Session):
+        conn.flush()  # the ORM's pending writes first: these statements go around it
     insert_events(conn, scope, events, now)
-    conn.execute(update(Workspace).where(Workspace.id == ws).values(change_seq=Workspace.change_seq + 1))
+    seq = run(conn, "UPDATE workspace SET change_seq = change_seq + 1 WHERE id = ? RETURNING change_seq",
+              (ws,)).scalar_one()
     live.notify(conn, ws)  # PostgreSQL: listeners hear it when this commits
-    return conn.execute(select(Workspace.change_seq).where(Workspace.id == ws)).scalar_one()
+    return int(seq)
 
 
 @contextmanager
