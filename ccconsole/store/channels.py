@@ -4,52 +4,27 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import overload
+from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from ccconsole.core.model import Channel as CoreChannel
 from ccconsole.store.models import Channel, Connection, Contact
+from ccconsole.store.tablerows import CHANNEL_COLUMNS, CHANNEL_ORDER, core_channel
+from ccconsole.store.tablerows import aware as aware  # re-exported: the stores read datetimes with it
 from ccconsole.store.unit import Scope, UnitOfWork, reading
-
-
-@overload
-def aware(value: datetime) -> datetime: ...
-@overload
-def aware(value: None) -> None: ...
-@overload
-def aware(value: datetime | None) -> datetime | None: ...
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back: they are UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def as_core(row: Channel) -> CoreChannel:
     assert row.id is not None  # a stored row
-    return CoreChannel(
-        id=row.id,
-        name=row.name,
-        type=row.type,
-        address=row.address,
-        schemes=tuple(s for s in row.schemes.split(",") if s),
-        roles=frozenset(r for r in row.roles.split(",") if r),
-        country=row.country,
-        match_prefixes=tuple(p for p in row.match_prefixes.split(",") if p),
-        allow_international=row.allow_international,
-        active=row.active,
-        created_on=aware(row.created_on),
-        uuid=row.uuid,
-    )
+    return core_channel(*(getattr(row, column) for column in CHANNEL_COLUMNS))
 
 
 def rows(s: Session, workspace_id: int) -> list[CoreChannel]:
     """The workspace's channels, oldest first (the order the resolver expects)."""
     return [as_core(r) for r in s.execute(select(Channel).where(Channel.workspace_id == workspace_id)
-                                          .order_by(Channel.created_on, Channel.id)).scalars().all()]
+                                          .order_by(*(getattr(Channel, c) for c in CHANNEL_ORDER))).scalars().all()]
 
 
 def all_channels(scope: Scope) -> list[CoreChannel]:
