@@ -27,6 +27,7 @@ from ccconsole.tui import actions
 from ccconsole.tui.live import LiveRefresh
 from ccconsole.tui.screens.contacts import ContactsScreen
 from ccconsole.tui.typeahead import TypeAhead
+from ccconsole.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from ccconsole.app import Workspace
@@ -60,6 +61,10 @@ class CCConsole(TypeAhead, LiveRefresh, App):
         self.db_label = db_label
         self.read_only = read_only or (workspace is not None and workspace.read_only)
         self.keymap = dict(keymap or {})
+        # quick start: the footer's keys and the opening of the workspace wait for the first rows to
+        # reach the terminal (each would otherwise be work done before that first frame)
+        self.footer_ready = workspace is not None
+        self._rows_shown = workspace is not None
         if workspace is not None:
             self._opened.set()
 
@@ -104,6 +109,25 @@ class CCConsole(TypeAhead, LiveRefresh, App):
         table shows them instead of fetching them)."""
         return self._first_page.rows if self._first_page is not None and self._workspace is None else None
 
+    def _display(self, screen: Screen, renderable) -> None:
+        """Textual's (pinned exactly): a frame goes to the terminal. The first one with the contacts
+        table drawn sets off what waited for it."""
+        shown = renderable is not None and not self._batch_count
+        super()._display(screen, renderable)
+        if shown and not self._rows_shown and getattr(screen, "rows_painted", lambda: False)():
+            self._rows_shown = True
+            self.call_later(self._after_first_rows)
+
+    def _after_first_rows(self) -> None:
+        """The first rows are on screen (or a second has passed without them): open the workspace in
+        the background and show the footer's keys."""
+        self._rows_shown = True
+        self.open_in_background()
+        if not self.footer_ready:
+            self.footer_ready = True
+            for footer in self.screen.query(KeyFooter):
+                footer.refresh(recompose=True)
+
     def open_in_background(self) -> None:
         """Open the workspace in a thread of its own (workers waiting for it must not hold up the one
         that opens it)."""
@@ -143,6 +167,8 @@ class CCConsole(TypeAhead, LiveRefresh, App):
         self.push_screen(ContactsScreen())
         if self._workspace is not None:
             self.start_watching()
+        else:
+            self.set_timer(1.0, self._after_first_rows)  # in case no frame ever shows the table
 
     @on(DataChanged)
     def _data_changed(self) -> None:

@@ -81,8 +81,11 @@ class ContactsScreen(UsesWorkspace, Screen):
         if first is None:
             table.set_filter(None)
             return
-        table.show_first_page(first)  # read at start-up; the workspace opens once this is on screen
-        self.call_after_refresh(self.console_app.open_in_background)
+        table.show_first_page(first)  # read at start-up; the workspace opens once they are on screen
+
+    def rows_painted(self) -> bool:
+        """The table has been drawn (with the rows it holds: at start-up, the first page)."""
+        return self.query_one(ContactTable).painted
 
     def _update_title(self) -> None:
         ws = self.console_app.info

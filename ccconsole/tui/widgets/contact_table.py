@@ -132,6 +132,7 @@ class ContactTable(Widget, can_focus=True):
         self._showing: tuple[tuple[str, int], int] | None = None  # (key, id) show_contact is bringing into view
         self._last_highlight: int | None = None
         self.marked: set[int] = set()  # contact ids marked with space (kept across filters and reloads)
+        self.painted = False  # rows have been drawn (tui.app opens the workspace once they are on screen)
 
     @property
     def workspace(self) -> Workspace:
@@ -447,6 +448,7 @@ class ContactTable(Widget, can_focus=True):
         return line
 
     def render_line(self, y: int) -> Strip:
+        self.painted = True
         width = self.size.width
         console = self.app.console
         if y == 0:
