@@ -72,11 +72,12 @@ class CCConsole(TypeAhead, LiveRefresh, App):
         """The workspace's change sequence moved: someone (maybe another process) wrote."""
 
     class WorkspaceOpened(Message):
-        """The workspace opened in the background is ready (or failed to open: ``error``)."""
+        """The workspace opened in the background is ready (or failed to open: ``error``); ``differs``:
+        it is not the one the first page was read from (another workspace, an older change sequence)."""
 
-        def __init__(self, error: BaseException | None = None):
+        def __init__(self, error: BaseException | None = None, differs: bool = False):
             super().__init__()
-            self.error = error
+            self.error, self.differs = error, differs
 
     # --- the workspace ---------------------------------------------------------------------------
 
@@ -144,9 +145,14 @@ class CCConsole(TypeAhead, LiveRefresh, App):
             self._opened.set()
             self.post_message(self.WorkspaceOpened(err))
             return
+        first = self._first_page
+        try:  # (a later change sequence is the watchers' business: start_watching)
+            differs = first is not None and (workspace.info != first.info or workspace.change_seq() < first.change_seq)
+        except Exception:
+            differs = True
         self._workspace = workspace
         self._opened.set()
-        if not self.post_message(self.WorkspaceOpened()):  # the app is closing already
+        if not self.post_message(self.WorkspaceOpened(differs=differs)):  # the app is closing already
             workspace.close()
 
     async def on_ccconsole_workspace_opened(self, message: WorkspaceOpened) -> None:
@@ -157,6 +163,8 @@ class CCConsole(TypeAhead, LiveRefresh, App):
         seen = self._first_page.change_seq if self._first_page is not None else None
         self._first_page = None
         self.start_watching(seen)  # a change since the first page was read reloads the screens
+        if message.differs:  # the file was replaced meanwhile: what is on screen is not its data
+            self.post_message(self.DataChanged())
         await self.release_keys()
 
     # --- screens ---------------------------------------------------------------------------------

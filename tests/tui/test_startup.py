@@ -157,3 +157,28 @@ async def test_without_a_readable_first_page_the_workspace_opens_first(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         t = table(app)
         await wait_for(pilot, lambda: t.loaded_once and t.total == 200, what="the table")
+
+
+async def test_a_database_replaced_before_the_workspace_opens_shows_its_own_rows(tmp_path):
+    """The file the first page came from is replaced (its change sequence went back): the table reloads."""
+    url = demo(tmp_path)
+    app = make_app(url, quick_start=True)
+    gate = gated(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            t = table(app)
+            await wait_for(pilot, lambda: len(t.rows) > 0, what="the first page")
+            other = tmp_path / "other.db"
+            ws = open_workspace(f"sqlite:///{other}", workspace_name="Kigali Health", country="RW")
+            try:
+                only = ws.contacts.create("Only One", ["tel:+250788000123"])
+            finally:
+                ws.close()
+            (tmp_path / "demo.db").unlink()
+            for suffix in ("-wal", "-shm"):
+                (tmp_path / f"demo.db{suffix}").unlink(missing_ok=True)
+            other.rename(tmp_path / "demo.db")
+            gate.set()
+            await wait_for(pilot, lambda: [r.id for r in t.rows] == [only.id], what="the other file's rows")
+    finally:
+        gate.set()
