@@ -51,9 +51,10 @@ class ContactsScreen(UsesWorkspace, Screen):
     def __init__(self) -> None:
         # the breakpoint class (-narrow, -wide) for the terminal's width now: Textual sets it on the first
         # resize, which would style every widget a second time before the first frame
-        app = active_app.get()
-        super().__init__(classes=" ".join(self._get_breakpoint_classes(app.size.width,
-                                                                        app.HORIZONTAL_BREAKPOINTS or [])))
+        app = active_app.get(None)
+        breakpoints = (app.HORIZONTAL_BREAKPOINTS or []) if app is not None else []
+        super().__init__(classes=" ".join(self._get_breakpoint_classes(app.size.width, breakpoints))
+                         if app is not None else None)
         self._preview_timer: Timer | None = None
         self._highlighted: int | None = None
 
