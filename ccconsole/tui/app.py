@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +34,15 @@ if TYPE_CHECKING:
 # a source checkout's stylesheet (styles/ beside the package) wins over the installed ccconsole.styles, so
 # code run from a checkout (PYTHONPATH, a git worktree) never pairs with another checkout's styles
 _CHECKOUT_CSS = Path(__file__).resolve().parents[2] / "styles" / "ccconsole.tcss"
-CSS_FILE = str(_CHECKOUT_CSS) if _CHECKOUT_CSS.exists() else str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
+
+
+def _installed_css() -> str:
+    from importlib.resources import files  # (only when installed: it costs start-up time)
+
+    return str(files("ccconsole.styles").joinpath("ccconsole.tcss"))
+
+
+CSS_FILE = str(_CHECKOUT_CSS) if _CHECKOUT_CSS.exists() else _installed_css()
 
 
 class CCConsole(TypeAhead, LiveRefresh, App):
