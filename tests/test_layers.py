@@ -115,3 +115,29 @@ def test_importing_every_use_case_loads_no_ui_library():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_the_console_starts_without_the_database_libraries(tmp_path):
+    """Start-up (issue 15): the command line, the console and the first page read at start-up load no
+    SQLAlchemy, SQLModel, Alembic or query parser (they load in the background once rows are on screen)."""
+    from tests.store_helpers import rw_store
+
+    url = f"sqlite:///{tmp_path / 'start.db'}"
+    ws = rw_store(url)
+    ws.contacts.create("Jane", ["tel:+250788383383"])
+    ws.close()
+    code = (
+        "import sys\n"
+        "import ccconsole.cli, ccconsole.tui.app\n"
+        "from ccconsole.app import start\n"
+        f"page = start.first_page({url!r})\n"
+        "assert page is not None and [r.name for r in page.rows] == ['Jane'], page\n"
+        "heavy = ('sqlalchemy', 'sqlmodel', 'alembic', 'lark', 'pydantic', 'ccconsole.app.workspace',\n"
+        "         'ccconsole.cli.commands', 'ccconsole.tui.screens.editor')\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(heavy))\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

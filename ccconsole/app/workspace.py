@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
+from ccconsole.app.start import database_label as database_label  # re-exported: it lived here
 from ccconsole.core.views import WorkspaceInfo
 from ccconsole.errors import StoreError, ValidationFailed
 from ccconsole.settings import default_actor
@@ -244,19 +245,3 @@ def open_workspace(url: str, *, actor: str | None = None, read_only: bool = Fals
     if not read_only:
         ws.cleanup.catch_up()
     return ws
-
-
-def database_label(url: str) -> str:
-    """The database as the title bar shows it: no password, the home directory as ~."""
-    from pathlib import Path
-
-    from sqlalchemy.engine import make_url
-
-    path = db.sqlite_path(url)
-    if path is not None:
-        home, shown = str(Path.home()), str(path)
-        return "sqlite:" + ("~" + shown[len(home):] if shown.startswith(home + "/") else shown)
-    try:
-        return make_url(db.normalize_url(url)).render_as_string(hide_password=True)
-    except Exception:
-        return url

@@ -5,9 +5,6 @@ console and every command (``ccconsole.settings``). Commands that print data tak
 Mistakes exit non-zero with one line on stderr.
 """
 
-from ccconsole.cli import api as _api  # noqa: F401  (registers serve and tokens on main)
-from ccconsole.cli import cleanup as _cleanup  # noqa: F401  (registers the cleanup commands on main)
-from ccconsole.cli import commands as _commands  # noqa: F401  (registers the subcommands on main)
-from ccconsole.cli.base import main
+from ccconsole.cli.base import main  # its subcommands' modules load when one is looked up (base.Commands)
 
 __all__ = ["main"]

@@ -1,5 +1,9 @@
 """The command line's frame: the root group, the options every command shares, opening the
-workspace through the one settings resolution, and mistakes as one line (never a traceback)."""
+workspace through the one settings resolution, and mistakes as one line (never a traceback).
+
+The console is the default command and starts on every ``ccconsole``: this module loads only what it
+needs (click, the settings). The subcommands' modules load when a subcommand is looked up
+(:class:`Commands`), the application layer when a command opens the workspace."""
 
 from __future__ import annotations
 
@@ -8,17 +12,16 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ccconsole import settings as settings_mod
-from ccconsole.app import Workspace, open_workspace
-from ccconsole.app import demo as demo_app
-from ccconsole.core import urns as urnlib
-from ccconsole.core.query import QueryError
 from ccconsole.core.text import visible
 from ccconsole.errors import StoreError, ValidationFailed, translate
+
+if TYPE_CHECKING:
+    from ccconsole.app import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +66,9 @@ def opened(ctx: click.Context, db_url: str | None = None, *, read_only: bool = F
            **kw: Any) -> Iterator[Workspace]:
     """The workspace the invocation names, closed when the command is done. ``read_only``: the
     command only reads (no migration, nothing opened for writing)."""
+    from ccconsole.app import demo as demo_app
+    from ccconsole.app import open_workspace
+
     s = resolve(ctx, db_url)
     try:
         if s.demo and not s.read_only:
@@ -85,11 +91,16 @@ def handles_errors(f: F) -> F:
             return f(*args, **kwargs)
         except ValidationFailed as err:
             raise Fail("; ".join(f"{k}: {v}" if k else v for k, v in err.errors.items())) from err
-        except (StoreError, urnlib.URNError) as err:
+        except StoreError as err:
             raise Fail(str(err)) from err
-        except QueryError as err:
-            raise Fail(f"Bad query: {err}") from err
         except Exception as err:
+            from ccconsole.core.query import QueryError  # loaded by then: the command used them
+            from ccconsole.core.urns import URNError
+
+            if isinstance(err, URNError):
+                raise Fail(str(err)) from err
+            if isinstance(err, QueryError):
+                raise Fail(f"Bad query: {err}") from err
             translated = translate(err)
             if translated is not None:
                 raise Fail(str(translated)) from err
@@ -116,7 +127,24 @@ def emit(data: Any, as_json: bool, lines: Iterable[str]) -> None:
             echo(line)
 
 
-@click.group(invoke_without_command=True)
+class Commands(click.Group):
+    """The root group. Its subcommands are registered by their modules (``commands``, ``cleanup``,
+    ``api``), imported the first time a subcommand is looked up or listed: the console, run when none
+    is given, starts without them."""
+
+    def _register(self) -> None:
+        from ccconsole.cli import api, cleanup, commands  # noqa: F401  (each registers its commands on main)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._register()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._register()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=Commands, invoke_without_command=True)
 @db_option
 @click.option("--demo", is_flag=True, help="Use the demo workspace (created on first use).")
 @click.option("--actor", default=None, help="Name recorded in the audit log (default: $SUDO_USER or $USER).")
@@ -141,6 +169,8 @@ def main(ctx: click.Context, db_url: str | None, demo: bool, actor: str | None, 
     s = resolve(ctx)
     try:
         if s.demo and not s.read_only:
+            from ccconsole.app import demo as demo_app
+
             demo_app.ensure(s.db, actor=s.actor, announce=lambda text: click.echo(text, err=True))
         run_console(s.db, actor=s.actor, read_only=s.read_only, mouse=s.mouse, keymap=s.keys)
     except StoreError as err:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import overload
+from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
@@ -13,56 +12,24 @@ from sqlmodel import Session
 from ccconsole.core.model import Channel as CoreChannel
 from ccconsole.store.db import read_time, run
 from ccconsole.store.models import Channel, Connection, Contact
+from ccconsole.store.tablerows import CHANNEL_COLUMNS, CHANNEL_ORDER, core_channel
+from ccconsole.store.tablerows import aware as aware  # re-exported: the stores read datetimes with it
 from ccconsole.store.unit import Scope, UnitOfWork, reading
-
-
-@overload
-def aware(value: datetime) -> datetime: ...
-@overload
-def aware(value: None) -> None: ...
-@overload
-def aware(value: datetime | None) -> datetime | None: ...
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back: they are UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def as_core(row: Channel) -> CoreChannel:
     assert row.id is not None  # a stored row
-    return CoreChannel(
-        id=row.id,
-        name=row.name,
-        type=row.type,
-        address=row.address,
-        schemes=tuple(s for s in row.schemes.split(",") if s),
-        roles=frozenset(r for r in row.roles.split(",") if r),
-        country=row.country,
-        match_prefixes=tuple(p for p in row.match_prefixes.split(",") if p),
-        allow_international=row.allow_international,
-        active=row.active,
-        created_on=aware(row.created_on),
-        uuid=row.uuid,
-    )
+    return core_channel(*(getattr(row, column) for column in CHANNEL_COLUMNS))
 
 
 def rows(s: Session, workspace_id: int) -> list[CoreChannel]:
     """The workspace's channels, oldest first (the order the resolver expects). Straight through the
     driver: every write's problems refresh reads them."""
-    found = run(s, "SELECT id, name, type, address, schemes, roles, country, match_prefixes, allow_international, "
-                   "active, created_on, uuid FROM channel WHERE workspace_id = ? ORDER BY created_on, id",
-                (workspace_id,)).all()
-    return [CoreChannel(id=i, name=name, type=kind, address=address, schemes=_split(schemes),
-                        roles=frozenset(_split(roles)), country=country, match_prefixes=_split(prefixes),
-                        allow_international=bool(international), active=bool(active),
-                        created_on=read_time(created) or created, uuid=uuid)
-            for i, name, kind, address, schemes, roles, country, prefixes, international, active, created, uuid
-            in found]
-
-
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(p for p in text.split(",") if p)
+    found = run(s, f"SELECT {', '.join(CHANNEL_COLUMNS)} FROM channel WHERE workspace_id = ? "
+                   f"ORDER BY {', '.join(CHANNEL_ORDER)}", (workspace_id,)).all()
+    columns = [dict(zip(CHANNEL_COLUMNS, r, strict=True)) for r in found]
+    # SQLite gives the driver's text for a datetime
+    return [core_channel(**{**c, "created_on": read_time(c["created_on"])}) for c in columns]
 
 
 def all_channels(scope: Scope) -> list[CoreChannel]:

@@ -14,14 +14,11 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from ccconsole.core import urns as urnlib
-from ccconsole.core.lockin import lock_in
 from ccconsole.core.model import Connection as CoreConnection
-from ccconsole.core.model import Contact as CoreContact
-from ccconsole.core.model import Status
-from ccconsole.core.routing import Channels, route
 from ccconsole.core.views import ConnectionView, ContactRow, ContactView
 from ccconsole.errors import RACE_TEXT, NotFound, RaceLost
 from ccconsole.store import channels as channel_rows
+from ccconsole.store import tablerows
 from ccconsole.store.channels import aware
 from ccconsole.store.db import marks, read_time, run, stamp
 from ccconsole.store.models import (
@@ -387,7 +384,7 @@ def filter_clause(scope: Scope, text: str | None) -> Any:
 
 def base(scope: Scope, text: str | None) -> Any:
     """SELECT the live contacts matching ``text`` (id, uuid, name, status, last seen)."""
-    q = select(Contact.id, Contact.uuid, Contact.name, Contact.status, Contact.last_seen_on).where(
+    q = select(*(getattr(Contact, c) for c in tablerows.CONTACT_COLUMNS)).where(
         Contact.workspace_id == scope.workspace.id, Contact.deleted_on.is_(None))
     clause = filter_clause(scope, text)
     return q.where(clause) if clause is not None else q
@@ -399,9 +396,9 @@ def page(scope: Scope, *, after: tuple[str, int] | None = None, before: tuple[st
     ``before`` or the last page (``last``). Each row carries its priority connection and route."""
     limit = max(1, min(limit, PAGE_MAX))
     q = base(scope, text)
-    key = tuple_(Contact.name, Contact.id)
-    forward = (Contact.name, Contact.id)
-    backward = (Contact.name.desc(), Contact.id.desc())
+    forward = tuple(getattr(Contact, c) for c in tablerows.CONTACT_ORDER)  # (name, id), as store.startup
+    key = tuple_(*forward)
+    backward = tuple(c.desc() for c in forward)
     if after is not None:
         q, order = q.where(key > tuple_(*after)), forward
     elif before is not None:
@@ -431,22 +428,10 @@ def rows_for(scope: Scope, contact_ids: Sequence[int]) -> list[ContactRow]:
 
 def _rows(s: Session, scope: Scope, rows: Sequence[Any]) -> list[ContactRow]:
     ids = [r[0] for r in rows]
-    conns: dict[int, list[CoreConnection]] = {i: [] for i in ids}
-    if ids:
-        for cid, identity, affinity, display in s.execute(
-                select(Connection.contact_id, Connection.identity, Connection.affinity_channel_id,
-                       Connection.display)
-                .where(Connection.contact_id.in_(ids))
-                .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)).all():
-            conns[cid].append(CoreConnection(identity, affinity, display))
-    chans = Channels(channel_rows.rows(s, scope.workspace.id))
-    result = []
-    for cid, cuuid, name, status, last_seen in rows:
-        core = CoreContact(Status(status), tuple(conns[cid]), name, cid)
-        result.append(ContactRow(cid, cuuid, name, status, aware(last_seen),
-                                 core.connections[0].identity if core.connections else None,
-                                 route(core, chans), lock_in(core, chans)))
-    return result
+    conns = s.execute(select(*(getattr(Connection, c) for c in tablerows.CONNECTION_COLUMNS))
+                      .where(Connection.contact_id.in_(ids))
+                      .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)).all() if ids else []
+    return tablerows.contact_rows(rows, conns, channel_rows.rows(s, scope.workspace.id))
 
 
 def count(scope: Scope, text: str | None = None) -> int:

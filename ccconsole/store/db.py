@@ -6,7 +6,6 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
@@ -19,11 +18,15 @@ from sqlmodel import Session
 
 from ccconsole import errors
 from ccconsole.errors import StoreError, describe, is_locked
+from ccconsole.store import revisions
+from ccconsole.store.revisions import MIGRATIONS, known_revisions
+from ccconsole.store.startup import normalize_url
+
+_schema = known_revisions  # (every revision this code knows, the heads): tests/store checks it against Alembic
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_OPTION = "ccconsole_write"  # execution option: this transaction will write
 MIGRATION_LOCK = 7_263_110_042  # PostgreSQL advisory lock: one ccconsole at a time upgrades a schema
 URL_HINT = "use a SQLite file path or postgresql+psycopg://user@host/db"
@@ -47,19 +50,6 @@ def register_sqlite_functions(dbapi_conn) -> None:
 
     dbapi_conn.create_function(FOLD_FUNCTION, 1, sqlite_fold, deterministic=True)
     dbapi_conn.create_function(NUMBER_KEY_FUNCTION, 1, sqlite_number_key, deterministic=True)
-
-
-def normalize_url(url: str) -> str:
-    """Accept a bare file path for SQLite and plain ``postgresql://`` (driven by psycopg 3).
-
-    A path keeps its characters literally: a ``%`` that would read as an escape (``%25``) and a
-    ``?`` are escaped in the URL (``make_url`` decodes them back), anything else is left as it is."""
-    if "://" not in url:
-        path = str(Path(url).expanduser())
-        return "sqlite:///" + re.sub(r"%(?=[0-9A-Fa-f]{2})", "%25", path).replace("?", "%3F")
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 def _hide_password(url: str) -> str:
@@ -180,29 +170,6 @@ def _alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
-
-
-@lru_cache(maxsize=1)
-def _schema() -> tuple[frozenset[str], frozenset[str]]:
-    """(every revision this code knows, the head revisions), read off the migration files' ``revision``
-    and ``down_revision`` lines without importing Alembic (it costs ~0.3 s of every start-up; opening a
-    current database needs none of it). tests/store checks this against Alembic's own answer."""
-    known: set[str] = set()
-    parents: set[str] = set()
-    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
-        source = path.read_text(encoding="utf-8")
-        revision = _REVISION.search(source)
-        if revision is None:
-            continue
-        known.add(revision.group(1))
-        down = _DOWN.search(source)
-        if down is not None:
-            parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
-    return frozenset(known), frozenset(known - parents)
-
-
 def _stored_heads(conn) -> set[str]:
     """The revisions recorded in ``alembic_version`` (none when the table is missing); plain SQL."""
     if not inspect(conn).has_table("alembic_version"):
@@ -225,14 +192,11 @@ def _schema_state(conn) -> str:
     """``current``, ``older`` or ``empty`` (no ccconsole schema); StoreError for a newer one.
     Only reads: the revision table is not created when missing."""
     heads = _stored_heads(conn)
-    known, newest = _schema()
-    unknown = sorted(h for h in heads if h not in known)
-    if unknown:
-        raise StoreError(f"The database was created by a newer ccconsole (schema {', '.join(unknown)}); "
-                         "upgrade ccconsole to open it.")
-    if not heads:
-        return "empty"
-    return "current" if set(heads) == newest else "older"
+    found = revisions.state(heads)
+    if found == "newer":
+        raise StoreError(f"The database was created by a newer ccconsole (schema "
+                         f"{', '.join(revisions.unknown(heads))}); upgrade ccconsole to open it.")
+    return found
 
 
 def _failure(engine: Engine, err: Exception) -> StoreError:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from ccconsole.app import Workspace
-
 if TYPE_CHECKING:
     from textual.app import App
 
+    from ccconsole.app import Workspace
     from ccconsole.tui.app import CCConsole
 
 

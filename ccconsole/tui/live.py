@@ -61,16 +61,21 @@ class LiveRefresh(_AppBase):
 
     (A plain mixin: Textual's ``@on`` only registers on its own classes, so handlers go by name.)"""
 
-    workspace: Workspace
     DataChanged: type[Message]
+
+    if TYPE_CHECKING:
+        @property
+        def workspace(self) -> Workspace: ...
 
     POLL_SECONDS = 0.25
     PG_POLL_SECONDS = 2.0
 
     db_problem: str | None = None
 
-    def start_watching(self) -> None:
-        self._seen_seq: int | None = None
+    def start_watching(self, seen: int | None = None) -> None:
+        """Poll (and on PostgreSQL listen) from now on; ``seen``: the change sequence what is on screen
+        was read at (a change since then reloads the screens), else the first poll's."""
+        self._seen_seq: int | None = seen
         self._poll_failures = 0
         self._poll_resume_at = 0.0
         self.db_problem = None

@@ -39,6 +39,8 @@ class AuditScreen(UsesWorkspace, Screen):
         super().__init__()
         self.contact_id = contact_id
         self.contact_name = contact_name
+        # the app action that leads here (tui.app.top_level): the workspace's log, not a contact's
+        self.top_level = "audit" if contact_id is None else None
         self.entries: list[AuditEntry] = []
         self.total: int | None = None
         self.exhausted = False

@@ -27,6 +27,7 @@ CHANNEL_TYPES = sorted({t for s in urnlib.SCHEMES.values() for t in s.channel_ty
 
 class ChannelsScreen(UsesWorkspace, Screen):
     BINDINGS = actions.bindings("channels")
+    top_level = "channels"  # the app action that leads here (tui.app.top_level)
     AUTO_FOCUS = "DataTable"
 
     class Loaded(Message):

@@ -38,6 +38,7 @@ class ProblemsScreen(UsesWorkspace, Screen):
     """Each problem with how many contacts have it; enter lists them."""
 
     BINDINGS = actions.bindings("problems")
+    top_level = "problems"  # the app action that leads here (tui.app.top_level)
     AUTO_FOCUS = "DataTable"
 
     class Loaded(Message):

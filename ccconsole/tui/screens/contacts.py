@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import events, on, work
+from textual._context import active_app
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -10,7 +11,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from ccconsole.core import query
 from ccconsole.core.views import RouteView
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
@@ -21,6 +21,10 @@ from ccconsole.tui.widgets.route_preview import RoutePreview
 
 def canonical_or_none(text: str | None, country: str | None) -> str | None:
     """The canonical form of a (valid) query for the border title."""
+    if not text:
+        return None
+    from ccconsole.core import query  # the parser loads with the first query, not at start-up
+
     try:
         return query.canonical(query.parse(text, country)) or None
     except query.QueryError:
@@ -30,6 +34,7 @@ def canonical_or_none(text: str | None, country: str | None) -> str | None:
 class ContactsScreen(UsesWorkspace, Screen):
     BINDINGS = actions.bindings("contacts")
     AUTO_FOCUS = "ContactTable"
+    top_level = "contacts"  # the app action that leads here (tui.app.top_level)
 
     class Routed(Message):
         def __init__(self, contact_id: int, view: RouteView | None, error: str | None = None):
@@ -44,13 +49,18 @@ class ContactsScreen(UsesWorkspace, Screen):
             self.name, self.error = name, error
 
     def __init__(self) -> None:
-        super().__init__()
+        # the breakpoint class (-narrow, -wide) for the terminal's width now: Textual sets it on the first
+        # resize, which would style every widget a second time before the first frame
+        app = active_app.get(None)
+        breakpoints = (app.HORIZONTAL_BREAKPOINTS or []) if app is not None else []
+        super().__init__(classes=" ".join(self._get_breakpoint_classes(app.size.width, breakpoints))
+                         if app is not None else None)
         self._preview_timer: Timer | None = None
         self._highlighted: int | None = None
 
 
     def compose(self) -> ComposeResult:
-        ws = self.workspace.info
+        ws = self.console_app.info  # known before the workspace is open
         yield Static(id="title-bar")
         with Horizontal(id="main"):
             with Vertical(id="table-pane"):
@@ -58,7 +68,7 @@ class ContactsScreen(UsesWorkspace, Screen):
                                              'AND status = active',
                                  id="filter")
                 yield Static(id="filter-status", markup=False)
-                yield ContactTable(self.workspace, country=ws.country, timezone=ws.timezone, id="contacts")
+                yield ContactTable(lambda: self.workspace, country=ws.country, timezone=ws.timezone, id="contacts")
             yield RoutePreview(ws.country, ws.timezone, id="preview")
         yield KeyFooter()
 
@@ -68,10 +78,18 @@ class ContactsScreen(UsesWorkspace, Screen):
         table = self.query_one(ContactTable)
         table.border_title = "Contacts"
         self._update_title()
-        table.set_filter(None)
+        first = self.console_app.first_rows()
+        if first is None:
+            table.set_filter(None)
+            return
+        table.show_first_page(first)  # read at start-up; the workspace opens once they are on screen
+
+    def rows_painted(self) -> bool:
+        """The table has been drawn (with the rows it holds: at start-up, the first page)."""
+        return self.query_one(ContactTable).painted
 
     def _update_title(self) -> None:
-        ws = self.workspace.info
+        ws = self.console_app.info
         table = self.query_one(ContactTable)
         count = table.position_label()
         mode = "  [read-only]" if self.console_app.read_only else ""
@@ -180,6 +198,8 @@ class ContactsScreen(UsesWorkspace, Screen):
         text = text.strip()
         status.display = bool(text)
         status.remove_class("error")
+        from ccconsole.core import query
+
         try:
             node = query.parse(text, self.workspace.info.country)
         except query.QueryError as err:

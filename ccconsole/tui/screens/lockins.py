@@ -52,6 +52,7 @@ def conditions_mark(row: lockins.AffinityRow) -> Text:
 
 class LockInsScreen(UsesWorkspace, Screen):
     BINDINGS = actions.bindings("lockins")
+    top_level = "lockins"  # the app action that leads here (tui.app.top_level)
     AUTO_FOCUS = "#lockins"
 
     class Loaded(Message):

@@ -7,8 +7,10 @@ by contact id so that refreshes and edits keep it on the same contact. Rows are 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.segment import Segment
@@ -20,15 +22,18 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ccconsole.app import Workspace
+from ccconsole.app.start import PAGE
 from ccconsole.core import urns as urnlib
 from ccconsole.core.lockin import LockInKind
 from ccconsole.core.views import ContactRow
 from ccconsole.tui import safe
 from ccconsole.tui.base import failure_text
 
+if TYPE_CHECKING:
+    from ccconsole.app import Workspace
+
 WINDOW_MAX = 600  # rows kept in memory at most
-FETCH = 100  # rows fetched per page
+FETCH = PAGE  # rows fetched per page (the first fetch is the default view's first page: app.start)
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,11 @@ class ContactTable(Widget, can_focus=True):
             super().__init__()
             self.text = text
 
-    def __init__(self, workspace: Workspace, *, country: str | None, timezone: str = "UTC", id: str | None = None):
+    def __init__(self, workspace: Callable[[], Workspace], *, country: str | None, timezone: str = "UTC",
+                 id: str | None = None):
+        """``workspace`` gives the open workspace (called in the workers: it may wait for it to open)."""
         super().__init__(id=id)
-        self.workspace = workspace
+        self._workspace = workspace
         self.country = country
         try:
             self.tz = ZoneInfo(timezone)
@@ -125,6 +132,11 @@ class ContactTable(Widget, can_focus=True):
         self._showing: tuple[tuple[str, int], int] | None = None  # (key, id) show_contact is bringing into view
         self._last_highlight: int | None = None
         self.marked: set[int] = set()  # contact ids marked with space (kept across filters and reloads)
+        self.painted = False  # rows have been drawn (tui.app opens the workspace once they are on screen)
+
+    @property
+    def workspace(self) -> Workspace:
+        return self._workspace()
 
     # --- geometry ------------------------------------------------------------------------------
 
@@ -175,6 +187,16 @@ class ContactTable(Widget, can_focus=True):
             self.post_message(self.Failed(f"Could not count contacts: {failure_text(err)}"))
             return
         self.post_message(self.Counted(generation, total))
+
+    def show_first_page(self, rows: list[ContactRow]) -> None:
+        """Show ``rows`` as the first page of the unfiltered table, read ahead (at start-up): as if
+        ``set_filter(None)`` had fetched them."""
+        self.filter_text = None
+        self.total = None
+        self._showing = None
+        self._generation += 1
+        self._count_after_load = self._generation
+        self.on_contact_table_loaded(self.Loaded(self._generation, rows, "first", None))
 
     def set_filter(self, text: str | None) -> None:
         self.filter_text = text or None
@@ -426,6 +448,7 @@ class ContactTable(Widget, can_focus=True):
         return line
 
     def render_line(self, y: int) -> Strip:
+        self.painted = True
         width = self.size.width
         console = self.app.console
         if y == 0:

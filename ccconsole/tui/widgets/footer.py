@@ -29,8 +29,8 @@ class KeyFooter(Footer):
         self._width = 0
 
     def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
-            return
+        if not self._bindings_ready or not getattr(self.app, "footer_ready", True):
+            return  # (at start-up the keys follow the first rows: tui.app)
         active = self.screen.active_bindings
         seen: set[str] = set()
         found: list[tuple[int, int, Binding, bool, str]] = []
