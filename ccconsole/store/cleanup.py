@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
+from ccconsole.store.db import execute_in, read_time, run_many, select_in, stamp
 from ccconsole.store.models import AuditEvent, Connection, Contact, ContactGroup, GroupMembership, Message
 from ccconsole.store.unit import Scope
 
-CONNECTIONS = Connection.__table__  # the Core table: executemany updates by id, not the ORM's bulk path
 CONNECTION_STATE = ("id", "contact_id", "identity", "priority", "affinity_channel_id", "affinity_since",
                     "affinity_message_id")
 
@@ -166,29 +166,34 @@ def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], n
     from ccconsole.core import problems as rules
 
     ws, country = scope.workspace.id, scope.workspace.country
-    heads = {r.id: r for r in s.execute(select(Contact.id, Contact.name, Contact.status, Contact.language)
-                                        .where(Contact.id.in_(list(contact_ids)), Contact.deleted_on.is_(None))
-                                        .order_by(Contact.id).with_for_update()).all()}
-    conns: dict[int, list[dict[str, Any]]] = {cid: [] for cid in heads}
-    columns = [getattr(Connection, c) for c in CONNECTION_STATE] + [Connection.path]
-    for row in s.execute(select(*columns).where(Connection.contact_id.in_(list(heads)))
-                         .order_by(Connection.contact_id, Connection.priority.desc(), Connection.id)
-                         .with_for_update()).all():
-        conns[row.contact_id].append(dict(row._mapping))
+    s.flush()  # the statements below go straight through the driver (store.db.run), around the ORM
+    db = s.connection()
+    lock = " FOR UPDATE" if db.dialect.name == "postgresql" else ""  # SQLite: the write lock is held
+    heads = {r[0]: r for r in select_in(db, "SELECT id, name, status, language FROM contact WHERE id {in} "
+                                              "AND deleted_on IS NULL ORDER BY id" + lock, list(contact_ids))}
+    conns: dict[int, list[dict[str, Any]]] = {cid: [] for cid in sorted(heads)}
+    columns = (*CONNECTION_STATE, "path")
+    listed = ", ".join(columns)
+
+    def as_dict(row: Sequence[Any]) -> dict[str, Any]:
+        found = dict(zip(columns, row, strict=True))
+        found["affinity_since"] = read_time(found["affinity_since"])
+        return found
+
+    for row in select_in(db, f"SELECT {listed} FROM connection WHERE contact_id {{in}} "
+                               f"ORDER BY contact_id, priority DESC, id" + lock, list(heads)):
+        conns[row[1]].append(as_dict(row))
     wanted = {c["identity"]: new for cl in conns.values() for c in cl
               if (new := rules.renormalize(c["identity"], country)) is not None}
     loaded = {c["id"]: c for cl in conns.values() for c in cl}  # one dict per row, shared below
     holders: dict[str, dict[str, Any]] = {}
-    news = sorted(set(wanted.values()))
-    for start in range(0, len(news), 1000):
-        for row in s.execute(select(*columns).where(Connection.workspace_id == ws,
-                                                    Connection.identity.in_(news[start:start + 1000]))
-                             .order_by(Connection.identity).with_for_update()).all():
-            holders[row.identity] = loaded.get(row.id) or dict(row._mapping)
+    for row in select_in(db, f"SELECT {listed} FROM connection WHERE workspace_id = {{p}} AND identity {{in}}"
+                               + lock, sorted(set(wanted.values())), ws):
+        holders[row[2]] = loaded.get(row[0]) or as_dict(row)
     in_place, retarget, detach, repoint = [], [], [], []
     results = []
-    for cid, head in heads.items():
-        mine = conns[cid]
+    for cid, mine in conns.items():
+        _, name, status, language = heads[cid]
         before = [(c["identity"], c["affinity_channel_id"]) for c in mine]
         outcomes, items = [], []
         for conn in mine:
@@ -203,7 +208,7 @@ def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], n
             item: dict[str, Any] = {"old": conn["identity"], "new": new, "outcome": outcome.value,
                                     "local": _saved(conn)}
             if target is None:  # the connection becomes it in place
-                in_place.append(dict(_id=conn["id"], _identity=new, _path=new.partition(":")[2]))
+                in_place.append((new, new.partition(":")[2], conn["id"]))
                 conn["identity"] = new
                 holders[new] = conn
             else:  # dropped into the contact's own (or a detached) connection with that number
@@ -222,27 +227,23 @@ def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], n
         now_mine.update((t["id"], t) for t in retarget if t["contact_id"] == cid)  # a detached row it took
         after = [(c["identity"], c["affinity_channel_id"])
                  for c in sorted(now_mine.values(), key=lambda c: (-c["priority"], c["id"])) if c["contact_id"] == cid]
-        results.append(Renormalized(cid, head.name, head.status, head.language, outcomes, before, after, items))
+        results.append(Renormalized(cid, name, status, language, outcomes, before, after, items))
     if in_place:
-        s.execute(update(CONNECTIONS).where(CONNECTIONS.c.id == bindparam("_id"))
-                  .values(identity=bindparam("_identity"), path=bindparam("_path")), in_place)
+        run_many(db, "UPDATE connection SET identity = ?, path = ? WHERE id = ?", in_place)
     for local_id, target_id, item in repoint:
         item["messages"] = repoint_messages(s, local_id, target_id)
     if retarget:
-        s.execute(update(CONNECTIONS).where(CONNECTIONS.c.id == bindparam("_id")).values(
-            contact_id=bindparam("_cid"), priority=bindparam("_priority"),
-            affinity_channel_id=bindparam("_aff"), affinity_since=bindparam("_since"),
-            affinity_message_id=bindparam("_msg")),
-            [dict(_id=t["id"], _cid=t["contact_id"], _priority=t["priority"], _aff=t["affinity_channel_id"],
-                  _since=t["affinity_since"], _msg=t["affinity_message_id"]) for t in retarget])
+        run_many(db, "UPDATE connection SET contact_id = ?, priority = ?, affinity_channel_id = ?, affinity_since = ?, "
+                       "affinity_message_id = ? WHERE id = ?",
+                 [(t["contact_id"], t["priority"], t["affinity_channel_id"], stamp(db, t["affinity_since"]),
+                   t["affinity_message_id"], t["id"]) for t in retarget])
     if detach:
-        s.execute(update(Connection).where(Connection.id.in_(detach)).values(
-            contact_id=None, affinity_channel_id=None, affinity_since=None, affinity_message_id=None)
-            .execution_options(synchronize_session=False))
+        execute_in(db, "UPDATE connection SET contact_id = NULL, affinity_channel_id = NULL, affinity_since = NULL, "
+                         "affinity_message_id = NULL WHERE id {in}", detach)
     changed = [r.contact_id for r in results if r.items]
     if changed:
-        s.execute(update(Contact).where(Contact.id.in_(changed))
-                  .values(version=Contact.version + 1, modified_on=now).execution_options(synchronize_session=False))
+        execute_in(db, "UPDATE contact SET version = version + 1, modified_on = {p} WHERE id {in}", changed,
+                   stamp(db, now))
     return results
 
 
