@@ -5,15 +5,14 @@ first, by key (index ``ix_contact_ws_modified_id``, migration 0005)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import bindparam, delete, exists, func, literal, select, tuple_, update
 from sqlmodel import Session
 
 from ccconsole.core.views import ApiContact, ApiField, ApiGroup, ApiToken, ConnectionView
 from ccconsole.store.channels import aware
-from ccconsole.store.db import WRITE_OPTION, run, select_in
+from ccconsole.store.db import WRITE_OPTION, read_time, run, select_in
 from ccconsole.store.models import ApiToken as TokenRow
 from ccconsole.store.models import (
     Connection,
@@ -191,15 +190,6 @@ def contact_page(scope: Scope, *, limit: int, key: tuple[datetime, int] | None =
         return records(s, ids)
 
 
-def _when(value: Any) -> datetime | None:
-    """A datetime column read through the driver: SQLite gives its stored text, PostgreSQL a datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def records(s: Session, ids: Sequence[int]) -> list[ApiContact]:
     """The API's view of these contacts, in this order: four queries for the whole page, straight
     through the driver (Core's per-value processing cost more than the queries for a page of 250)."""
@@ -215,7 +205,7 @@ def records(s: Session, ids: Sequence[int]) -> list[ApiContact]:
     for row in select_in(conn, "SELECT contact_id, id, identity, display, priority, affinity_channel_id, "
                                "affinity_since, affinity_message_id FROM connection WHERE contact_id {in} "
                                "ORDER BY contact_id, priority DESC, id", id_list):
-        conns[row[0]].append(ConnectionView(row[1], row[2], row[3], row[4], row[5], _when(row[6]), row[7]))
+        conns[row[0]].append(ConnectionView(row[1], row[2], row[3], row[4], row[5], read_time(row[6]), row[7]))
     groups_of: dict[int, list[tuple[str, str]]] = {i: [] for i in id_list}
     for cid, guuid, gname in select_in(
             conn, "SELECT m.contact_id, g.uuid, g.name FROM group_membership m JOIN contact_group g "
@@ -232,8 +222,8 @@ def records(s: Session, ids: Sequence[int]) -> list[ApiContact]:
         # a contact merged into another (domain.md section 8) is deleted too: listed as deleted
         deleted = deleted_on is not None
         result.append(ApiContact(
-            id=i, uuid=uuid, name=name, language=language, status=status, created_on=_when(created) or created,
-            modified_on=_when(modified) or modified, last_seen_on=_when(last_seen), deleted=deleted,
+            id=i, uuid=uuid, name=name, language=language, status=status, created_on=read_time(created) or created,
+            modified_on=read_time(modified) or modified, last_seen_on=read_time(last_seen), deleted=deleted,
             connections=tuple(conns[i]), groups=tuple(groups_of[i]), fields=tuple(values[i])))
     return result
 
