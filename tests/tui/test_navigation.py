@@ -126,3 +126,21 @@ def test_readme_keys_table_lists_every_key_of_every_screen():
         elif shown in ("PgUp/PgDn", "arrows") and shown not in rows[spec.scope]:
             missing.append(f"{spec.id}: {shown}")
     assert not missing, missing
+
+
+async def test_the_editor_footer_ranks_its_keys_and_leaves_out_whole_ones(ws):
+    """Update Contact has the ranked footer of every screen: save and cancel first; in a narrow
+    terminal the keys that do not fit are left out whole (? lists them), never cut."""
+    from ccconsole.tui.screens.editor import ContactEditor
+    from ccconsole.tui.widgets.footer import KeyFooter
+
+    app = make_app(ws.url)
+    async with app.run_test(size=(60, 24)) as pilot:
+        await table_ready(pilot)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactEditor) and bool(footer_keys(app)),
+                       what="the editor's footer")
+        assert isinstance(app.screen.query_one(Footer), KeyFooter)
+        keys = footer_keys(app)
+        assert keys[:2] == ["ctrl+s", "escape"]
+        assert 2 <= len(keys) < 5  # the five do not fit in 60 columns

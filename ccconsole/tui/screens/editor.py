@@ -20,7 +20,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from ccconsole.app import audit
 from ccconsole.core import urns as urnlib
@@ -33,6 +33,7 @@ from ccconsole.errors import Conflict, StoreError, ValidationFailed
 from ccconsole.tui import actions, safe
 from ccconsole.tui.base import UsesWorkspace, failure_text
 from ccconsole.tui.screens.dialogs import Confirm
+from ccconsole.tui.widgets.footer import KeyFooter
 from ccconsole.tui.widgets.form import ConnectionRow, ErrorLine, FieldRow, Item
 
 # what staff may set; a stopped contact (it opted out) shows "stopped" until re-activated
@@ -134,7 +135,7 @@ class ContactEditor(UsesWorkspace, ModalScreen):
                 yield Button("Create (^s)" if self.is_new else "Save Changes (^s)", id="save",
                              variant="primary", compact=True,
                              disabled=self.console_app.read_only)
-        yield Footer()
+        yield KeyFooter()  # the ranked footer of every screen: whole keys, the most important first
 
     def on_mount(self) -> None:
         self.query_one("#conflict", Static).display = False
