@@ -205,20 +205,8 @@ async def merge_ready(pilot) -> None:
     await pilot.press("m")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, MergePreview) and pilot.app.screen.result is not None,
                    what="the merge preview")
-    await wait_for(pilot, lambda: clash_widths_settled(pilot.app.screen.query_one("#merge-clashes", DataTable)),
-                   what="the clash table's columns sized to its rows")
     await settle(pilot)
     await pilot.pause()
-
-
-def clash_widths_settled(table: DataTable) -> bool:
-    """Whether the table has sized its columns to the rows added (it does so when idle: under load a
-    snapshot could catch the header still at the labels' widths)."""
-    from textual.coordinate import Coordinate
-
-    return all(column.content_width >= max((len(str(table.get_cell_at(Coordinate(row, n))))
-                                            for row in range(table.row_count)), default=0)
-               for n, column in enumerate(table.ordered_columns))
 
 
 async def renormalize_ready(pilot) -> None:

@@ -267,6 +267,9 @@ class ProblemContactsScreen(UsesWorkspace, Screen):
         return True
 
 
+CLASH_COLUMNS = ("Value", "Kept contact", "Other", "Takes")
+
+
 class MergePreview(UsesWorkspace, ModalScreen[bool]):
     """What merging these contacts gives, side by side, before anything is written: the survivor
     (the oldest by default; ``s`` swaps), the resulting connections, each clashing value with both
@@ -315,7 +318,7 @@ class MergePreview(UsesWorkspace, ModalScreen[bool]):
                 yield Button("Merge (y)", id="merge-go", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#merge-clashes", DataTable).add_columns("Value", "Kept contact", "Other", "Takes")
+        self.query_one("#merge-clashes", DataTable).add_columns(*CLASH_COLUMNS)
         self._preview()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="merge-preview")
@@ -349,12 +352,17 @@ class MergePreview(UsesWorkspace, ModalScreen[bool]):
         self.query_one("#merge-sides", Static).update(safe.lines(lines))
         table = self.query_one("#merge-clashes", DataTable)
         row = table.cursor_row
-        table.clear()
-        for step in r.steps:
-            for clash in step.plan.clashes:
-                takes = step.plan.values.get(clash.attr)
-                table.add_row(safe.text(clash.attr), safe.text(clash.keep), safe.text(clash.other),
-                              safe.text("other" if takes == clash.other else "kept", "bold"), key=clash.attr)
+        rows = [(clash.attr, (safe.text(clash.attr), safe.text(clash.keep), safe.text(clash.other),
+                              safe.text("other" if step.plan.values.get(clash.attr) == clash.other else "kept",
+                                        "bold")))
+                for step in r.steps for clash in step.plan.clashes]
+        # the columns get their widths here: sized when idle (DataTable's own way), a header drawn
+        # before that could stay at the labels' widths over wider rows
+        table.clear(columns=True)
+        for n, label in enumerate(CLASH_COLUMNS):
+            table.add_column(label, width=max([len(label)] + [cells[n].cell_len for _, cells in rows]))
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         self.query_one("#merge-clash-title", Label).display = table.row_count > 0
