@@ -8,6 +8,7 @@ carries what an undo needs.
 
 from __future__ import annotations
 
+import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ MERGE, MERGED, RENORMALIZE, RENORMALIZE_RUN = "contact.merge", "contact.merged",
     "cleanup.renormalize"
 UNDO_SUFFIX = ".undo"
 MAX_MERGE = 100  # contacts in one merge
+# a re-normalization's chunks (contacts per transaction) are sized to take about this long each
+CHUNK_SECONDS = 1.0
+FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 2000, 200, 50_000
 
 
 @dataclass(frozen=True)
@@ -185,10 +189,14 @@ class Cleanup:
         return plan
 
     def renormalize(self, *, progress: Callable[[int, int], object] | None = None,
-                    cancelled: Callable[[], bool] | None = None, chunk: int = 2000) -> RenormalizeResult:
+                    cancelled: Callable[[], bool] | None = None, chunk: int | None = None) -> RenormalizeResult:
         """Re-normalize every ``local_number`` connection (domain.md section 8), in chunks that are
         each one transaction (a cancel keeps the chunks done, whole contacts only), one audit event per
-        changed contact, then one summary event: undoing that one undoes the run."""
+        changed contact, then one summary event: undoing that one undoes the run.
+
+        ``chunk``: contacts per transaction; by default the chunks are sized to take about
+        :data:`CHUNK_SECONDS` each, which bounds how long other writers wait and how soon a cancel
+        stops (bigger chunks write each index page fewer times)."""
         scope = self.ws.scope
         with reading(scope) as s:
             ids = problem_rows.ids_with(s, scope, rules.Problem.LOCAL_NUMBER.value)
@@ -196,24 +204,32 @@ class Cleanup:
         counts = {o.value: 0 for o in rules.Outcome}
         changed = 0
         stopped = False
-        for start in range(0, len(ids), chunk):
+        size, start = chunk or FIRST_CHUNK, 0
+        while start < len(ids):
             if cancelled is not None and cancelled():
                 stopped = True
                 break
-            with self.ws.transaction() as uow:
-                for done in rows.renormalize_contacts(uow.session, scope, ids[start:start + chunk], uow.now):
+            part = ids[start:start + size]
+            began = time.perf_counter()
+            with self.ws.transaction(bulk=True) as uow:
+                for done in rows.renormalize_contacts(uow.session, scope, part, uow.now):
                     for outcome in done.outcomes:
                         counts[outcome] += 1
                     if done.items:
                         changed += 1
+                        uow.known[done.contact_id] = done.contact
                         uow.audit(RENORMALIZE, contact_id=done.contact_id,
                                   before=snapshot(name=done.name, status=done.status, language=done.language,
                                                   connections=done.before),
                                   after={**snapshot(name=done.name, status=done.status, language=done.language,
                                                     connections=done.after),
                                          "renormalize": done.items, "batch": batch})
+            start += len(part)
+            if chunk is None:
+                took = max(time.perf_counter() - began, 0.001)
+                size = max(MIN_CHUNK, min(MAX_CHUNK, int(len(part) * CHUNK_SECONDS / took)))
             if progress is not None:
-                progress(min(start + chunk, len(ids)), len(ids))
+                progress(start, len(ids))
         event_id = None
         if changed:
             with self.ws.transaction() as uow:

@@ -83,10 +83,11 @@ class Workspace:
     # --- the unit of work ------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, *, dry_run: bool = False) -> Iterator[UnitOfWork]:
+    def transaction(self, *, dry_run: bool = False, bulk: bool = False) -> Iterator[UnitOfWork]:
         """One write transaction: what the block does commits together with its audit events and the
-        change signal, or not at all (an error, or ``dry_run``)."""
-        with unit.transaction(self.scope, dry_run=dry_run) as uow:
+        change signal, or not at all (an error, or ``dry_run``). ``bulk``: it writes thousands of
+        contacts (``store.unit.transaction``)."""
+        with unit.transaction(self.scope, dry_run=dry_run, bulk=bulk) as uow:
             yield uow
 
     # --- the use cases ---------------------------------------------------------------------------

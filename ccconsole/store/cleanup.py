@@ -14,6 +14,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
+from ccconsole.core.model import Connection as CoreConnection
+from ccconsole.core.model import Contact as CoreContact
+from ccconsole.store import problems as problem_rows
 from ccconsole.store.db import execute_in, read_time, run_many, select_in, stamp
 from ccconsole.store.models import AuditEvent, Connection, Contact, ContactGroup, GroupMembership, Message
 from ccconsole.store.unit import Scope
@@ -146,7 +149,8 @@ def merge_events_near(s: Session, scope: Scope, event_id: int) -> list[AuditEven
 @dataclass
 class Renormalized:
     """What re-normalizing one contact did: its outcomes, and (when something changed) its
-    connections before and after (identity, affinity) and what an undo needs (``items``)."""
+    connections before and after (identity, affinity) and what an undo needs (``items``);
+    ``contact``: the contact as it is now, as the rules read it (``store.problems.load``)."""
 
     contact_id: int
     name: str
@@ -156,6 +160,7 @@ class Renormalized:
     before: list[tuple[str, int | None]]
     after: list[tuple[str, int | None]]
     items: list[dict[str, Any]]
+    contact: CoreContact
 
 
 def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], now: datetime) -> list[Renormalized]:
@@ -172,7 +177,7 @@ def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], n
     heads = {r[0]: r for r in select_in(db, "SELECT id, name, status, language FROM contact WHERE id {in} "
                                               "AND deleted_on IS NULL ORDER BY id" + lock, list(contact_ids))}
     conns: dict[int, list[dict[str, Any]]] = {cid: [] for cid in sorted(heads)}
-    columns = (*CONNECTION_STATE, "path")
+    columns = (*CONNECTION_STATE, "path", "display")
     listed = ", ".join(columns)
 
     def as_dict(row: Sequence[Any]) -> dict[str, Any]:
@@ -225,9 +230,12 @@ def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], n
             items.append(item)
         now_mine = {c["id"]: c for c in mine}
         now_mine.update((t["id"], t) for t in retarget if t["contact_id"] == cid)  # a detached row it took
-        after = [(c["identity"], c["affinity_channel_id"])
-                 for c in sorted(now_mine.values(), key=lambda c: (-c["priority"], c["id"])) if c["contact_id"] == cid]
-        results.append(Renormalized(cid, name, status, language, outcomes, before, after, items))
+        now_rows = [c for c in sorted(now_mine.values(), key=lambda c: (-c["priority"], c["id"]))
+                    if c["contact_id"] == cid]
+        after = [(c["identity"], c["affinity_channel_id"]) for c in now_rows]
+        contact = CoreContact(problem_rows.status_of(status), tuple(
+            CoreConnection(c["identity"], c["affinity_channel_id"], c["display"]) for c in now_rows), name or "", cid)
+        results.append(Renormalized(cid, name, status, language, outcomes, before, after, items, contact))
     if in_place:
         run_many(db, "UPDATE connection SET identity = ?, path = ? WHERE id = ?", in_place)
     for local_id, target_id, item in repoint:

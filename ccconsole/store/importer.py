@@ -15,8 +15,6 @@ dry run is the same work, rolled back, so its report is exactly what the import 
 from __future__ import annotations
 
 import bisect
-import contextlib
-import gc
 import time
 import uuid as uuidlib
 from collections.abc import Callable
@@ -35,7 +33,7 @@ from ccconsole.store import channels as channel_rows
 from ccconsole.store import db
 from ccconsole.store import problems as problem_rows
 from ccconsole.store.models import Connection, Contact, FieldDef, FieldValue
-from ccconsole.store.unit import Scope, UnitOfWork, transaction
+from ccconsole.store.unit import Scope, UnitOfWork, no_gc_passes, transaction
 
 CHUNK = 2000
 MAX_ERRORS_KEPT = 1000
@@ -132,7 +130,7 @@ def import_file(scope: Scope, path: str | Path, *, dry_run: bool = False,
     sheet = open_sheet(path)
     job = _Import(scope, sheet, dry_run)
     try:
-        with _no_gc_passes(), transaction(scope, dry_run=dry_run) as uow:
+        with no_gc_passes(), transaction(scope, dry_run=dry_run) as uow:
             job.run(uow, progress, cancelled, chunk, parallel)
             if not dry_run:
                 job.finish(uow)
@@ -150,20 +148,6 @@ def import_file(scope: Scope, path: str | Path, *, dry_run: bool = False,
             raise
         raise StoreError(f"Database error: {describe(err.__cause__)}; nothing was imported.") from err
     return replace(job.report(), seconds=time.perf_counter() - started)
-
-
-@contextlib.contextmanager
-def _no_gc_passes():
-    """No cyclic garbage collection while importing: each chunk allocates tens of thousands of
-    short-lived objects without cycles (reference counting frees them), and the collector's passes
-    over them and over everything else the process holds cost a quarter of the import's time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # the UUIDs and connections named by the rows so far that created no contact (those that did are

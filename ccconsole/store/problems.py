@@ -13,7 +13,7 @@ contact (a channel or the workspace's country changed, or the rules' :data:`VERS
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
@@ -105,19 +105,22 @@ def load(s: Session, ids: Sequence[int]) -> dict[int, CoreContact]:
                 conn, "SELECT contact_id, identity, affinity_channel_id, display FROM connection "
                       "WHERE contact_id {in} ORDER BY contact_id, priority DESC, id", list(conns)):
             conns[cid].append(CoreConnection(identity, affinity, display))
-    return {cid: CoreContact(_status(status), tuple(conns[cid]), name or "", cid) for cid, name, status in heads}
+    return {cid: CoreContact(status_of(status), tuple(conns[cid]), name or "", cid) for cid, name, status in heads}
 
 
-def _status(text: str) -> Status:
+def status_of(text: str) -> Status:
+    """A stored status as the rules read it (an unknown one counts as active)."""
     try:
         return Status(text)
     except ValueError:
         return Status.ACTIVE
 
 
-def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: Channels | None = None) -> None:
+def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: Channels | None = None,
+            known: Mapping[int, CoreContact] | None = None) -> None:
     """Make the stored problems and keys of these contacts true again (deleted ones lose theirs), and
     the ``duplicate`` problem of every contact that shares a key with them, before or after.
+    ``known``: some of them as the caller has just written them (live ones), so they are not read.
 
     Only what changed is written: a contact whose own problems are the same keeps its rows, and one
     whose keys are the same and that was nobody's duplicate is nobody's duplicate still (who shares a
@@ -130,7 +133,9 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
     duplicate = rules.Problem.DUPLICATE.value
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
-        contacts = load(s, part)
+        contacts = load(s, [cid for cid in part if not known or cid not in known])
+        if known:
+            contacts.update((cid, known[cid]) for cid in part if cid in known)
         conn = s.connection()
         old_keys: dict[int, set[str]] = {}
         for cid, key in select_in(conn, "SELECT contact_id, \"key\" FROM contact_key WHERE contact_id {in}", part):

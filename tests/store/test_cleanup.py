@@ -154,7 +154,8 @@ def test_problems_are_computed_when_an_older_database_is_opened(backend_url, tmp
 
 def stored_problems(ws) -> dict[int, list[tuple]]:
     """Every live contact's stored problems, with reasons, connections and partners."""
-    ids = [c.id for c in ws.browse.page(limit=1000)]
+    with ws.scope.engine.connect() as conn:
+        ids = [cid for (cid,) in conn.exec_driver_sql("SELECT id FROM contact WHERE deleted_on IS NULL")]
     return {cid: sorted((p.problem, p.reason, p.identity, p.other_id) for p in found)
             for cid, found in ws.cleanup.reasons(ids).items() if found}
 
@@ -274,6 +275,45 @@ def test_renormalize_dry_run_counts_what_the_run_does_when_two_numbers_become_on
     cy = ws.contacts.get("tel:+250788111222")
     assert [c.identity for c in cy.connections] == ["tel:+250788111222"]
     assert [c.identity for c in ws.contacts.get(bob.uuid).connections] == ["tel:788383383"]
+
+
+def test_renormalize_in_chunks_leaves_the_problems_a_full_recompute_gives(backend_url, monkeypatch):
+    """The demo's dirt re-normalized in chunks sized by time (forced small here): every outcome
+    happens, the problems kept from the contacts as written (not read back) equal a recompute, and
+    each bulk transaction gives its connection back with garbage collection and the page cache as
+    they were."""
+    import gc
+
+    from ccconsole.app import cleanup
+    from tests.store_helpers import demo_store
+
+    monkeypatch.setattr(cleanup, "FIRST_CHUNK", 7)
+    monkeypatch.setattr(cleanup, "MIN_CHUNK", 5)
+    monkeypatch.setattr(cleanup, "MAX_CHUNK", 9)
+    ws = demo_store(backend_url, 900)
+    tel = next(ch for ch in ws.channels.list() if "tel" in ch.schemes and ch.active)
+    locked = [conn.id for row in ws.cleanup.listed("local_number", limit=3)
+              for conn in ws.contacts.get(row.contact.uuid).connections if conn.identity == row.identity]
+    ws.lockins.move(locked, tel.name)  # renormalized contacts with affinities too, stale ones:
+    ws.channels.set_active(tel.name, False)
+    local = ws.cleanup.counts()["local_number"]
+    plan = ws.cleanup.renormalize_plan()
+    seen: list[tuple[int, int]] = []
+    result = ws.cleanup.renormalize(progress=lambda done, total: seen.append((done, total)))
+    assert result.counts == plan.counts and result.counts["in_place"] > 0 and result.counts["duplicate"] > 0
+    assert len(seen) >= local / 9 and seen[-1] == (local, local)
+    assert all(5 <= b - a <= 9 for (a, _), (b, _) in zip(seen, seen[1:-1], strict=False))
+    events = [e for e in ws.audit.page(limit=1000) if e.action == "contact.renormalize"]
+    assert len(events) == result.contacts
+    assert any(affinity is not None for e in events for _, affinity in e.after["connections"])
+    kept = stored_problems(ws)
+    assert sum("local_number" in {p for p, *_ in found} for found in kept.values()) == result.counts["duplicate"]
+    ws.cleanup.recompute()
+    assert stored_problems(ws) == kept
+    assert gc.isenabled()
+    if ws.scope.dialect == "sqlite":
+        with ws.scope.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -2000
 
 
 def test_undo_a_renormalization_run(backend_url, tmp_path):

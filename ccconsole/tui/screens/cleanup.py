@@ -523,7 +523,7 @@ class Renormalize(UsesWorkspace, ModalScreen[bool]):
         try:
             result = self.workspace.cleanup.renormalize(
                 progress=lambda done, total: self.post_message(self.Progress(done, total)),
-                cancelled=self.stop.is_set, chunk=200)
+                cancelled=self.stop.is_set)
         except Exception as err:
             self.post_message(self.Finished(failure_text(err), True, error=True))
             return
