@@ -24,12 +24,8 @@ import itertools
 import json
 import os
 import pickle
-import queue
 import stat
-import struct
-import subprocess
 import sys
-import threading
 import uuid as uuidlib
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -37,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ccconsole import frames
 from ccconsole.core import importing as imp
 from ccconsole.core import problems
 from ccconsole.core.model import Channel, Connection, Contact, Status
@@ -356,74 +353,31 @@ def open_batches(sheet: SheetReader, country: str | None, tz: str | None, chunk:
     if not parallel:
         yield read_batches(sheet, country, tz, chunk, channels=channels)
         return
-    # fresh interpreters running this module (not multiprocessing, which would re-run the caller's
-    # __main__), in their own session, so ctrl+c goes to the importer, which then closes the pipes;
-    # a csv is cheap to read, so two readers share its parsing (a workbook's reading is the cost)
+    # reader processes (ccconsole.frames); a csv is cheap to read, so two readers share its parsing
+    # (a workbook's reading is the cost)
     parts = READERS if sheet.kind == "csv" else 1
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    workers: list[subprocess.Popen] = []
-    pumps: list[threading.Thread] = []
-    queues: list[queue.Queue] = []
+    workers: list[frames.Worker] = []
     try:
         for part in range(parts):
             args = json.dumps({"path": str(sheet.path), "kind": sheet.kind, "country": country, "tz": tz,
                                "chunk": chunk, "part": part, "parts": parts,
                                "channels": None if channels is None else channels_to_json(channels)})
             try:
-                worker = subprocess.Popen([sys.executable, "-m", __name__, args], stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                                          start_new_session=True)
+                workers.append(frames.start(__name__, args, read_ahead=READ_AHEAD, name="ccconsole-import-pipe"))
             except OSError:  # no interpreter to start (an embedded Python): read here, as for small files
                 if workers:
                     raise
                 yield read_batches(sheet, country, tz, chunk, channels=channels)
                 return
-            workers.append(worker)
-            frames: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
-            pump = threading.Thread(target=_pump, args=(worker.stdout, frames), daemon=True,
-                                    name="ccconsole-import-pipe")
-            pump.start()
-            pumps.append(pump)
-            queues.append(frames)
-        yield _received(queues, sheet)
+        yield _received(workers, sheet)
     finally:
         # done, failed or cancelled: what the readers still have is not needed (they only read a file)
         for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-            worker.wait()
-        for worker, frames, pump in zip(workers, queues, pumps):
-            while pump.is_alive():  # its pipe is at its end now; let it put its last frame
-                with contextlib.suppress(queue.Empty):
-                    while True:
-                        frames.get_nowait()
-                pump.join(timeout=0.05)
-            assert worker.stdout is not None  # started with stdout=PIPE
-            worker.stdout.close()
+            worker.stop()
 
 
 READERS = 2
 READ_AHEAD = 3  # batches read off the pipe ahead of the writer: bounded memory, no stalls either side
-_HEADER = struct.Struct("!Q")
-
-
-def _pump(stream, frames: queue.Queue) -> None:
-    """A thread of the importer: read the worker's frames (length, pickle) as they come, so the
-    worker never waits for the writer to finish a batch before it can send the next one."""
-    try:
-        while True:
-            head = stream.read(_HEADER.size)
-            if len(head) < _HEADER.size:
-                break
-            (size,) = _HEADER.unpack(head)
-            body = stream.read(size)
-            if len(body) < size:
-                break
-            frames.put(body)
-    except (OSError, ValueError):
-        pass  # the pipe was closed under us: the import is over
-    frames.put(None)
 
 
 _DONE = "done"
@@ -439,10 +393,7 @@ def _worker(args: str) -> None:
     sheet = SheetReader(Path(options["path"]), options["kind"])
 
     def send(item) -> None:
-        body = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-        out.write(_HEADER.pack(len(body)))
-        out.write(body)
-        out.flush()
+        frames.send(out, item)
 
     try:
         try:
@@ -461,16 +412,15 @@ def _worker(args: str) -> None:
         return  # the importer is gone (finished, failed, cancelled or killed)
 
 
-def _received(queues: list[queue.Queue], sheet: SheetReader) -> Iterator[Batch]:
+def _received(workers: list[frames.Worker], sheet: SheetReader) -> Iterator[Batch]:
     """The readers' batches in file order: batch N comes from reader N mod the number of readers;
     the reader whose turn it is ends the import when it has no batch left."""
     turn = 0
     while True:
-        body = queues[turn % len(queues)].get()
-        if body is None:
+        item = workers[turn % len(workers)].receive()
+        if item is None:
             raise ImportFailed(f"Reading {sheet.path.name} stopped unexpectedly (the reader process "
                                "ended); nothing was imported.")
-        item = pickle.loads(body)
         if isinstance(item, Batch):
             yield item
         elif item == _DONE:

@@ -163,42 +163,76 @@ class Renormalized:
     contact: CoreContact
 
 
-def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], now: datetime) -> list[Renormalized]:
-    """Re-normalize the local numbers of these contacts (domain.md section 8) with set-based statements:
-    a connection nobody else has becomes E.164 in place; one the contact (or nobody: a detached row)
-    has already takes the local one's messages (and its affinity, if it has none) and the local one is
-    detached; one another contact owns stays. The contacts changed get version + 1."""
+@dataclass
+class ChunkRead:
+    """What re-normalizing some contacts reads: the live ones (``heads``: id, name, status, language),
+    their connections in priority order (``conns``, one dict per row), the E.164 identity each local
+    number becomes (``wanted``) and the rows that hold those identities already (``holders``)."""
+
+    heads: dict[int, tuple]
+    conns: dict[int, list[dict[str, Any]]]
+    wanted: dict[str, str]
+    holders: dict[str, dict[str, Any]]
+
+
+@dataclass
+class ChunkPlan:
+    """What re-normalizing those contacts does (:func:`decide`): each contact's result and the rows
+    to write (:func:`write_chunk`)."""
+
+    results: list[Renormalized]
+    in_place: list[tuple[str, str, int]]
+    retarget: list[dict[str, Any]]
+    repoint: list[tuple[int, int, dict[str, Any]]]
+    detach: list[int]
+
+
+_COLUMNS = (*CONNECTION_STATE, "path", "display")
+
+
+def _row(row: Sequence[Any]) -> dict[str, Any]:
+    found = dict(zip(_COLUMNS, row, strict=True))
+    found["affinity_since"] = read_time(found["affinity_since"])
+    return found
+
+
+def read_chunk(db: Any, workspace_id: int, country: str | None, contact_ids: Sequence[int], *,
+               lock: bool) -> ChunkRead:
+    """Read what re-normalizing these contacts needs (``db``: a Core connection; ``lock``: PostgreSQL
+    locks the rows ``FOR UPDATE``, SQLite's writer holds the write lock already)."""
     from ccconsole.core import problems as rules
 
-    ws, country = scope.workspace.id, scope.workspace.country
-    s.flush()  # the statements below go straight through the driver (store.db.run), around the ORM
-    db = s.connection()
-    lock = " FOR UPDATE" if db.dialect.name == "postgresql" else ""  # SQLite: the write lock is held
-    heads = {r[0]: r for r in select_in(db, "SELECT id, name, status, language FROM contact WHERE id {in} "
-                                              "AND deleted_on IS NULL ORDER BY id" + lock, list(contact_ids))}
+    locking = " FOR UPDATE" if lock and db.dialect.name == "postgresql" else ""
+    heads = {r[0]: tuple(r) for r in select_in(db, "SELECT id, name, status, language FROM contact WHERE id {in} "
+                                                     "AND deleted_on IS NULL ORDER BY id" + locking, list(contact_ids))}
     conns: dict[int, list[dict[str, Any]]] = {cid: [] for cid in sorted(heads)}
-    columns = (*CONNECTION_STATE, "path", "display")
-    listed = ", ".join(columns)
-
-    def as_dict(row: Sequence[Any]) -> dict[str, Any]:
-        found = dict(zip(columns, row, strict=True))
-        found["affinity_since"] = read_time(found["affinity_since"])
-        return found
-
+    listed = ", ".join(_COLUMNS)
     for row in select_in(db, f"SELECT {listed} FROM connection WHERE contact_id {{in}} "
-                               f"ORDER BY contact_id, priority DESC, id" + lock, list(heads)):
-        conns[row[1]].append(as_dict(row))
+                               f"ORDER BY contact_id, priority DESC, id" + locking, list(heads)):
+        conns[row[1]].append(_row(row))
     wanted = {c["identity"]: new for cl in conns.values() for c in cl
               if (new := rules.renormalize(c["identity"], country)) is not None}
     loaded = {c["id"]: c for cl in conns.values() for c in cl}  # one dict per row, shared below
     holders: dict[str, dict[str, Any]] = {}
     for row in select_in(db, f"SELECT {listed} FROM connection WHERE workspace_id = {{p}} AND identity {{in}}"
-                               + lock, sorted(set(wanted.values())), ws):
-        holders[row[2]] = loaded.get(row[0]) or as_dict(row)
+                               + locking, sorted(set(wanted.values())), workspace_id):
+        holders[row[2]] = loaded.get(row[0]) or _row(row)
+    return ChunkRead(heads, conns, wanted, holders)
+
+
+def decide(read: ChunkRead) -> ChunkPlan:
+    """Re-normalize the local numbers of the contacts read (domain.md section 8), in memory: a
+    connection nobody else has becomes E.164 in place; one the contact (or nobody: a detached row)
+    has already takes the local one's messages (and its affinity, if it has none) and the local one
+    is detached; one another contact owns stays. ``read``'s rows are updated to what they become
+    (``read.holders`` too: what a later chunk must know of the identities this one took)."""
+    from ccconsole.core import problems as rules
+
+    wanted, holders = read.wanted, read.holders
     in_place, retarget, detach, repoint = [], [], [], []
     results = []
-    for cid, mine in conns.items():
-        _, name, status, language = heads[cid]
+    for cid, mine in read.conns.items():
+        _, name, status, language = read.heads[cid]
         before = [(c["identity"], c["affinity_channel_id"]) for c in mine]
         outcomes, items = [], []
         for conn in mine:
@@ -236,23 +270,37 @@ def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], n
         contact = CoreContact(problem_rows.status_of(status), tuple(
             CoreConnection(c["identity"], c["affinity_channel_id"], c["display"]) for c in now_rows), name or "", cid)
         results.append(Renormalized(cid, name, status, language, outcomes, before, after, items, contact))
-    if in_place:
-        run_many(db, "UPDATE connection SET identity = ?, path = ? WHERE id = ?", in_place)
-    for local_id, target_id, item in repoint:
+    return ChunkPlan(results, in_place, retarget, repoint, detach)
+
+
+def write_chunk(s: Session, plan: ChunkPlan, now: datetime) -> list[Renormalized]:
+    """Write what :func:`decide` decided; the contacts changed get version + 1."""
+    db = s.connection()
+    if plan.in_place:
+        run_many(db, "UPDATE connection SET identity = ?, path = ? WHERE id = ?", plan.in_place)
+    for local_id, target_id, item in plan.repoint:
         item["messages"] = repoint_messages(s, local_id, target_id)
-    if retarget:
+    if plan.retarget:
         run_many(db, "UPDATE connection SET contact_id = ?, priority = ?, affinity_channel_id = ?, affinity_since = ?, "
                        "affinity_message_id = ? WHERE id = ?",
                  [(t["contact_id"], t["priority"], t["affinity_channel_id"], stamp(db, t["affinity_since"]),
-                   t["affinity_message_id"], t["id"]) for t in retarget])
-    if detach:
+                   t["affinity_message_id"], t["id"]) for t in plan.retarget])
+    if plan.detach:
         execute_in(db, "UPDATE connection SET contact_id = NULL, affinity_channel_id = NULL, affinity_since = NULL, "
-                         "affinity_message_id = NULL WHERE id {in}", detach)
-    changed = [r.contact_id for r in results if r.items]
+                         "affinity_message_id = NULL WHERE id {in}", plan.detach)
+    changed = [r.contact_id for r in plan.results if r.items]
     if changed:
         execute_in(db, "UPDATE contact SET version = version + 1, modified_on = {p} WHERE id {in}", changed,
                    stamp(db, now))
-    return results
+    return plan.results
+
+
+def renormalize_contacts(s: Session, scope: Scope, contact_ids: Sequence[int], now: datetime) -> list[Renormalized]:
+    """Re-normalize the local numbers of these contacts (:func:`decide`) inside the caller's
+    transaction: read them (locked), decide, write."""
+    s.flush()  # the statements go straight through the driver (store.db.run), around the ORM
+    read = read_chunk(s.connection(), scope.workspace.id, scope.workspace.country, contact_ids, lock=True)
+    return write_chunk(s, decide(read), now)
 
 
 def _saved(conn: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,6 @@ def test_the_files_package_imports_no_database_code():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     loaded = json.loads(out.stdout)
     assert "ccconsole.files.sheets" in loaded and "ccconsole.files.writers" in loaded
-    # beside the core, only the top-level error types
+    # beside the core, only the top-level error types and the worker processes' pipe
     assert [m for m in loaded if not m.startswith(("ccconsole.files", "ccconsole.core"))] == \
-        ["ccconsole", "ccconsole.errors"]
+        ["ccconsole", "ccconsole.errors", "ccconsole.frames"]
