@@ -51,6 +51,13 @@ def _pump(stream: BinaryIO, frames: queue.Queue) -> None:
     frames.put(None)
 
 
+def _feed(stream: BinaryIO, data: bytes) -> None:
+    with contextlib.suppress(OSError):  # the worker is gone already
+        stream.write(data)
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
 @dataclass
 class Worker:
     """A started worker: its process and the queue its frames arrive on (None once it has ended)."""
@@ -78,14 +85,18 @@ class Worker:
         self.process.stdout.close()
 
 
-def start(module: str, args: str, *, read_ahead: int, name: str) -> Worker:
-    """Start ``python -m module args`` with this package importable; OSError when no interpreter can
-    be started (an embedded Python: the caller does the work itself)."""
+def start(module: str, args: str, *, read_ahead: int, name: str, data: bytes | None = None) -> Worker:
+    """Start ``python -m module args`` with this package importable, ``data`` (too big for a command
+    line) on its stdin; OSError when no interpreter can be started (an embedded Python: the caller
+    does the work itself)."""
     package_root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    process = subprocess.Popen([sys.executable, "-m", module, args], stdin=subprocess.DEVNULL,
+    process = subprocess.Popen([sys.executable, "-m", module, args],
+                               stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                start_new_session=True)
+    if data is not None:
+        threading.Thread(target=_feed, args=(process.stdin, data), daemon=True, name=name + "-in").start()
     frames: queue.Queue[bytes | None] = queue.Queue(maxsize=read_ahead)
     pump = threading.Thread(target=_pump, args=(process.stdout, frames), daemon=True, name=name)
     pump.start()

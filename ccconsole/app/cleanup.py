@@ -21,9 +21,10 @@ from ccconsole.core.views import ContactRow, ContactView, contact_snapshot
 from ccconsole.errors import Conflict, NotFound, StoreError
 from ccconsole.store import cleanup as rows
 from ccconsole.store import contacts as contact_rows
+from ccconsole.store import planner as plans
 from ccconsole.store import problems as problem_rows
 from ccconsole.store.problems import Listed
-from ccconsole.store.unit import UnitOfWork, reading
+from ccconsole.store.unit import UnitOfWork, no_gc_passes, reading
 
 if TYPE_CHECKING:
     from ccconsole.app.workspace import Workspace
@@ -36,6 +37,9 @@ MAX_MERGE = 100  # contacts in one merge
 # a re-normalization's chunks (contacts per transaction) are sized to take about this long each
 CHUNK_SECONDS = 1.0
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 2000, 200, 50_000
+# a planner process (store.planner) decides the chunks ahead from this many local numbers on (starting
+# it costs about half a second), in chunks of this many contacts
+PLANNER_FROM, PLANNER_CHUNK = 20_000, 5000
 
 
 @dataclass(frozen=True)
@@ -189,47 +193,80 @@ class Cleanup:
         return plan
 
     def renormalize(self, *, progress: Callable[[int, int], object] | None = None,
-                    cancelled: Callable[[], bool] | None = None, chunk: int | None = None) -> RenormalizeResult:
+                    cancelled: Callable[[], bool] | None = None, chunk: int | None = None,
+                    planner: bool | None = None) -> RenormalizeResult:
         """Re-normalize every ``local_number`` connection (domain.md section 8), in chunks that are
         each one transaction (a cancel keeps the chunks done, whole contacts only), one audit event per
         changed contact, then one summary event: undoing that one undoes the run.
 
         ``chunk``: contacts per transaction; by default the chunks are sized to take about
         :data:`CHUNK_SECONDS` each, which bounds how long other writers wait and how soon a cancel
-        stops (bigger chunks write each index page fewer times)."""
+        stops (bigger chunks write each index page fewer times). ``planner``: read and decide the
+        next chunks in a second process (``store.planner``) while this one writes; by default on
+        SQLite when there are :data:`PLANNER_FROM` contacts or more."""
         scope = self.ws.scope
         with reading(scope) as s:
             ids = problem_rows.ids_with(s, scope, rules.Problem.LOCAL_NUMBER.value)
+        if planner is None:
+            planner = scope.dialect == "sqlite" and len(ids) >= PLANNER_FROM
+        worker = None
+        if planner and scope.dialect == "sqlite" and ids:
+            try:
+                worker = plans.start(scope.engine.url.render_as_string(hide_password=False), scope.workspace.id,
+                                     scope.workspace.country, ids, chunk or PLANNER_CHUNK)
+            except OSError:  # no interpreter to start: decide here
+                worker = None
         batch = str(uuidlib.uuid4())
         counts = {o.value: 0 for o in rules.Outcome}
         changed = 0
         stopped = False
+        own_commits: set[int] = set()
         size, start = chunk or FIRST_CHUNK, 0
-        while start < len(ids):
-            if cancelled is not None and cancelled():
-                stopped = True
-                break
-            part = ids[start:start + size]
-            began = time.perf_counter()
-            with self.ws.transaction(bulk=True) as uow:
-                for done in rows.renormalize_contacts(uow.session, scope, part, uow.now):
-                    for outcome in done.outcomes:
-                        counts[outcome] += 1
-                    if done.items:
-                        changed += 1
-                        uow.known[done.contact_id] = done.contact
-                        uow.audit(RENORMALIZE, contact_id=done.contact_id,
-                                  before=snapshot(name=done.name, status=done.status, language=done.language,
-                                                  connections=done.before),
-                                  after={**snapshot(name=done.name, status=done.status, language=done.language,
-                                                    connections=done.after),
-                                         "renormalize": done.items, "batch": batch})
-            start += len(part)
-            if chunk is None:
-                took = max(time.perf_counter() - began, 0.001)
-                size = max(MIN_CHUNK, min(MAX_CHUNK, int(len(part) * CHUNK_SECONDS / took)))
-            if progress is not None:
-                progress(start, len(ids))
+        try:
+            with no_gc_passes():  # the plans received are many small objects too
+                while start < len(ids):
+                    if cancelled is not None and cancelled():
+                        stopped = True
+                        break
+                    planned = worker.receive() if worker is not None else None
+                    if not isinstance(planned, plans.Planned) and worker is not None:
+                        worker.stop()  # it failed: decide here from now on
+                        worker = None
+                    part = planned.ids if isinstance(planned, plans.Planned) else ids[start:start + size]
+                    began = time.perf_counter()
+                    with self.ws.transaction(bulk=True) as uow:
+                        if isinstance(planned, plans.Planned) and plans.usable(planned, uow.session, scope.workspace.id,
+                                                                               own_commits):
+                            results = rows.write_chunk(uow.session, planned.plan, uow.now)
+                            uow.facts.update(planned.facts)
+                        else:
+                            if worker is not None:  # somebody else wrote since its snapshot: decide here
+                                worker.stop()
+                                worker = None
+                            results = rows.renormalize_contacts(uow.session, scope, part, uow.now)
+                        for done in results:
+                            for outcome in done.outcomes:
+                                counts[outcome] += 1
+                            if done.items:
+                                changed += 1
+                                uow.known[done.contact_id] = done.contact
+                                uow.audit(RENORMALIZE, contact_id=done.contact_id,
+                                          before=snapshot(name=done.name, status=done.status, language=done.language,
+                                                          connections=done.before),
+                                          after={**snapshot(name=done.name, status=done.status,
+                                                            language=done.language, connections=done.after),
+                                                 "renormalize": done.items, "batch": batch})
+                    if uow.seq is not None:
+                        own_commits.add(uow.seq)
+                    start += len(part)
+                    if chunk is None:
+                        took = max(time.perf_counter() - began, 0.001)
+                        size = max(MIN_CHUNK, min(MAX_CHUNK, int(len(part) * CHUNK_SECONDS / took)))
+                    if progress is not None:
+                        progress(start, len(ids))
+        finally:
+            if worker is not None:
+                worker.stop()
         event_id = None
         if changed:
             with self.ws.transaction() as uow:

@@ -117,10 +117,11 @@ def status_of(text: str) -> Status:
 
 
 def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: Channels | None = None,
-            known: Mapping[int, CoreContact] | None = None) -> None:
+            known: Mapping[int, CoreContact] | None = None, facts: Mapping[int, tuple] | None = None) -> None:
     """Make the stored problems and keys of these contacts true again (deleted ones lose theirs), and
     the ``duplicate`` problem of every contact that shares a key with them, before or after.
-    ``known``: some of them as the caller has just written them (live ones), so they are not read.
+    ``known``: some of them as the caller has just written them (live ones), so they are not read;
+    ``facts``: the facts (``core.problems.facts``) of some live ones, computed already.
 
     Only what changed is written: a contact whose own problems are the same keeps its rows, and one
     whose keys are the same and that was nobody's duplicate is nobody's duplicate still (who shares a
@@ -133,7 +134,7 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
     duplicate = rules.Problem.DUPLICATE.value
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
-        contacts = load(s, [cid for cid in part if not known or cid not in known])
+        contacts = load(s, [cid for cid in part if (not known or cid not in known) and (not facts or cid not in facts)])
         if known:
             contacts.update((cid, known[cid]) for cid in part if cid in known)
         conn = s.connection()
@@ -154,7 +155,10 @@ def refresh(s: Session, scope: Scope, contact_ids: Iterable[int], *, channels: C
         new_keys: dict[int, set[str]] = {}
         for cid in part:
             contact = contacts.get(cid)
-            found, keys = rules.facts(contact, chans, country) if contact is not None else ((), frozenset())
+            if facts and cid in facts:
+                found, keys = facts[cid]
+            else:
+                found, keys = rules.facts(contact, chans, country) if contact is not None else ((), frozenset())
             new_keys[cid] = {k for k in keys if len(k) <= 400}
             if set(found) != old_found.get(cid, set()):
                 found_changed.append(cid)

@@ -77,6 +77,8 @@ class UnitOfWork:
     rescan: bool = False  # every contact's problems (a channel or the workspace's country changed)
     problems_deferred: bool = False  # a bulk load sets rescan at its end instead (its indexes are down)
     known: dict[int, Any] = field(default_factory=dict)  # contact id -> its core.model.Contact as written
+    facts: dict[int, tuple] = field(default_factory=dict)  # contact id -> its core.problems.facts, computed
+    seq: int | None = None  # the change sequence this transaction committed
 
     @property
     def connection(self) -> DBConnection:
@@ -116,10 +118,11 @@ class UnitOfWork:
         if self.rescan:
             problems.rescan(self.session, self.scope)
         elif self.touched:
-            problems.refresh(self.session, self.scope, self.touched, known=self.known)
+            problems.refresh(self.session, self.scope, self.touched, known=self.known, facts=self.facts)
         self.rescan = False
         self.touched.clear()
         self.known.clear()
+        self.facts.clear()
 
 
 _JSON = json.JSONEncoder(default=str)  # json.dumps with an option builds an encoder per call
@@ -186,7 +189,7 @@ def transaction(scope: Scope, *, dry_run: bool = False, bulk: bool = False) -> I
                 s.rollback()
             else:
                 uow.refresh_problems()
-                epilogue(s, scope, uow.events, uow.now)
+                uow.seq = epilogue(s, scope, uow.events, uow.now)
                 _set_cache(s, cache)
                 s.commit()
         except BaseException as err:

@@ -3,6 +3,7 @@ query term, re-normalizing local numbers, merging duplicates, and undoing both."
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -501,3 +502,103 @@ def test_two_staff_merging_overlapping_contacts_one_wins(backend_url):
     assert len([x for x in survivor.connections if x.identity == "tel:+250788000002"]) == 1
     one.close()
     two.close()
+
+
+# --- the planner process (SQLite) ------------------------------------------------------------------
+
+
+def _table(ws, sql: str) -> list[tuple]:
+    with ws.scope.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql)]
+
+
+def _renormalized_state(ws) -> dict:
+    """What a re-normalization leaves: rows, versions, problems, and the audit events (batch aside)."""
+    events = []
+    for action, contact_id, before, after in _table(
+            ws, "SELECT action, contact_id, \"before\", \"after\" FROM audit_event WHERE action LIKE '%renormalize' "
+                "ORDER BY contact_id, id"):
+        after = json.loads(after)
+        after.pop("batch", None)
+        events.append((action, contact_id, before, after))
+    return {"connections": _table(ws, "SELECT id, contact_id, identity, path, priority, affinity_channel_id, "
+                                      "affinity_message_id FROM connection ORDER BY id"),
+            "versions": _table(ws, "SELECT id, version FROM contact ORDER BY id"),
+            "messages": _table(ws, "SELECT id, contact_id, connection_id FROM message ORDER BY id"),
+            "problems": stored_problems(ws), "events": events}
+
+
+def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(tmp_path, monkeypatch):
+    """The planner (store.planner) reads and decides chunks in a second process; the result is the
+    same, row for row and event for event, as deciding each chunk in the writer."""
+    import shutil
+
+    from ccconsole.store import cleanup as cleanup_rows
+    from tests.store_helpers import demo_store
+
+    ws = demo_store(f"sqlite:///{tmp_path / 'a.db'}", 900)
+    ws.update(country="")  # local numbers that go into the contact's own, or become one number
+    import_rows(ws, tmp_path, ["Name,URN:tel,URN:tel", "Twin,+250788383383,0788383383", "Ann,0788111999,",
+                               "Bob,788111999,"])
+    ws.update(country="RW")
+    ws.close()
+    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+    alone, planned = open_workspace(f"sqlite:///{tmp_path / 'a.db'}"), open_workspace(f"sqlite:///{tmp_path / 'b.db'}")
+    decided_here = []
+    inline = cleanup_rows.renormalize_contacts
+    monkeypatch.setattr(cleanup_rows, "renormalize_contacts", lambda *a, **k: decided_here.append(1) or inline(*a, **k))
+    first = alone.cleanup.renormalize(planner=False, chunk=4)
+    assert len(decided_here) > 1
+    decided_here.clear()
+    second = planned.cleanup.renormalize(planner=True, chunk=4)
+    assert decided_here == []  # every chunk came decided from the planner
+    assert (first.counts, first.contacts) == (second.counts, second.contacts)
+    assert min(first.counts.values()) > 0  # every outcome
+    assert _renormalized_state(alone) == _renormalized_state(planned)
+    kept = stored_problems(planned)
+    planned.cleanup.recompute()
+    assert stored_problems(planned) == kept
+
+
+def test_the_planners_chunks_are_decided_here_once_somebody_else_writes(tmp_path, monkeypatch):
+    """Another writer between a plan's snapshot and its chunk's transaction: that chunk and the rest
+    are read and decided in the writer, and a number the other writer took is not taken again."""
+    from ccconsole.store import cleanup as cleanup_rows
+    from tests.store_helpers import demo_store
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    ws = demo_store(url, 900)
+    number = [f for f in ws.cleanup.renormalize_plan().fixes if f.outcome.value == "in_place"][-1]
+    last = ws.contacts.get(number.old)
+    assert number.contact_id == last.id
+    other = open_workspace(url, actor="other")
+    writes = []
+
+    def meanwhile(done: int, total: int) -> None:
+        if not writes:  # after the first chunk: the plans read ahead are stale now
+            writes.append(other.contacts.create("Got there first", [number.new]))
+
+    decided_here = []
+    inline = cleanup_rows.renormalize_contacts
+    monkeypatch.setattr(cleanup_rows, "renormalize_contacts", lambda *a, **k: decided_here.append(1) or inline(*a, **k))
+    result = ws.cleanup.renormalize(planner=True, chunk=5, progress=meanwhile)
+    assert decided_here  # the plans read before the other write were not used
+    assert result.counts["duplicate"] >= 1
+    assert [c.identity for c in ws.contacts.get(last.uuid).connections] == [number.old]
+    kept = stored_problems(ws)
+    ws.cleanup.recompute()
+    assert stored_problems(ws) == kept
+    assert "local_number" in {p for p, *_ in kept[last.id]}
+
+
+def test_a_plan_is_usable_only_when_every_change_since_its_snapshot_is_the_writers_own(tmp_path):
+    from ccconsole.store import planner
+
+    ws = rw_store(f"sqlite:///{tmp_path / 'a.db'}")
+    now = ws.change_seq()
+    plan = planner.Planned([1], now - 2, None, {})
+    with ws.transaction() as uow:
+        assert planner.usable(plan, uow.session, ws.scope.workspace.id, {now - 1, now})
+        assert not planner.usable(plan, uow.session, ws.scope.workspace.id, {now})
+        assert planner.usable(planner.Planned([1], now, None, {}), uow.session, ws.scope.workspace.id, set())
+        uow.discard = True
