@@ -24,7 +24,7 @@ from ccconsole.store import contacts as contact_rows
 from ccconsole.store import planner as plans
 from ccconsole.store import problems as problem_rows
 from ccconsole.store.problems import Listed
-from ccconsole.store.unit import UnitOfWork, no_gc_passes, reading
+from ccconsole.store.unit import UnitOfWork, checkpointing, no_gc_passes, reading
 
 if TYPE_CHECKING:
     from ccconsole.app.workspace import Workspace
@@ -205,6 +205,7 @@ class Cleanup:
         next chunks in a second process (``store.planner``) while this one writes; by default on
         SQLite when there are :data:`PLANNER_FROM` contacts or more."""
         scope = self.ws.scope
+        scope.check_writable()
         with reading(scope) as s:
             ids = problem_rows.ids_with(s, scope, rules.Problem.LOCAL_NUMBER.value)
         if planner is None:
@@ -223,7 +224,7 @@ class Cleanup:
         own_commits: set[int] = set()
         size, start = chunk or FIRST_CHUNK, 0
         try:
-            with no_gc_passes():  # the plans received are many small objects too
+            with no_gc_passes(), checkpointing(scope):  # the plans received are many small objects too
                 while start < len(ids):
                     if cancelled is not None and cancelled():
                         stopped = True
@@ -249,13 +250,7 @@ class Cleanup:
                                 counts[outcome] += 1
                             if done.items:
                                 changed += 1
-                                uow.known[done.contact_id] = done.contact
-                                uow.audit(RENORMALIZE, contact_id=done.contact_id,
-                                          before=snapshot(name=done.name, status=done.status, language=done.language,
-                                                          connections=done.before),
-                                          after={**snapshot(name=done.name, status=done.status,
-                                                            language=done.language, connections=done.after),
-                                                 "renormalize": done.items, "batch": batch})
+                                self._audit_renormalized(uow, done, batch)
                     if uow.seq is not None:
                         own_commits.add(uow.seq)
                     start += len(part)
@@ -273,6 +268,16 @@ class Cleanup:
                 event_id = uow.audit_now(RENORMALIZE_RUN, after={"batch": batch, "contacts": changed, **counts,
                                                                  "cancelled": stopped})
         return RenormalizeResult(counts, changed, stopped, event_id)
+
+    @staticmethod
+    def _audit_renormalized(uow: UnitOfWork, done: rows.Renormalized, batch: str) -> None:
+        if done.contact is not None:  # its problems are computed from it (a planned one comes with its facts)
+            uow.known[done.contact_id] = done.contact
+        uow.audit(RENORMALIZE, contact_id=done.contact_id,
+                  before=snapshot(name=done.name, status=done.status, language=done.language, connections=done.before),
+                  after={**snapshot(name=done.name, status=done.status, language=done.language,
+                                    connections=done.after),
+                         "renormalize": done.items, "batch": batch})
 
     def _bump(self, uow: UnitOfWork, contact: Any, before: ContactView) -> ContactView:
         s = uow.session

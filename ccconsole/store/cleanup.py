@@ -150,7 +150,8 @@ def merge_events_near(s: Session, scope: Scope, event_id: int) -> list[AuditEven
 class Renormalized:
     """What re-normalizing one contact did: its outcomes, and (when something changed) its
     connections before and after (identity, affinity) and what an undo needs (``items``);
-    ``contact``: the contact as it is now, as the rules read it (``store.problems.load``)."""
+    ``contact``: the contact as it is now, as the rules read it (``store.problems.load``; None once
+    its facts are computed, in a plan from ``store.planner``)."""
 
     contact_id: int
     name: str
@@ -160,7 +161,7 @@ class Renormalized:
     before: list[tuple[str, int | None]]
     after: list[tuple[str, int | None]]
     items: list[dict[str, Any]]
-    contact: CoreContact
+    contact: CoreContact | None
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Any
 from ccconsole import frames
 
 READ_AHEAD = 2  # chunks decided ahead of the writer
+FIRST_CHUNK = 500  # the first chunks are smaller (doubling up to the writer's size): it waits for the first
 DONE = "done"
 
 
@@ -71,9 +72,11 @@ def _worker(args: str) -> None:
     ids = json.loads(sys.stdin.buffer.read())
     engine = make_engine(options["url"], read_only=True)
     taken: dict[str, dict[str, Any]] = {}  # identity -> owner, of the numbers earlier chunks took
+    size, start_at = min(chunk, FIRST_CHUNK), 0
     try:
-        for start_at in range(0, len(ids), chunk):
-            part = ids[start_at:start_at + chunk]
+        while start_at < len(ids):
+            part = ids[start_at:start_at + size]
+            start_at, size = start_at + len(part), min(chunk, size * 2)
             with engine.connect() as conn:  # one read transaction: a snapshot
                 seq = run(conn, "SELECT change_seq FROM workspace WHERE id = ?", (ws,)).scalar_one()
                 channels = Channels(channel_rows.rows(conn, ws))
@@ -85,6 +88,8 @@ def _worker(args: str) -> None:
             taken.update((new, {"contact_id": read.holders[new]["contact_id"]})
                          for new in targets if new in read.holders)
             facts = {r.contact_id: rules.facts(r.contact, channels, country) for r in plan.results if r.items}
+            for r in plan.results:  # the writer needs their facts only (pickling them costs as much again)
+                r.contact = None
             frames.send(out, Planned(part, int(seq), plan, facts))
         frames.send(out, DONE)
     except (BrokenPipeError, OSError):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -171,30 +172,34 @@ def transaction(scope: Scope, *, dry_run: bool = False, bulk: bool = False) -> I
     """One write transaction that ends with :func:`epilogue` (or, for a dry run or an error, a
     rollback). Database errors come out translated (``ccconsole.errors.translate``).
 
-    ``bulk``: a transaction that writes thousands of contacts (a chunk of a re-normalization). It
-    runs without cyclic garbage collection passes and, on SQLite, with a page cache large enough to
-    hold every page it changes: SQLite's default cache (2 MB) spills changed pages to the WAL while
-    the transaction runs and writes a page again each time it changes once more, so the same index
-    pages were written many times over. The connection gets its own cache size back before the
-    commit (which writes the changed pages, whatever the size)."""
+    ``bulk``: a transaction that writes thousands of contacts (a chunk of a re-normalization), inside
+    :func:`checkpointing`. It runs without cyclic garbage collection passes and, on SQLite, with a
+    page cache large enough to hold every page it changes (SQLite's default, 2 MB, spills changed
+    pages to the WAL while the transaction runs and writes a page again each time it changes once
+    more) and without checkpointing the WAL at its commit (the thread of :func:`checkpointing` does
+    that meanwhile); its connection gets its own settings back after the commit."""
     scope.check_writable()
-    with (no_gc_passes() if bulk else nullcontext()), \
-            Session(scope.engine.execution_options(**{WRITE_OPTION: True})) as s:
+    writer = scope.engine.execution_options(**{WRITE_OPTION: True})
+    with ExitStack() as stack:
+        if bulk:
+            stack.enter_context(no_gc_passes())
+        if bulk and scope.dialect == "sqlite":
+            conn = stack.enter_context(writer.connect())  # kept until its settings are back
+            raw = conn.connection.dbapi_connection
+            stack.callback(_pragmas, raw, _pragmas(raw, {"cache_size": -BULK_CACHE_KIB, "wal_autocheckpoint": 0}))
+            s = stack.enter_context(Session(bind=conn))
+        else:
+            s = stack.enter_context(Session(writer))
         uow = UnitOfWork(s, scope, discard=dry_run)
-        cache = _set_cache(s, -BULK_CACHE_KIB) if bulk and scope.dialect == "sqlite" else None
         try:
             yield uow
             if uow.discard:
-                _set_cache(s, cache)
                 s.rollback()
             else:
                 uow.refresh_problems()
                 uow.seq = epilogue(s, scope, uow.events, uow.now)
-                _set_cache(s, cache)
                 s.commit()
         except BaseException as err:
-            with suppress(Exception):  # a broken connection is dropped by the pool anyway
-                _set_cache(s, cache)
             s.rollback()
             translated = translate(err)
             if translated is not None and translated is not err:
@@ -202,14 +207,39 @@ def transaction(scope: Scope, *, dry_run: bool = False, bulk: bool = False) -> I
             raise
 
 
-def _set_cache(s: Session, size: int | None) -> int | None:
-    """Set the SQLite connection's ``PRAGMA cache_size`` (None: leave it); returns what it was."""
-    if size is None:
-        return None
-    conn = s.connection()
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    conn.exec_driver_sql(f"PRAGMA cache_size={int(size)}")
-    return int(before)
+def _pragmas(raw: Any, values: Mapping[str, int]) -> dict[str, int]:
+    """Set these PRAGMAs on a SQLite driver connection (outside any transaction); returns what they were."""
+    before = {}
+    for name, value in values.items():
+        before[name] = int(raw.execute(f"PRAGMA {name}").fetchone()[0])
+        raw.execute(f"PRAGMA {name}={int(value)}")
+    return before
+
+
+@contextmanager
+def checkpointing(scope: Scope, every: float = 0.1) -> Iterator[None]:
+    """Beside a run of bulk transactions (SQLite): a thread that copies the WAL's committed pages into
+    the database file as they come, on its own connection, while the run goes on (it never blocks a
+    writer or a reader), and once more when the run ends; a bulk commit leaves that work to it."""
+    if scope.dialect != "sqlite":
+        yield
+        return
+    stop = threading.Event()
+
+    def run() -> None:
+        with suppress(Exception), scope.engine.connect() as conn:  # a failed checkpoint is only a later one
+            raw = conn.connection.dbapi_connection
+            while not stop.wait(every):
+                raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    thread = threading.Thread(target=run, name="ccconsole-checkpoint", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextmanager

@@ -312,9 +312,24 @@ def test_renormalize_in_chunks_leaves_the_problems_a_full_recompute_gives(backen
     ws.cleanup.recompute()
     assert stored_problems(ws) == kept
     assert gc.isenabled()
-    if ws.scope.dialect == "sqlite":
-        with ws.scope.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -2000
+
+
+def test_a_bulk_transaction_gives_its_connection_back_as_it_was(sqlite_url):
+    """SQLite: a bulk transaction runs with a large page cache and no checkpoint at its commit (a
+    thread checkpoints beside the run); afterwards every pooled connection has its own settings."""
+    from contextlib import ExitStack
+
+    ws = rw_store(sqlite_url)
+    with ws.transaction(bulk=True) as uow:
+        pragma = uow.connection.exec_driver_sql
+        assert (pragma("PRAGMA cache_size").scalar_one(), pragma("PRAGMA wal_autocheckpoint").scalar_one()) == \
+            (-262_144, 0)
+    with pytest.raises(RuntimeError), ws.transaction(bulk=True):
+        raise RuntimeError("a failed chunk")
+    with ExitStack() as stack:  # every connection of the pool at once
+        conns = [stack.enter_context(ws.scope.engine.connect()) for _ in range(5)]
+        assert {(c.exec_driver_sql("PRAGMA cache_size").scalar_one(),
+                 c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()) for c in conns} == {(-2000, 1000)}
 
 
 def test_undo_a_renormalization_run(backend_url, tmp_path):
