@@ -230,14 +230,15 @@ class Cleanup:
                         stopped = True
                         break
                     planned = worker.receive() if worker is not None else None
-                    if not isinstance(planned, plans.Planned) and worker is not None:
-                        worker.stop()  # it failed: decide here from now on
-                        worker = None
-                    part = planned.ids if isinstance(planned, plans.Planned) else ids[start:start + size]
+                    if not isinstance(planned, plans.Planned) or planned.ids != ids[start:start + len(planned.ids)]:
+                        planned = None
+                        if worker is not None:  # it failed: decide here from now on
+                            worker.stop()
+                            worker = None
+                    part = planned.ids if planned is not None else ids[start:start + size]
                     began = time.perf_counter()
                     with self.ws.transaction(bulk=True) as uow:
-                        if isinstance(planned, plans.Planned) and plans.usable(planned, uow.session, scope.workspace.id,
-                                                                               own_commits):
+                        if planned is not None and plans.usable(planned, uow.session, scope.workspace.id, own_commits):
                             results = rows.write_chunk(uow.session, planned.plan, uow.now)
                             uow.facts.update(planned.facts)
                         else:
