@@ -186,7 +186,8 @@ def transaction(scope: Scope, *, dry_run: bool = False, bulk: bool = False) -> I
         if bulk and scope.dialect == "sqlite":
             conn = stack.enter_context(writer.connect())  # kept until its settings are back
             raw = conn.connection.dbapi_connection
-            stack.callback(_pragmas, raw, _pragmas(raw, {"cache_size": -BULK_CACHE_KIB, "wal_autocheckpoint": 0}))
+            before = _pragmas(raw, {"cache_size": -BULK_CACHE_KIB, "wal_autocheckpoint": 0})
+            stack.callback(_restore, raw, before)
             s = stack.enter_context(Session(bind=conn))
         else:
             s = stack.enter_context(Session(writer))
@@ -214,6 +215,11 @@ def _pragmas(raw: Any, values: Mapping[str, int]) -> dict[str, int]:
         before[name] = int(raw.execute(f"PRAGMA {name}").fetchone()[0])
         raw.execute(f"PRAGMA {name}={int(value)}")
     return before
+
+
+def _restore(raw: Any, values: Mapping[str, int]) -> None:
+    with suppress(Exception):  # a broken connection: the pool drops it, and the error that broke it is told
+        _pragmas(raw, values)
 
 
 @contextmanager

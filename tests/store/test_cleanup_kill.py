@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 from tests.store.test_cleanup import import_rows, stored_problems
 from tests.store_helpers import rw_store
@@ -21,7 +23,7 @@ DRIVER = textwrap.dedent("""
     from ccconsole.app import open_workspace
     from ccconsole.store import cleanup
 
-    real = cleanup.renormalize_contacts
+    real = cleanup.write_chunk  # every chunk's writes, decided here or by the planner process
     calls = [0]
 
     def held(*args, **kwargs):
@@ -32,21 +34,47 @@ DRIVER = textwrap.dedent("""
             time.sleep(120)
         return done
 
-    cleanup.renormalize_contacts = held
+    cleanup.write_chunk = held
     ws = open_workspace(sys.argv[1], actor="killed")
-    ws.cleanup.renormalize(chunk=40)
+    ws.cleanup.renormalize(chunk=40, planner=sys.argv[2] == "planner")
     print("FINISHED", flush=True)
 """)
 
 
 def test_kill_9_mid_renormalization_leaves_whole_contacts_and_a_rerun_finishes(backend_url, tmp_path):
+    killed_mid_run(backend_url, tmp_path, "alone")
+
+
+def test_kill_9_mid_renormalization_with_the_planner_leaves_whole_contacts_and_no_planner(sqlite_url, tmp_path):
+    """The planner process (SQLite) ends too: its next frame finds no reader."""
+    killed_mid_run(sqlite_url, tmp_path, "planner")
+    deadline = time.monotonic() + 30
+    while planners(sqlite_url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert planners(sqlite_url) == []
+
+
+def planners(url: str) -> list[int]:
+    """The planner processes working on this database (by their command lines)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ccconsole.store.planner" in cmdline and url in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def killed_mid_run(backend_url: str, tmp_path, mode: str) -> None:
     ws = rw_store(backend_url)
     ws.update(country="")
     import_rows(ws, tmp_path, ["Name,URN:tel,URN:mailto"]
                 + [f"Local {i},0788{i:06d},p{i}@example.org" for i in range(LOCAL)])
     ws.update(country="RW")
     assert ws.cleanup.counts()["local_number"] == LOCAL
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, backend_url], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, backend_url, mode], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     seen = []
     try:
