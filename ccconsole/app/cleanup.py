@@ -37,9 +37,9 @@ MAX_MERGE = 100  # contacts in one merge
 # a re-normalization's chunks (contacts per transaction) are sized to take about this long each
 CHUNK_SECONDS = 1.0
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 2000, 200, 50_000
-# a planner process (store.planner) decides the chunks ahead from this many local numbers on (starting
-# it costs about half a second), in chunks of this many contacts
-PLANNER_FROM, PLANNER_CHUNK = 20_000, 5000
+# planner processes (store.planner) decide the chunks ahead from this many local numbers on (starting
+# one costs about half a second), in chunks of this many contacts
+PLANNER_FROM, PLANNER_CHUNK, PLANNERS = 20_000, 5000, 2
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,12 @@ class UndoResult:
     dry_run: bool
 
 
+def _stop(workers: list) -> None:
+    """Stop these planner processes (the list is emptied)."""
+    while workers:
+        workers.pop().stop()
+
+
 class Cleanup:
     def __init__(self, ws: Workspace):
         self.ws = ws
@@ -202,49 +208,46 @@ class Cleanup:
         ``chunk``: contacts per transaction; by default the chunks are sized to take about
         :data:`CHUNK_SECONDS` each, which bounds how long other writers wait and how soon a cancel
         stops (bigger chunks write each index page fewer times). ``planner``: read and decide the
-        next chunks in a second process (``store.planner``) while this one writes; by default on
-        SQLite when there are :data:`PLANNER_FROM` contacts or more."""
+        next chunks in :data:`PLANNERS` other processes (``store.planner``) while this one writes; by
+        default on SQLite when there are :data:`PLANNER_FROM` contacts or more."""
         scope = self.ws.scope
         scope.check_writable()
         with reading(scope) as s:
             ids = problem_rows.ids_with(s, scope, rules.Problem.LOCAL_NUMBER.value)
         if planner is None:
             planner = scope.dialect == "sqlite" and len(ids) >= PLANNER_FROM
-        worker = None
+        workers: list = []
         if planner and scope.dialect == "sqlite" and ids:
+            url = scope.engine.url.render_as_string(hide_password=False)
             try:
-                worker = plans.start(scope.engine.url.render_as_string(hide_password=False), scope.workspace.id,
-                                     scope.workspace.country, ids, chunk or PLANNER_CHUNK)
+                for part in range(PLANNERS):
+                    workers.append(plans.start(url, scope.workspace.id, scope.workspace.country, ids,
+                                               chunk or PLANNER_CHUNK, part=part, parts=PLANNERS))
             except OSError:  # no interpreter to start: decide here
-                worker = None
+                _stop(workers)
         batch = str(uuidlib.uuid4())
         counts = {o.value: 0 for o in rules.Outcome}
         changed = 0
         stopped = False
-        own_commits: set[int] = set()
-        size, start = chunk or FIRST_CHUNK, 0
+        ledger = plans.Ledger()
+        size, start, number = chunk or FIRST_CHUNK, 0, 0
         try:
             with no_gc_passes(), checkpointing(scope):  # the plans received are many small objects too
                 while start < len(ids):
                     if cancelled is not None and cancelled():
                         stopped = True
                         break
-                    planned = worker.receive() if worker is not None else None
+                    planned = workers[number % len(workers)].receive() if workers else None
                     if not isinstance(planned, plans.Planned) or planned.ids != ids[start:start + len(planned.ids)]:
                         planned = None
-                        if worker is not None:  # it failed: decide here from now on
-                            worker.stop()
-                            worker = None
+                        _stop(workers)  # a planner failed: decide here from now on
                     part = planned.ids if planned is not None else ids[start:start + size]
                     began = time.perf_counter()
                     with self.ws.transaction(bulk=True) as uow:
-                        if planned is not None and plans.usable(planned, uow.session, scope.workspace.id, own_commits):
+                        if planned is not None and ledger.usable(planned, uow.session, scope.workspace.id):
                             results = rows.write_chunk(uow.session, planned.plan, uow.now)
                             uow.facts.update(planned.facts)
-                        else:
-                            if worker is not None:  # somebody else wrote since its snapshot: decide here
-                                worker.stop()
-                                worker = None
+                        else:  # something it read changed since: decide here
                             results = rows.renormalize_contacts(uow.session, scope, part, uow.now)
                         for done in results:
                             for outcome in done.outcomes:
@@ -252,17 +255,15 @@ class Cleanup:
                             if done.items:
                                 changed += 1
                                 self._audit_renormalized(uow, done, batch)
-                    if uow.seq is not None:
-                        own_commits.add(uow.seq)
-                    start += len(part)
+                    ledger.record(uow.seq, results)
+                    start, number = start + len(part), number + 1
                     if chunk is None:
                         took = max(time.perf_counter() - began, 0.001)
                         size = max(MIN_CHUNK, min(MAX_CHUNK, int(len(part) * CHUNK_SECONDS / took)))
                     if progress is not None:
                         progress(start, len(ids))
         finally:
-            if worker is not None:
-                worker.stop()
+            _stop(workers)
         event_id = None
         if changed:
             with self.ws.transaction() as uow:

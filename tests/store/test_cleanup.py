@@ -558,6 +558,7 @@ def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(t
     ws.update(country="RW")
     ws.close()
     shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+    shutil.copy(tmp_path / "a.db", tmp_path / "c.db")
     alone, planned = open_workspace(f"sqlite:///{tmp_path / 'a.db'}"), open_workspace(f"sqlite:///{tmp_path / 'b.db'}")
     decided_here = []
     inline = cleanup_rows.renormalize_contacts
@@ -573,6 +574,12 @@ def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(t
     kept = stored_problems(planned)
     planned.cleanup.recompute()
     assert stored_problems(planned) == kept
+    # a chunk per contact: Ann's and Bob's numbers (one number) are decided by different planners, and
+    # the plan that did not see the other's commit is decided again here (Ledger.usable)
+    single = open_workspace(f"sqlite:///{tmp_path / 'c.db'}")
+    third = single.cleanup.renormalize(planner=True, chunk=1)
+    assert (third.counts, third.contacts) == (first.counts, first.contacts)
+    assert _renormalized_state(single) == _renormalized_state(alone)
 
 
 def test_the_planners_chunks_are_decided_here_once_somebody_else_writes(tmp_path, monkeypatch):
@@ -607,13 +614,24 @@ def test_the_planners_chunks_are_decided_here_once_somebody_else_writes(tmp_path
 
 
 def test_a_plan_is_usable_only_when_every_change_since_its_snapshot_is_the_writers_own(tmp_path):
+    """...and none of the writer's commits since took an identity the plan looked up."""
+    from types import SimpleNamespace
+
     from ccconsole.store import planner
 
     ws = rw_store(f"sqlite:///{tmp_path / 'a.db'}")
     now = ws.change_seq()
-    plan = planner.Planned([1], now - 2, None, {})
+    took = planner.Ledger()
+    took.record(now - 1, [SimpleNamespace(items=[{"new": "tel:+250788111222"}]), SimpleNamespace(items=[])])
+    took.record(now, [])
+
+    def plan(seq: int, *looked_up: str) -> planner.Planned:
+        return planner.Planned([1], seq, frozenset(looked_up), None, {})
+
     with ws.transaction() as uow:
-        assert planner.usable(plan, uow.session, ws.scope.workspace.id, {now - 1, now})
-        assert not planner.usable(plan, uow.session, ws.scope.workspace.id, {now})
-        assert planner.usable(planner.Planned([1], now, None, {}), uow.session, ws.scope.workspace.id, set())
+        usable = lambda p: took.usable(p, uow.session, ws.scope.workspace.id)  # noqa: E731
+        assert usable(plan(now - 2, "tel:+250788333444"))
+        assert not usable(plan(now - 2, "tel:+250788111222", "tel:+250788333444"))  # taken since its snapshot
+        assert usable(plan(now - 1, "tel:+250788111222"))  # taken before it: its snapshot saw that
+        assert not usable(plan(now - 3, "tel:+250788333444"))  # a commit that was not the writer's
         uow.discard = True
