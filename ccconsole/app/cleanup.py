@@ -8,6 +8,7 @@ carries what an undo needs.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
@@ -38,8 +39,10 @@ MAX_MERGE = 100  # contacts in one merge
 CHUNK_SECONDS = 1.0
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 2000, 200, 50_000
 # planner processes (store.planner) decide the chunks ahead from this many local numbers on (starting
-# one costs about half a second), in chunks of this many contacts
-PLANNER_FROM, PLANNER_CHUNK, PLANNERS = 20_000, 5000, 2
+# one costs about half a second), in chunks of this many contacts; one fewer than the cores, at most two
+# (on two cores a second planner gained nothing: the writer is as busy as one planner)
+PLANNER_FROM, PLANNER_CHUNK = 20_000, 5000
+PLANNERS = min(2, max(1, (os.cpu_count() or 2) - 1))
 
 
 @dataclass(frozen=True)

@@ -548,6 +548,7 @@ def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(t
     same, row for row and event for event, as deciding each chunk in the writer."""
     import shutil
 
+    from ccconsole.app import cleanup
     from ccconsole.store import cleanup as cleanup_rows
     from tests.store_helpers import demo_store
 
@@ -576,6 +577,7 @@ def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(t
     assert stored_problems(planned) == kept
     # a chunk per contact: Ann's and Bob's numbers (one number) are decided by different planners, and
     # the plan that did not see the other's commit is decided again here (Ledger.usable)
+    monkeypatch.setattr(cleanup, "PLANNERS", 2)
     single = open_workspace(f"sqlite:///{tmp_path / 'c.db'}")
     third = single.cleanup.renormalize(planner=True, chunk=1)
     assert (third.counts, third.contacts) == (first.counts, first.contacts)
