@@ -225,8 +225,8 @@ def decide(read: ChunkRead) -> ChunkPlan:
     """Re-normalize the local numbers of the contacts read (domain.md section 8), in memory: a
     connection nobody else has becomes E.164 in place; one the contact (or nobody: a detached row)
     has already takes the local one's messages (and its affinity, if it has none) and the local one
-    is detached; one another contact owns stays. ``read``'s rows are updated to what they become
-    (``read.holders`` too: what a later chunk must know of the identities this one took)."""
+    is detached; one another contact owns stays. ``read``'s rows (``holders`` too) are updated to
+    what they become, so two numbers of the chunk that become one are decided one after the other."""
     from ccconsole.core import problems as rules
 
     wanted, holders = read.wanted, read.holders
