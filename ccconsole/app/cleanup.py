@@ -223,9 +223,9 @@ class Cleanup:
         if planner and scope.dialect == "sqlite" and ids:
             url = scope.engine.url.render_as_string(hide_password=False)
             try:
-                for part in range(PLANNERS):
+                for n in range(PLANNERS):
                     workers.append(plans.start(url, scope.workspace.id, scope.workspace.country, ids,
-                                               chunk or PLANNER_CHUNK, part=part, parts=PLANNERS))
+                                               chunk or PLANNER_CHUNK, part=n, parts=PLANNERS))
             except OSError:  # no interpreter to start: decide here
                 _stop(workers)
         batch = str(uuidlib.uuid4())
