@@ -203,11 +203,13 @@ def main() -> None:
     r = result
     result["targets"] = {
         "counts <= 2 s": r["counts_ms"] <= 2000,
-        "first page <= 50 ms": max(r["first_page_ms"].values()) <= 50,
+        "first page <= 50 ms": max(*r["first_page_ms"].values(), *r["first_page_query_ms"].values()) <= 50,
         "merge <= 100 ms": (r["merge"]["merge_ms"] or 0) <= 100,
         "renormalize >= 10k/s": (r["renormalize"]["connections_per_s"] or 0) >= 10_000,
-        "import drop <= 10%": all(v <= 10 for k, v in r.get("import", {}).items() if k.endswith("drop_percent")),
     }
+    if "import" in r:  # measured only with --import-rows
+        result["targets"]["import drop <= 10%"] = all(v <= 10 for k, v in r["import"].items()
+                                                        if k.endswith("drop_percent"))
     print(json.dumps(result, indent=2))
 
 

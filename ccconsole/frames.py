@@ -6,7 +6,9 @@ which would re-run the caller's ``__main__``), in their own session, so ctrl+c g
 which then closes the pipes. Each item is a frame: its length, then its pickle. A thread of the
 parent takes the frames off the pipe into a short queue as they come, so the worker never waits for
 the parent to finish with an item before it sends the next, and memory stays bounded. If the
-parent dies (even ``kill -9``), the worker's next write fails and it exits.
+parent dies (even ``kill -9``), the worker's next write fails and it exits. A stream that stops
+making sense (a frame that does not unpickle, an impossible length) is treated as the worker ending:
+the caller gets None and does the work itself or says the worker stopped.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 HEADER = struct.Struct("!Q")
+MAX_FRAME = 1 << 30  # no item is this big: a longer length means the stream is broken
 
 
 def send(out: BinaryIO, item: Any) -> None:
@@ -42,6 +45,8 @@ def _pump(stream: BinaryIO, frames: queue.Queue) -> None:
             if len(head) < HEADER.size:
                 break
             (size,) = HEADER.unpack(head)
+            if size > MAX_FRAME:
+                break
             body = stream.read(size)
             if len(body) < size:
                 break
@@ -65,11 +70,23 @@ class Worker:
     process: subprocess.Popen
     frames: queue.Queue
     pump: threading.Thread
+    ended: bool = False
 
     def receive(self) -> Any:
-        """The next item (unpickled), or None when the worker ended without sending one."""
+        """The next item (unpickled), or None once the worker has ended without sending one (or sent
+        one that does not unpickle: then it is stopped, nothing after that frame can be trusted)."""
+        if self.ended:
+            return None
         body = self.frames.get()
-        return None if body is None else pickle.loads(body)
+        if body is None:
+            self.ended = True
+            return None
+        try:
+            return pickle.loads(body)
+        except Exception:  # garbage raises anything: the stream is broken, whatever it was
+            self.ended = True
+            self.stop()
+            return None
 
     def stop(self) -> None:
         """Done, failed or cancelled: end the worker and its thread (what it still has is dropped)."""
