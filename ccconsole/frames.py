@@ -88,6 +88,10 @@ class Worker:
             self.stop()
             return None
 
+    def ready(self) -> bool:
+        """Whether :meth:`receive` would return at once."""
+        return self.ended or not self.frames.empty()
+
     def stop(self) -> None:
         """Done, failed or cancelled: end the worker and its thread (what it still has is dropped)."""
         if self.process.poll() is None:
@@ -102,16 +106,17 @@ class Worker:
         self.process.stdout.close()
 
 
-def start(module: str, args: str, *, read_ahead: int, name: str, data: bytes | None = None) -> Worker:
+def start(module: str, args: str, *, read_ahead: int, name: str, data: bytes | None = None,
+          pass_fds: tuple[int, ...] = ()) -> Worker:
     """Start ``python -m module args`` with this package importable, ``data`` (too big for a command
-    line) on its stdin; OSError when no interpreter can be started (an embedded Python: the caller
-    does the work itself)."""
+    line) on its stdin and these descriptors open; OSError when no interpreter can be started (an
+    embedded Python: the caller does the work itself)."""
     package_root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen([sys.executable, "-m", module, args],
                                stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                               start_new_session=True)
+                               start_new_session=True, pass_fds=pass_fds)
     if data is not None:
         threading.Thread(target=_feed, args=(process.stdin, data), daemon=True, name=name + "-in").start()
     frames: queue.Queue[bytes | None] = queue.Queue(maxsize=read_ahead)

@@ -132,12 +132,6 @@ class UndoResult:
     dry_run: bool
 
 
-def _stop(workers: list) -> None:
-    """Stop these planner processes (the list is emptied)."""
-    while workers:
-        workers.pop().stop()
-
-
 class Cleanup:
     def __init__(self, ws: Workspace):
         self.ws = ws
@@ -211,23 +205,19 @@ class Cleanup:
         ``chunk``: contacts per transaction; by default the chunks are sized to take about
         :data:`CHUNK_SECONDS` each, which bounds how long other writers wait and how soon a cancel
         stops (bigger chunks write each index page fewer times). ``planner``: read and decide the
-        next chunks in :data:`PLANNERS` other processes (``store.planner``) while this one writes; by
-        default on SQLite when there are :data:`PLANNER_FROM` contacts or more."""
+        next chunks in :data:`PLANNERS` other processes (``store.planner``) while this one writes, and
+        here too when this one would wait for them; by default on SQLite when there are
+        :data:`PLANNER_FROM` contacts or more."""
         scope = self.ws.scope
         scope.check_writable()
         with reading(scope) as s:
             ids = problem_rows.ids_with(s, scope, rules.Problem.LOCAL_NUMBER.value)
         if planner is None:
             planner = scope.dialect == "sqlite" and len(ids) >= PLANNER_FROM
-        workers: list = []
+        crew = None
         if planner and scope.dialect == "sqlite" and ids:
-            url = scope.engine.url.render_as_string(hide_password=False)
-            try:
-                for n in range(PLANNERS):
-                    workers.append(plans.start(url, scope.workspace.id, scope.workspace.country, ids,
-                                               chunk or PLANNER_CHUNK, part=n, parts=PLANNERS))
-            except OSError:  # no interpreter to start: decide here
-                _stop(workers)
+            crew = plans.Crew(scope.engine, scope.workspace.id, scope.workspace.country, ids, chunk or PLANNER_CHUNK,
+                              PLANNERS)
         batch = str(uuidlib.uuid4())
         counts = {o.value: 0 for o in rules.Outcome}
         changed = 0
@@ -240,17 +230,18 @@ class Cleanup:
                     if cancelled is not None and cancelled():
                         stopped = True
                         break
-                    planned = workers[number % len(workers)].receive() if workers else None
-                    if not isinstance(planned, plans.Planned) or planned.ids != ids[start:start + len(planned.ids)]:
-                        planned = None
-                        _stop(workers)  # a planner failed: decide here from now on
-                    part = planned.ids if planned is not None else ids[start:start + size]
+                    given = crew.chunk(number) if crew is not None else None
+                    if given is None:  # alone (or a planner failed: alone from here on)
+                        crew = None
+                        part, planned = ids[start:start + size], None
+                    else:
+                        part, planned = given
                     began = time.perf_counter()
                     with self.ws.transaction(bulk=True) as uow:
                         if planned is not None and ledger.usable(planned, uow.session, scope.workspace.id):
                             results = rows.write_chunk(uow.session, planned.plan, uow.now)
                             uow.facts.update(planned.facts)
-                        else:  # something it read changed since: decide here
+                        else:  # decided here (or something its plan read changed since)
                             results = rows.renormalize_contacts(uow.session, scope, part, uow.now)
                         for done in results:
                             for outcome in done.outcomes:
@@ -266,7 +257,8 @@ class Cleanup:
                     if progress is not None:
                         progress(start, len(ids))
         finally:
-            _stop(workers)
+            if crew is not None:
+                crew.stop()
         event_id = None
         if changed:
             with self.ws.transaction() as uow:

@@ -543,6 +543,25 @@ def _renormalized_state(ws) -> dict:
             "problems": stored_problems(ws), "events": events}
 
 
+def _planners_only(monkeypatch) -> None:
+    """The writer takes no chunk itself (store.planner.Crew): every chunk comes from the planners."""
+    from ccconsole.store import planner
+
+    monkeypatch.setattr(planner.Claims, "take", lambda self, chunk: False)  # in this process only
+
+
+def _local_numbers_of_every_kind(tmp_path) -> None:
+    """a.db: the demo, with local numbers that go into the contact's own or become one number."""
+    from tests.store_helpers import demo_store
+
+    ws = demo_store(f"sqlite:///{tmp_path / 'a.db'}", 900)
+    ws.update(country="")
+    import_rows(ws, tmp_path, ["Name,URN:tel,URN:tel", "Twin,+250788383383,0788383383", "Ann,0788111999,",
+                               "Bob,788111999,"])
+    ws.update(country="RW")
+    ws.close()
+
+
 def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(tmp_path, monkeypatch):
     """The planner (store.planner) reads and decides chunks in a second process; the result is the
     same, row for row and event for event, as deciding each chunk in the writer."""
@@ -550,14 +569,8 @@ def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(t
 
     from ccconsole.app import cleanup
     from ccconsole.store import cleanup as cleanup_rows
-    from tests.store_helpers import demo_store
 
-    ws = demo_store(f"sqlite:///{tmp_path / 'a.db'}", 900)
-    ws.update(country="")  # local numbers that go into the contact's own, or become one number
-    import_rows(ws, tmp_path, ["Name,URN:tel,URN:tel", "Twin,+250788383383,0788383383", "Ann,0788111999,",
-                               "Bob,788111999,"])
-    ws.update(country="RW")
-    ws.close()
+    _local_numbers_of_every_kind(tmp_path)
     shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
     shutil.copy(tmp_path / "a.db", tmp_path / "c.db")
     alone, planned = open_workspace(f"sqlite:///{tmp_path / 'a.db'}"), open_workspace(f"sqlite:///{tmp_path / 'b.db'}")
@@ -567,6 +580,7 @@ def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(t
     first = alone.cleanup.renormalize(planner=False, chunk=4)
     assert len(decided_here) > 1
     decided_here.clear()
+    _planners_only(monkeypatch)
     second = planned.cleanup.renormalize(planner=True, chunk=4)
     assert decided_here == []  # every chunk came decided from the planner
     assert (first.counts, first.contacts) == (second.counts, second.contacts)
@@ -582,6 +596,37 @@ def test_renormalize_with_the_planner_process_writes_what_working_alone_writes(t
     third = single.cleanup.renormalize(planner=True, chunk=1)
     assert (third.counts, third.contacts) == (first.counts, first.contacts)
     assert _renormalized_state(single) == _renormalized_state(alone)
+
+
+def test_the_writer_plans_later_chunks_itself_while_a_plan_is_not_there(tmp_path, monkeypatch):
+    """While the plan it needs next is not there, the writer takes later chunks nobody took and plans
+    them itself (store.planner.Crew); the planner skips those. Same result as deciding alone."""
+    import shutil
+
+    from ccconsole.frames import Worker
+    from ccconsole.store import cleanup as cleanup_rows
+    from ccconsole.store import planner
+
+    _local_numbers_of_every_kind(tmp_path)
+    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+    alone, crewed = open_workspace(f"sqlite:///{tmp_path / 'a.db'}"), open_workspace(f"sqlite:///{tmp_path / 'b.db'}")
+    first = alone.cleanup.renormalize(planner=False, chunk=3)
+    decided_here, planned_here, received = [], [], []
+    inline, plan, receive = cleanup_rows.renormalize_contacts, planner.plan, Worker.receive
+    monkeypatch.setattr(cleanup_rows, "renormalize_contacts", lambda *a, **k: decided_here.append(1) or inline(*a, **k))
+    monkeypatch.setattr(planner, "plan", lambda *a, **k: planned_here.append(a[3]) or plan(*a, **k))
+    monkeypatch.setattr(Worker, "receive", lambda self: received.append(1) or receive(self))
+    # the writer leaves the even chunks to the planner, and the planner's plan is never there at once
+    take = planner.Claims.take
+    monkeypatch.setattr(planner.Claims, "take", lambda self, chunk: chunk % 2 == 1 and take(self, chunk))
+    monkeypatch.setattr(Worker, "ready", lambda self: False)
+    contacts = len({fix.contact_id for fix in crewed.cleanup.renormalize_plan().fixes})
+    second = crewed.cleanup.renormalize(planner=True, chunk=3)
+    assert decided_here == []  # no chunk came twice (the planner skipped the ones taken here)
+    assert planned_here and received
+    assert len(planned_here) + len(received) == len(planner.schedule(contacts, 3))
+    assert (first.counts, first.contacts) == (second.counts, second.contacts)
+    assert _renormalized_state(alone) == _renormalized_state(crewed)
 
 
 def test_the_planners_chunks_are_decided_here_once_somebody_else_writes(tmp_path, monkeypatch):
@@ -605,6 +650,7 @@ def test_the_planners_chunks_are_decided_here_once_somebody_else_writes(tmp_path
     decided_here = []
     inline = cleanup_rows.renormalize_contacts
     monkeypatch.setattr(cleanup_rows, "renormalize_contacts", lambda *a, **k: decided_here.append(1) or inline(*a, **k))
+    _planners_only(monkeypatch)
     result = ws.cleanup.renormalize(planner=True, chunk=5, progress=meanwhile)
     assert decided_here  # the plans read before the other write were not used
     assert result.counts["duplicate"] >= 1
