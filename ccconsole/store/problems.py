@@ -25,7 +25,7 @@ from ccconsole.core.model import Contact as CoreContact
 from ccconsole.core.model import Status
 from ccconsole.core.routing import Channels
 from ccconsole.store import channels as channel_rows
-from ccconsole.store.db import execute_in, run_many, select_in
+from ccconsole.store.db import execute_in, run, run_many, select_in
 from ccconsole.store.models import Connection, Contact, ContactKey, ContactProblem, Workspace
 from ccconsole.store.unit import Scope, reading
 
@@ -54,6 +54,14 @@ def counts(scope: Scope) -> dict[str, int]:
                                .where(ContactProblem.workspace_id == scope.workspace.id)
                                .group_by(ContactProblem.problem)).all())
     return {p.value: int(found.get(p.value, 0)) for p in rules.Problem}
+
+
+def at_least(s: Session, workspace_id: int, problem: str, n: int) -> bool:
+    """Whether ``n`` contacts or more have ``problem`` ("": any), counting no further than ``n``."""
+    having = "" if not problem else " AND problem = ?"
+    found = run(s, f"SELECT count(*) FROM (SELECT 1 FROM contact_problem WHERE workspace_id = ?{having} LIMIT ?) AS f",
+                (workspace_id, *([problem] if problem else []), n)).scalar_one()
+    return int(found) >= n
 
 
 def of_contacts(scope: Scope, problem: str | None, contact_ids: Sequence[int]) -> dict[int, list[Listed]]:

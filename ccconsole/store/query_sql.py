@@ -25,10 +25,26 @@ like SQLite's).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import LargeBinary, Numeric, String, and_, case, cast, false, func, literal, not_, or_, select, true
+from sqlalchemy import (
+    LargeBinary,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from ccconsole.core import query as q
@@ -200,10 +216,12 @@ def _joined(join, items: list[ColumnElement]) -> ColumnElement:
 class Compiler:
     """Turns an AST into a condition on Contact for one workspace."""
 
-    def __init__(self, workspace_id: int, dialect: str, country: str | None):
+    def __init__(self, workspace_id: int, dialect: str, country: str | None,
+                 common: Callable[[str], bool] | None = None):
         self.ws = workspace_id
         self.dialect = dialect
         self.country = country
+        self.common = common  # see compile_query
 
     def clause(self, node: q.Node) -> ColumnElement:
         if isinstance(node, q.And):
@@ -279,8 +297,16 @@ class Compiler:
         having = select(ContactProblem.contact_id).where(ContactProblem.workspace_id == self.ws).correlate(None)
         if value:
             having = having.where(ContactProblem.problem == value)
+        wanted = (op == q.EQ) == bool(value)
+        if self.dialect == "sqlite" and self.common is not None and (not wanted or self.common(value)):
+            # a page of many matches: walk the contacts in order, asking each (by the primary key alone:
+            # the contact is the workspace's already)
+            mine = exists().where(ContactProblem.contact_id == Contact.id)
+            if value:
+                mine = mine.where(ContactProblem.problem == value)
+            return mine if wanted else not_(mine)
         has = Contact.id.in_(having)
-        return has if (op == q.EQ) == bool(value) else not_(has)
+        return has if wanted else not_(has)
 
     def _group(self, op: str, value: str) -> ColumnElement:
         members = select(GroupMembership.contact_id).join(ContactGroup, ContactGroup.id == GroupMembership.group_id) \
@@ -326,16 +352,25 @@ class Compiler:
         return {q.GT: stored > bound, q.GTE: stored >= bound, q.LT: stored < bound, q.LTE: stored <= bound}[op]
 
 
-def compile_query(node: q.Node | None, workspace_id: int, dialect: str, country: str | None) -> ColumnElement | None:
-    """The condition on Contact for ``node`` (None: no condition)."""
+def compile_query(node: q.Node | None, workspace_id: int, dialect: str, country: str | None,
+                  common: Callable[[str], bool] | None = None) -> ColumnElement | None:
+    """The condition on Contact for ``node`` (None: no condition).
+
+    ``common`` (given for a page in (name, id) order): whether a problem (a name, "" for any) is
+    common enough that the page finds its rows sooner walking the contacts in that order, asking
+    each, than reading every contact with the problem and sorting them (SQLite only: PostgreSQL's
+    statistics choose by themselves; a page of contacts *without* a problem always walks). Only the
+    plan changes, never the answer. At 1M contacts, the first page of 38,000 unreachable ones takes
+    5 ms walking against 62 ms sorting; of 1,200 bad numbers 170 ms against 1.4 ms."""
     if node is None:
         return None
-    return Compiler(workspace_id, dialect, country).clause(node)
+    return Compiler(workspace_id, dialect, country, common).clause(node)
 
 
-def filter_clause(text: str | None, workspace_id: int, dialect: str, country: str | None) -> ColumnElement | None:
+def filter_clause(text: str | None, workspace_id: int, dialect: str, country: str | None,
+                  common: Callable[[str], bool] | None = None) -> ColumnElement | None:
     """Parse and compile the query ``text``; raises ``core.query.QueryError`` for a bad one."""
-    return compile_query(q.parse(text, country), workspace_id, dialect, country)
+    return compile_query(q.parse(text, country), workspace_id, dialect, country, common)
 
 
 def ensure_statistics(engine) -> None:

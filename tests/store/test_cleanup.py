@@ -63,6 +63,57 @@ def test_no_connection_and_unreachable_follow_updates(backend_url):
     assert sum(ws.cleanup.counts().values()) == 0
 
 
+@pytest.mark.parametrize("common", [0, 10**9], ids=["walk", "list"])
+def test_a_page_of_a_problem_is_the_same_whichever_way_it_is_read(backend_url, monkeypatch, common):
+    """A page filtered to a problem walks the contacts in order when the problem is common and reads
+    the problem's list when it is rare (store.query_sql.compile_query, SQLite): the same rows, in the
+    same order, as the query's answer read without paging, every problem and both operators."""
+    from ccconsole.core import problems as rules
+    from ccconsole.store import contacts as contact_rows
+    from tests.store_helpers import demo_store
+
+    ws = demo_store(backend_url, 600)
+    monkeypatch.setattr(contact_rows, "COMMON_PROBLEM", max(common, 1))
+    scope = ws.scope
+    for name in [p.value for p in rules.Problem] + ['""']:
+        for op in ("=", "!="):
+            text = f"problem {op} {name}"
+            with ws.scope.engine.connect() as conn:  # the answer, without a page: every match, sorted here
+                everyone = [tuple(r) for r in conn.execute(contact_rows.base(scope, text).with_only_columns(
+                    contact_rows.Contact.name, contact_rows.Contact.id))]
+            expected = [cid for _, cid in sorted(everyone)]
+            assert len(expected) == ws.browse.count(text)
+            first = [r.id for r in ws.browse.page(text=text, limit=40)]
+            last = [r.id for r in ws.browse.page(text=text, limit=40, last=True)]
+            assert (first, last) == (expected[:40], expected[-40:] if expected else []), text
+            if len(expected) > 40:
+                after = ws.browse.page(text=text, limit=10, after=(ws.contacts.get(expected[39]).name, expected[39]))
+                assert [r.id for r in after] == expected[40:50], text
+    assert 0 < ws.browse.count("problem = unreachable") < ws.browse.count('problem != ""') < 600
+
+
+def test_a_page_walks_the_contacts_only_for_a_common_problem(sqlite_url, monkeypatch):
+    """Which way a page reads (above): by how many contacts have the problem, counted no further."""
+    from ccconsole.store import contacts as contact_rows
+    from ccconsole.store import problems as problem_rows
+    from ccconsole.store.unit import reading
+    from tests.store_helpers import demo_store
+
+    ws = demo_store(sqlite_url, 600)
+    unreachable = ws.cleanup.counts()["unreachable"]
+    assert unreachable > 2
+    with reading(ws.scope) as s:
+        assert problem_rows.at_least(s, ws.scope.workspace.id, "unreachable", unreachable)
+        assert not problem_rows.at_least(s, ws.scope.workspace.id, "unreachable", unreachable + 1)
+        assert problem_rows.at_least(s, ws.scope.workspace.id, "", unreachable + 1)  # any problem
+        for threshold, way in ((unreachable, "EXISTS"), (unreachable + 1, " IN ")):
+            monkeypatch.setattr(contact_rows, "COMMON_PROBLEM", threshold)
+            sql = str(contact_rows.base(ws.scope, "problem = unreachable", paged=s))
+            assert way in sql, (threshold, sql)
+        assert "EXISTS" in str(contact_rows.base(ws.scope, "problem != unreachable", paged=s))
+        assert "EXISTS" not in str(contact_rows.base(ws.scope, "problem = unreachable"))  # not a page: the list
+
+
 def test_local_number_appears_when_the_country_is_set(backend_url, tmp_path):
     ws = local_workspace(backend_url, tmp_path)
     jane = ws.contacts.get("tel:0788383383")
