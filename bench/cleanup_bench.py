@@ -7,9 +7,9 @@ contacts without connections) in a SQLite file, or reuses ``--db``, then measure
 
 - ``build``: the demo build, of which ``rescan`` is computing every contact's problems;
 - ``counts``: every problem's count together (median of 5), target <= 2 s;
-- ``first_page``: the first page (50) of each problem's list as the Problems screen reads it, target
-  <= 50 ms, and (``first_page_query``, not a target) as the contacts table reads ``problem = NAME``
-  typed in ``/`` (median of 5 each);
+- ``first_page``: the first page (50) of each problem's list as the Problems screen reads it, and
+  (``first_page_query``) as the contacts table reads ``problem = NAME`` typed in ``/`` (median of 5
+  each), target <= 50 ms;
 - ``merge``: merging a duplicate pair (the preview's dry run, then the merge), median over 20 pairs,
   target <= 100 ms;
 - ``renormalize``: ``--local`` clean numbers made local (as an import without a country would store
@@ -204,7 +204,7 @@ def main() -> None:
     r = result
     result["targets"] = {
         "counts <= 2 s": r["counts_ms"] <= 2000,
-        "first page <= 50 ms": max(r["first_page_ms"].values()) <= 50,  # the Problems screen's lists
+        "first page <= 50 ms": max(*r["first_page_ms"].values(), *r["first_page_query_ms"].values()) <= 50,
         "merge <= 100 ms": (r["merge"]["merge_ms"] or 0) <= 100,
         "renormalize >= 10k/s": (r["renormalize"]["connections_per_s"] or 0) >= 10_000,
     }
