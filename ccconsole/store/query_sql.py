@@ -294,9 +294,6 @@ class Compiler:
 
     def _problem(self, op: str, value: str) -> ColumnElement:
         # the problems kept indexed by store.problems (domain.md section 8); "" means none at all
-        having = select(ContactProblem.contact_id).where(ContactProblem.workspace_id == self.ws).correlate(None)
-        if value:
-            having = having.where(ContactProblem.problem == value)
         wanted = (op == q.EQ) == bool(value)
         if self.dialect == "sqlite" and self.common is not None and (not wanted or self.common(value)):
             # a page of many matches: walk the contacts in order, asking each (by the primary key alone:
@@ -305,6 +302,9 @@ class Compiler:
             if value:
                 mine = mine.where(ContactProblem.problem == value)
             return mine if wanted else not_(mine)
+        having = select(ContactProblem.contact_id).where(ContactProblem.workspace_id == self.ws).correlate(None)
+        if value:
+            having = having.where(ContactProblem.problem == value)
         has = Contact.id.in_(having)
         return has if wanted else not_(has)
 

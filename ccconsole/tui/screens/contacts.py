@@ -340,7 +340,7 @@ class ContactsScreen(UsesWorkspace, Screen):
         spec = actions.refused_in_read_only("contacts", event.key, self.console_app.keymap)
         if spec is not None:
             event.stop()
-            self.notify(f"Read-only: {spec.description.lower()} is not available; nothing was written.",
+            self.notify(f"Read-only: {safe.visible(spec.description.lower())} is not available; nothing was written.",
                         severity="warning", markup=False)
 
     def action_audit_contact(self) -> None:
